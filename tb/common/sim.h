@@ -1,0 +1,166 @@
+// Verilator testbench harness: owns the VerilatedContext and the model through
+// std::unique_ptr, drives clk_i/rst_ni, optionally writes FST waves, prints the seed, and
+// bounds every wait. Never exits the process: failures are returned to the caller.
+//
+// Plusargs understood by SimOptions::from_args:
+//   +seed=N        random seed (default: from std::random_device, always printed)
+//   +trace[=FILE]  write FST waves (default FILE: <name>.fst)
+//   +timeout=N     cycle budget for a whole run (default 50,000,000)
+#pragma once
+
+#include <verilated.h>
+#include <verilated_fst_c.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace kvcpu::sim {
+
+struct SimOptions {
+  std::string name = "sim";
+  uint64_t seed = 0;
+  bool seed_given = false;
+  std::string trace_path;  // empty: no waves
+  uint64_t timeout_cycles = 50'000'000;
+  uint64_t clock_period_ps = 4000;  // 250 MHz core clock
+
+  static SimOptions from_args(int argc, char** argv, std::string_view name) {
+    SimOptions o;
+    o.name = std::string(name);
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a(argv[i]);
+      if (a.starts_with("+seed=")) {
+        o.seed = std::stoull(std::string(a.substr(6)), nullptr, 0);
+        o.seed_given = true;
+      } else if (a == "+trace") {
+        o.trace_path = o.name + ".fst";
+      } else if (a.starts_with("+trace=")) {
+        o.trace_path = std::string(a.substr(7));
+      } else if (a.starts_with("+timeout=")) {
+        o.timeout_cycles = std::stoull(std::string(a.substr(9)), nullptr, 0);
+      }
+    }
+    return o;
+  }
+};
+
+template <class Model>
+class Sim {
+ public:
+  explicit Sim(SimOptions opt, bool quiet = false)
+      : opt_(std::move(opt)), ctx_(std::make_unique<VerilatedContext>()) {
+    if (!opt_.seed_given) {
+      opt_.seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+    }
+    rng_.seed(opt_.seed);
+    if (!quiet) {
+      std::printf("[%s] seed=%llu (rerun with +seed=%llu)\n", opt_.name.c_str(),
+                  static_cast<unsigned long long>(opt_.seed), static_cast<unsigned long long>(opt_.seed));
+    }
+    ctx_->randReset(2);  // uninitialised state random (--x-initial unique), from the seed
+    ctx_->randSeed(static_cast<int>(opt_.seed & 0x7FFFFFFF));
+    ctx_->assertOn(true);
+    ctx_->fatalOnError(false);  // an SVA failure is counted and reported, not an abort()
+    ctx_->traceEverOn(!opt_.trace_path.empty());
+    dut_ = std::make_unique<Model>(ctx_.get(), "TOP");
+    if (!opt_.trace_path.empty()) {
+      tfp_ = std::make_unique<VerilatedFstC>();
+      dut_->trace(tfp_.get(), 99);
+      tfp_->open(opt_.trace_path.c_str());
+      if (!quiet) {
+        std::printf("[%s] writing waves to %s\n", opt_.name.c_str(), opt_.trace_path.c_str());
+      }
+    }
+    dut_->clk_i = 0;
+    dut_->rst_ni = 1;
+    dut_->eval();
+  }
+
+  Sim(const Sim&) = delete;
+  Sim& operator=(const Sim&) = delete;
+
+  ~Sim() {
+    dut_->final();
+    if (tfp_) {
+      tfp_->close();
+    }
+  }
+
+  Model& dut() { return *dut_; }
+  std::mt19937_64& rng() { return rng_; }
+  uint64_t seed() const { return opt_.seed; }
+  uint64_t cycle() const { return cycle_; }
+  uint64_t time_ps() const { return static_cast<uint64_t>(ctx_->time()); }
+  uint64_t clock_period_ps() const { return opt_.clock_period_ps; }
+  const SimOptions& options() const { return opt_; }
+  bool timed_out() const { return cycle_ >= opt_.timeout_cycles; }
+  // Assertion failures reported by the model ($error, failed SVA) so far.
+  bool assertion_failed() const { return Verilated::gotError(); }
+
+  // Settle combinational logic after inputs changed, with the clock low: sample
+  // handshakes (valid && ready) after this and before tick().
+  void settle() {
+    dut_->clk_i = 0;
+    dut_->eval();
+  }
+
+  // One clock cycle: falling half, then the rising edge.
+  void tick() {
+    dut_->clk_i = 0;
+    dut_->eval();
+    dump();
+    ctx_->timeInc(opt_.clock_period_ps / 2);
+    dut_->clk_i = 1;
+    dut_->eval();
+    dump();
+    ctx_->timeInc(opt_.clock_period_ps / 2);
+    ++cycle_;
+  }
+
+  // Asynchronous active-low reset held for `cycles` clock cycles.
+  void reset(unsigned cycles = 4) {
+    dut_->rst_ni = 0;
+    dut_->eval();
+    for (unsigned i = 0; i < cycles; ++i) {
+      tick();
+    }
+    dut_->rst_ni = 1;
+    tick();
+  }
+
+  // Start or stop waves while running (the cosim server switches them on request).
+  bool set_trace(const std::string& path) {
+    if (tfp_) {
+      tfp_->close();
+      tfp_.reset();
+    }
+    if (path.empty()) {
+      return true;
+    }
+    ctx_->traceEverOn(true);
+    tfp_ = std::make_unique<VerilatedFstC>();
+    dut_->trace(tfp_.get(), 99);
+    tfp_->open(path.c_str());
+    return tfp_->isOpen();
+  }
+
+ private:
+  void dump() {
+    if (tfp_) {
+      tfp_->dump(ctx_->time());
+    }
+  }
+
+  SimOptions opt_;
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<Model> dut_;
+  std::unique_ptr<VerilatedFstC> tfp_;
+  std::mt19937_64 rng_;
+  uint64_t cycle_ = 0;
+};
+
+}  // namespace kvcpu::sim
