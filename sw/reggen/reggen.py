@@ -381,8 +381,8 @@ def gen_cpp(b: Block, src: str) -> str:
          f"inline constexpr unsigned kBar = {b.bar};",
          f"inline constexpr unsigned kAddrWidth = {b.addr_width};",
          f"inline constexpr uint32_t kBarSize = {1 << b.addr_width}u;",
-         f"inline constexpr uint32_t kVersion = 0x{b.version:08X}u;",
-         f"inline constexpr uint32_t kVersionMajor = {b.version >> 24}u;", ""]
+         f"inline constexpr uint32_t kMapVersion = 0x{b.version:08X}u;",
+         f"inline constexpr uint32_t kMapVersionMajor = {b.version >> 24}u;", ""]
     o.append("// Offsets")
     for r in b.regs:
         o.append(f"inline constexpr uint32_t k{r.camel} = 0x{r.offset:03X}u;")

@@ -65,15 +65,10 @@ class Sim {
     ctx_->randSeed(static_cast<int>(opt_.seed & 0x7FFFFFFF));
     ctx_->assertOn(true);
     ctx_->fatalOnError(false);  // an SVA failure is counted and reported, not an abort()
-    ctx_->traceEverOn(!opt_.trace_path.empty());
+    ctx_->traceEverOn(kCanTrace);
     dut_ = std::make_unique<Model>(ctx_.get(), "TOP");
-    if (!opt_.trace_path.empty()) {
-      tfp_ = std::make_unique<VerilatedFstC>();
-      dut_->trace(tfp_.get(), 99);
-      tfp_->open(opt_.trace_path.c_str());
-      if (!quiet) {
-        std::printf("[%s] writing waves to %s\n", opt_.name.c_str(), opt_.trace_path.c_str());
-      }
+    if (!opt_.trace_path.empty() && set_trace(opt_.trace_path) && !quiet) {
+      std::printf("[%s] writing waves to %s\n", opt_.name.c_str(), opt_.trace_path.c_str());
     }
     dut_->clk_i = 0;
     dut_->rst_ni = 1;
@@ -85,9 +80,7 @@ class Sim {
 
   ~Sim() {
     dut_->final();
-    if (tfp_) {
-      tfp_->close();
-    }
+    set_trace("");
   }
 
   Model& dut() { return *dut_; }
@@ -132,33 +125,47 @@ class Sim {
     tick();
   }
 
-  // Start or stop waves while running (the cosim server switches them on request).
+  // Whether this model was verilated with waves (the post-synthesis netlist is not).
+  static constexpr bool kCanTrace = requires(Model& m, VerilatedFstC* t) { m.trace(t, 99); };
+
+  // Start (path) or stop (empty path) waves while running. False if the model cannot
+  // trace or the file cannot be opened.
   bool set_trace(const std::string& path) {
-    if (tfp_) {
-      tfp_->close();
-      tfp_.reset();
+    if constexpr (kCanTrace) {
+      if (tfp_) {
+        tfp_->close();
+        tfp_.reset();
+      }
+      if (path.empty()) {
+        return true;
+      }
+      tfp_ = std::make_unique<VerilatedFstC>();
+      dut_->trace(tfp_.get(), 99);
+      tfp_->open(path.c_str());
+      return tfp_->isOpen();
+    } else {
+      if (path.empty()) {
+        return true;
+      }
+      std::fprintf(stderr, "[%s] this model was built without waves\n", opt_.name.c_str());
+      return false;
     }
-    if (path.empty()) {
-      return true;
-    }
-    ctx_->traceEverOn(true);
-    tfp_ = std::make_unique<VerilatedFstC>();
-    dut_->trace(tfp_.get(), 99);
-    tfp_->open(path.c_str());
-    return tfp_->isOpen();
   }
 
  private:
   void dump() {
-    if (tfp_) {
-      tfp_->dump(ctx_->time());
+    if constexpr (kCanTrace) {
+      if (tfp_) {
+        tfp_->dump(ctx_->time());
+      }
     }
   }
 
   SimOptions opt_;
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<Model> dut_;
-  std::unique_ptr<VerilatedFstC> tfp_;
+  // Only a model verilated with waves links the FST writer; the member's type says so.
+  std::conditional_t<kCanTrace, std::unique_ptr<VerilatedFstC>, std::nullptr_t> tfp_{};
   std::mt19937_64 rng_;
   uint64_t cycle_ = 0;
 };

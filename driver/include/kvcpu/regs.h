@@ -33,8 +33,8 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kVersion = 0x00010000u;
-inline constexpr uint32_t kVersionMajor = 0u;
+inline constexpr uint32_t kMapVersion = 0x00010000u;
+inline constexpr uint32_t kMapVersionMajor = 0u;
 
 // Offsets
 inline constexpr uint32_t kId = 0x000u;
