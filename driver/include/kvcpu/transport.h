@@ -1,0 +1,34 @@
+// The one transport seam: everything above it is identical for simulation and hardware.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kvcpu/result.h"
+#include "kvcpu/status.h"
+
+namespace kvcpu {
+
+// 32-bit register access to a device BAR. Implementations map the device's AXI
+// responses SLVERR/DECERR to ErrorCode::kBusSlvErr/kBusDecErr. Not thread-safe by itself:
+// Device serialises calls.
+class Transport {
+ public:
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  virtual ~Transport() = default;
+
+  virtual Result<uint32_t> read32(uint32_t bar, uint32_t offset) = 0;
+  // Returns once the device answered the write.
+  virtual Status write32(uint32_t bar, uint32_t offset, uint32_t value) = 0;
+  // Returns once the write is on its way; ordering with later accesses is kept. Bus errors
+  // of a posted write are not reported here (the device records them in ERR_STATUS).
+  virtual Status write32_posted(uint32_t bar, uint32_t offset, uint32_t value) = 0;
+  // Pulses the device reset.
+  virtual Status reset() = 0;
+  // Human-readable description, e.g. "cosim:/tmp/kvcpu.sock".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace kvcpu

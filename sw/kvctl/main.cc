@@ -1,0 +1,416 @@
+// kvctl: inspect and drive a KV-CPU device through libkvcpu.
+//
+// Arguments are parsed by hand: the grammar is tiny, exit codes and number rules are
+// strict (see parse_number.h), and CLI11 / Boost.Program_options are not installed as
+// development packages on the build hosts.
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvcpu/device.h"
+#include "kvcpu/regs.h"
+#include "parse_number.h"
+
+namespace kvctl {
+namespace {
+
+using kvcpu::Device;
+using kvcpu::Status;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char kUsage[] =
+    "usage: kvctl [--device URI | -d URI] COMMAND [ARGS]\n"
+    "\n"
+    "Device URIs: cosim:PATH (kvcpu-cosim socket), mock: (in-memory model);\n"
+    "pci:BDF and uart:DEV are not built in this release. Default: $KVCPU_DEVICE.\n"
+    "\n"
+    "Commands:\n"
+    "  info                      identity, version, capabilities, build stamp\n"
+    "  step                      print the current decode step\n"
+    "  step N                    advance the step by N (1..2^32-1), print the new step\n"
+    "  step --set V              set the step to V (must not go backwards)\n"
+    "  regs list                 list the BAR0 registers (no device needed)\n"
+    "  regs read REG             read a register (name, any case, or offset)\n"
+    "  regs write REG VALUE      write a register\n"
+    "  errors                    decode ERR_STATUS and ERR_ADDR\n"
+    "  errors --clear            clear every ERR_STATUS bit that is set\n"
+    "  --help, -h                this text\n"
+    "\n"
+    "Numbers are decimal or 0x-prefixed hex. Exit status: 0 ok, 1 device error,\n"
+    "2 usage error (an unknown register name is a usage error).\n";
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "kvctl: %s\n\n%s", msg.c_str(), kUsage);
+  return kExitUsage;
+}
+
+int runtime_error(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "kvctl: %s: %s\n", what.c_str(), s.to_string().c_str());
+  return kExitRuntime;
+}
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08X", v);
+  return buf;
+}
+
+std::string hex_offset(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%03X", v);
+  return buf;
+}
+
+std::string_view access_name(kvcpu::regs::Access a) {
+  switch (a) {
+    case kvcpu::regs::Access::kRo:
+      return "ro";
+    case kvcpu::regs::Access::kRw:
+      return "rw";
+    case kvcpu::regs::Access::kW1c:
+      return "w1c";
+    case kvcpu::regs::Access::kHw:
+      return "hw";
+    case kvcpu::regs::Access::kWo:
+      return "wo";
+  }
+  return "?";
+}
+
+// Names of the fields of `reg` that are non-zero in `value`, e.g. "STEP HEPC".
+std::string set_fields(const kvcpu::regs::RegInfo& reg, uint32_t value) {
+  std::string out;
+  for (size_t i = 0; i < reg.num_fields; ++i) {
+    if (reg.fields[i].get(value) != 0) {
+      out += out.empty() ? "" : " ";
+      out += reg.fields[i].name;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+const kvcpu::regs::RegInfo& reg_named(std::string_view name) { return *kvcpu::regs::find(name); }
+
+// A register argument: a name (any case) or an offset inside BAR0.
+struct RegArg {
+  uint32_t offset = 0;
+  const kvcpu::regs::RegInfo* info = nullptr;  // nullptr for an unmapped offset
+};
+
+std::optional<RegArg> parse_reg(std::string_view text, std::string* error) {
+  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))) {
+    auto off = parse_number(text, kvcpu::regs::kBarSize - 1);
+    if (!off) {
+      *error = "bad register offset '" + std::string(text) + "' (0.." +
+               std::to_string(kvcpu::regs::kBarSize - 1) + ", decimal or 0x-hex)";
+      return std::nullopt;
+    }
+    RegArg r;
+    r.offset = static_cast<uint32_t>(*off);
+    r.info = kvcpu::regs::find(r.offset);
+    return r;
+  }
+  std::string upper(text);
+  for (char& c : upper) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  const kvcpu::regs::RegInfo* info = kvcpu::regs::find(std::string_view(upper));
+  if (info == nullptr) {
+    *error = "unknown register '" + std::string(text) + "' (see kvctl regs list)";
+    return std::nullopt;
+  }
+  return RegArg{info->offset, info};
+}
+
+struct Command {
+  enum class Kind {
+    kInfo,
+    kStepGet,
+    kStepAdvance,
+    kStepSet,
+    kRegsList,
+    kRegsRead,
+    kRegsWrite,
+    kErrors,
+    kErrorsClear
+  };
+  Kind kind = Kind::kInfo;
+  uint64_t number = 0;
+  RegArg reg;
+};
+
+// Returns the command, or sets *error (a usage error).
+std::optional<Command> parse_command(const std::vector<std::string_view>& args,
+                                     std::string* error) {
+  Command c;
+  std::string_view cmd = args[0];
+  size_t n = args.size();
+  auto bad = [&](std::string msg) {
+    *error = std::move(msg);
+    return std::nullopt;
+  };
+  if (cmd == "info") {
+    if (n != 1) {
+      return bad("info takes no arguments");
+    }
+    c.kind = Command::Kind::kInfo;
+  } else if (cmd == "step") {
+    if (n == 1) {
+      c.kind = Command::Kind::kStepGet;
+    } else if (n == 2 && args[1] != "--set") {
+      auto v = parse_number(args[1], UINT32_MAX);
+      if (!v || *v == 0) {
+        return bad("step N: N must be a number from 1 to 4294967295, got '" + std::string(args[1]) +
+                   "'");
+      }
+      c.kind = Command::Kind::kStepAdvance;
+      c.number = *v;
+    } else if (n == 3 && args[1] == "--set") {
+      auto v = parse_number(args[2]);
+      if (!v) {
+        return bad("step --set V: V must be a 64-bit number, got '" + std::string(args[2]) + "'");
+      }
+      c.kind = Command::Kind::kStepSet;
+      c.number = *v;
+    } else {
+      return bad("usage: step [N | --set V]");
+    }
+  } else if (cmd == "regs") {
+    if (n < 2) {
+      return bad("regs needs list, read or write");
+    }
+    if (args[1] == "list" && n == 2) {
+      c.kind = Command::Kind::kRegsList;
+    } else if (args[1] == "read" && n == 3) {
+      auto r = parse_reg(args[2], error);
+      if (!r) {
+        return std::nullopt;
+      }
+      c.kind = Command::Kind::kRegsRead;
+      c.reg = *r;
+    } else if (args[1] == "write" && n == 4) {
+      auto r = parse_reg(args[2], error);
+      if (!r) {
+        return std::nullopt;
+      }
+      auto v = parse_number(args[3], UINT32_MAX);
+      if (!v) {
+        return bad("regs write: VALUE must be a 32-bit number, got '" + std::string(args[3]) + "'");
+      }
+      c.kind = Command::Kind::kRegsWrite;
+      c.reg = *r;
+      c.number = *v;
+    } else {
+      return bad("usage: regs list | regs read REG | regs write REG VALUE");
+    }
+  } else if (cmd == "errors") {
+    if (n == 1) {
+      c.kind = Command::Kind::kErrors;
+    } else if (n == 2 && args[1] == "--clear") {
+      c.kind = Command::Kind::kErrorsClear;
+    } else {
+      return bad("usage: errors [--clear]");
+    }
+  } else {
+    return bad("unknown command '" + std::string(cmd) + "'");
+  }
+  return c;
+}
+
+int print_reg_list() {
+  std::printf("%-6s %-12s %-4s %s\n", "offset", "name", "acc", "description");
+  for (const auto& r : kvcpu::regs::kRegisters) {
+    std::printf("%-6s %-12.*s %-4.*s %.*s\n", hex_offset(r.offset).c_str(),
+                static_cast<int>(r.name.size()), r.name.data(),
+                static_cast<int>(access_name(r.access).size()), access_name(r.access).data(),
+                static_cast<int>(r.desc.size()), r.desc.data());
+  }
+  return kExitOk;
+}
+
+void print_reg_value(const RegArg& reg, uint32_t value) {
+  std::string_view name = reg.info != nullptr ? reg.info->name : "?";
+  std::printf("%.*s %s = %s\n", static_cast<int>(name.size()), name.data(),
+              hex_offset(reg.offset).c_str(), hex32(value).c_str());
+  if (reg.info == nullptr) {
+    return;
+  }
+  for (size_t i = 0; i < reg.info->num_fields; ++i) {
+    const kvcpu::regs::Field& f = reg.info->fields[i];
+    uint32_t v = f.get(value);
+    if (f.width == 1) {
+      std::printf("  %-16.*s [%u]    = %u\n", static_cast<int>(f.name.size()), f.name.data(), f.lsb,
+                  v);
+    } else {
+      std::printf("  %-16.*s [%u:%u] = 0x%X (%u)\n", static_cast<int>(f.name.size()), f.name.data(),
+                  f.lsb + f.width - 1, f.lsb, v, v);
+    }
+  }
+}
+
+int cmd_info(Device& dev) {
+  auto info = dev.info();
+  if (!info.ok()) {
+    return runtime_error("info", info.status());
+  }
+  const auto& i = *info;
+  static constexpr const char* kBoards[] = {"cosim", "iCE40 UP5K", "PCIe"};
+  const char* board = i.board < 3 ? kBoards[i.board] : "unknown";
+  std::printf("device        %s\n", dev.describe().c_str());
+  std::printf("vendor id     0x%04X\n", i.vendor);
+  std::printf("device id     0x%04X\n", i.device);
+  std::printf("version       %u.%u.%u\n", i.version_major, i.version_minor, i.version_patch);
+  std::printf("capabilities  %s (%s)\n", hex32(i.capabilities).c_str(),
+              set_fields(reg_named("CAPABILITIES"), i.capabilities).c_str());
+  std::printf("git hash      %08x\n", i.git_hash);
+  std::printf("build date    %04X-%02X-%02X\n", i.build_date >> 16, (i.build_date >> 8) & 0xFF,
+              i.build_date & 0xFF);
+  std::printf("board         %s (%u)\n", board, i.board);
+  std::printf("dirty         %s\n", i.dirty ? "yes" : "no");
+  return kExitOk;
+}
+
+int print_step(Device& dev, const std::string& what) {
+  auto s = dev.step();
+  if (!s.ok()) {
+    return runtime_error(what, s.status());
+  }
+  std::printf("%llu\n", static_cast<unsigned long long>(*s));
+  return kExitOk;
+}
+
+int cmd_errors(Device& dev, bool clear) {
+  auto err = dev.error_status();
+  if (!err.ok()) {
+    return runtime_error("read ERR_STATUS", err.status());
+  }
+  auto addr = dev.error_addr();
+  if (!addr.ok()) {
+    return runtime_error("read ERR_ADDR", addr.status());
+  }
+  std::printf("ERR_STATUS %s (%s)\n", hex32(*err).c_str(),
+              set_fields(reg_named("ERR_STATUS"), *err).c_str());
+  std::printf("ERR_ADDR   %s%s\n", hex_offset(*addr).c_str(),
+              *err == 0 ? " (stale: no error recorded)" : "");
+  if (clear && *err != 0) {
+    if (Status s = dev.clear_errors(*err); !s.ok()) {
+      return runtime_error("clear ERR_STATUS", s);
+    }
+    std::printf("cleared %s\n", hex32(*err).c_str());
+  }
+  return kExitOk;
+}
+
+int run(const Command& c, Device& dev) {
+  switch (c.kind) {
+    case Command::Kind::kInfo:
+      return cmd_info(dev);
+    case Command::Kind::kStepGet:
+      return print_step(dev, "step");
+    case Command::Kind::kStepAdvance: {
+      std::string what = "step " + std::to_string(c.number);
+      if (Status s = dev.step_advance(static_cast<uint32_t>(c.number)); !s.ok()) {
+        return runtime_error(what, s);
+      }
+      return print_step(dev, what);
+    }
+    case Command::Kind::kStepSet: {
+      std::string what = "step --set " + std::to_string(c.number);
+      if (Status s = dev.step_set(c.number); !s.ok()) {
+        return runtime_error(what, s);
+      }
+      return print_step(dev, what);
+    }
+    case Command::Kind::kRegsList:
+      return print_reg_list();
+    case Command::Kind::kRegsRead: {
+      auto v = dev.read(c.reg.offset);
+      if (!v.ok()) {
+        return runtime_error("regs read " + hex_offset(c.reg.offset), v.status());
+      }
+      print_reg_value(c.reg, *v);
+      return kExitOk;
+    }
+    case Command::Kind::kRegsWrite: {
+      uint32_t value = static_cast<uint32_t>(c.number);
+      if (Status s = dev.write(c.reg.offset, value); !s.ok()) {
+        return runtime_error("regs write " + hex_offset(c.reg.offset), s);
+      }
+      print_reg_value(c.reg, value);
+      return kExitOk;
+    }
+    case Command::Kind::kErrors:
+      return cmd_errors(dev, false);
+    case Command::Kind::kErrorsClear:
+      return cmd_errors(dev, true);
+  }
+  return kExitRuntime;
+}
+
+int main_impl(int argc, char** argv) {
+  std::optional<std::string> uri;
+  std::vector<std::string_view> rest;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--help" || a == "-h" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    }
+    if (a == "--device" || a == "-d") {
+      if (i + 1 >= argc) {
+        return usage_error(std::string(a) + " needs a URI");
+      }
+      uri = argv[++i];
+    } else if (a.starts_with("--device=")) {
+      uri = std::string(a.substr(9));
+    } else if (a.starts_with("-") && a != "-") {
+      return usage_error("unknown option '" + std::string(a) + "'");
+    } else {
+      break;
+    }
+  }
+  for (; i < argc; ++i) {
+    rest.emplace_back(argv[i]);
+  }
+  if (rest.empty()) {
+    return usage_error("no command");
+  }
+  std::string error;
+  auto cmd = parse_command(rest, &error);
+  if (!cmd) {
+    return usage_error(error);
+  }
+  if (cmd->kind == Command::Kind::kRegsList) {
+    return print_reg_list();
+  }
+  if (!uri) {
+    const char* env = std::getenv("KVCPU_DEVICE");
+    if (env != nullptr && *env != '\0') {
+      uri = env;
+    }
+  }
+  if (!uri || uri->empty()) {
+    return usage_error("no device: use --device URI or set KVCPU_DEVICE");
+  }
+  auto dev = Device::open(*uri);
+  if (!dev.ok()) {
+    if (dev.status().code() == kvcpu::ErrorCode::kInvalidArgument) {
+      return usage_error("bad device URI '" + *uri + "': " + dev.status().message());
+    }
+    return runtime_error("open " + *uri, dev.status());
+  }
+  return run(*cmd, *dev);
+}
+
+}  // namespace
+}  // namespace kvctl
+
+int main(int argc, char** argv) { return kvctl::main_impl(argc, argv); }
