@@ -1,0 +1,58 @@
+# KV-CPU user jobs. CMake/ctest do the work; this file only names the jobs.
+#
+#   make run       set up, build, start the cosim device, run the driver demo, stop it
+#   make test      set up, build, run the regression (exit 0 only if all pass)
+#   make regress   longer random regressions (not part of `make test`)
+#   make lint      verilator --lint-only -Wall on every RTL module
+#   make synth     Yosys iCE40 synthesis of every RTL module
+#   make regs      regenerate register outputs from rtl/regs/kvcpu_regs.toml
+#   make bench     bridge/simulation benchmark (figures in docs/performance.md)
+#   make asan      C++ tests under AddressSanitizer + UBSan (build-asan/)
+#   make clean
+
+BUILD  ?= build
+JOBS   ?= $(shell nproc)
+GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
+CTEST  := ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+.PHONY: all setup configure build run test regress lint synth regs bench asan clean
+
+all: build
+
+setup:
+	@bash sw/setup.sh
+
+configure: setup
+	@cmake -S . -B $(BUILD) $(GEN) -Wno-dev >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@bash sw/demo/kvcpu_demo.sh $(BUILD)
+
+test: build
+	@$(CTEST) -LE regress
+
+regress: build
+	@$(CTEST) -L regress
+
+lint: configure
+	@$(CTEST) -L lint
+
+synth: configure
+	@$(CTEST) -R rtl_synth -V | grep -E "Test #|SB_|Number of cells|Passed|Failed"
+
+regs:
+	@python3 sw/reggen/reggen.py
+
+bench: build
+	@$(BUILD)/sw/bench/kvcpu-bench
+
+asan: setup
+	@cmake -S . -B $(BUILD)-asan $(GEN) -Wno-dev -DKVCPU_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	@ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) -LE "regress|rtl"
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
