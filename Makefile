@@ -22,8 +22,10 @@ all: build
 setup:
 	@bash sw/setup.sh
 
+# Configure once; afterwards `cmake --build` re-configures by itself when a CMakeLists or
+# RTL source changes (verilate() runs Verilator at configure time, ~1 min on 2 cores).
 configure: setup
-	@cmake -S . -B $(BUILD) $(GEN) -Wno-dev >/dev/null
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(GEN) -Wno-dev >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -50,7 +52,8 @@ bench: build
 	@$(BUILD)/sw/bench/kvcpu-bench
 
 asan: setup
-	@cmake -S . -B $(BUILD)-asan $(GEN) -Wno-dev -DKVCPU_SANITIZE=ON >/dev/null
+	@test -f $(BUILD)-asan/CMakeCache.txt || \
+	  cmake -S . -B $(BUILD)-asan $(GEN) -Wno-dev -DKVCPU_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	@ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) -LE "regress|rtl"
 
