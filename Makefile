@@ -13,7 +13,7 @@
 BUILD  ?= build
 JOBS   ?= $(shell nproc)
 GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
-CTEST  := ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+CTEST  := ctest --test-dir $(BUILD) --output-on-failure --timeout 600 -j $(JOBS)
 
 .PHONY: all setup configure build run test regress lint synth regs bench asan clean
 

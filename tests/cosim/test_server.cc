@@ -590,8 +590,7 @@ TEST_F(CosimServer, StallMidMessageTimesOut) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->code(), ErrorCode::kTimeout);
   EXPECT_EQ(r->header.seq, 77u);
-  EXPECT_GE(waited, 150ms);
-  EXPECT_LT(waited, 2s);
+  EXPECT_GE(waited, 150ms);  // never early; an upper bound is the ctest timeout's job
   EXPECT_TRUE(c->at_eof());
   auto next = attached();
   EXPECT_EQ(next->read(kIdOffset)->data, kIdValue);
