@@ -361,8 +361,9 @@ TEST_F(CosimTransportTest, PostedWriteToVanishedServerFails) {
 
 TEST_F(CosimTransportTest, SilentServerTimesOut) {
   std::promise<void> done;
-  auto finished = done.get_future();
-  start([&finished](FakeServer& s) {
+  // Held by value: the script thread is joined in TearDown, after this body's locals die.
+  std::shared_future<void> finished = done.get_future().share();
+  start([finished](FakeServer& s) {
     ASSERT_TRUE(s.hello());
     ASSERT_TRUE(s.read_request());
     finished.wait_for(std::chrono::seconds(5));  // never answers
