@@ -7,13 +7,6 @@
 namespace kvcpu {
 namespace {
 
-// ERR_STATUS bits (see docs/registers.md).
-constexpr uint32_t kErrDecErr = 1u << 0;
-constexpr uint32_t kErrUnaligned = 1u << 1;
-constexpr uint32_t kErrRoWrite = 1u << 3;
-constexpr uint32_t kErrStepBackwards = 1u << 4;
-constexpr uint32_t kErrStepZero = 1u << 5;
-
 std::string where(uint32_t offset) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "0x%03X", offset);
@@ -22,64 +15,19 @@ std::string where(uint32_t offset) {
 
 }  // namespace
 
-MockTransport::MockTransport() { preset(); }
+MockTransport::MockTransport() : model_(kIdentity) {}
 
-void MockTransport::preset() {
-  regs_.clear();
-  for (const regs::RegInfo& r : regs::kRegisters) {
-    regs_[r.offset] = r.has_reset ? r.reset : 0;
-  }
-  regs_[regs::kCapabilities] = 0x1;  // STEP
-  regs_[regs::kGitHash] = 0x1234ABCD;
-  regs_[regs::kBuildDate] = 0x20240101;
-  regs_[regs::kBoardId] = 0x0;  // cosim board, clean tree
-  regs_[regs::kStatus] = 0x1;   // READY
-  step_ = 0;
-  staged_lo_ = 0;
-  staged_ = false;
-  step_count_ = 0;
-}
+void MockTransport::poke(uint32_t offset, uint32_t value) { model_.poke(offset, value); }
 
-void MockTransport::poke(uint32_t offset, uint32_t value) {
-  if (offset == regs::kStepLo) {
-    step_ = (step_ & ~0xFFFFFFFFull) | value;
-  } else if (offset == regs::kStepHi) {
-    step_ = (step_ & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
-  } else if (offset == regs::kStepCount) {
-    step_count_ = value;
-  } else {
-    regs_[offset] = value;
-  }
-}
+uint32_t MockTransport::peek(uint32_t offset) const { return model_.peek(offset); }
 
-uint32_t MockTransport::peek(uint32_t offset) const {
-  if (offset == regs::kStepLo) {
-    return static_cast<uint32_t>(step_);
+Status MockTransport::bus_status(uint8_t resp, const char* op, uint32_t offset) {
+  if (resp == kRespOkay) {
+    return Status();
   }
-  if (offset == regs::kStepHi) {
-    return static_cast<uint32_t>(step_ >> 32);
-  }
-  if (offset == regs::kStepCount) {
-    return step_count_;
-  }
-  if (offset == regs::kStatus) {
-    uint32_t v = regs_.at(regs::kStatus) & ~0x6u;
-    v |= staged_ ? 0x2u : 0u;
-    v |= regs_.at(regs::kErrStatus) != 0 ? 0x4u : 0u;
-    return v;
-  }
-  if (offset == regs::kStepInc) {
-    return 0;
-  }
-  auto it = regs_.find(offset);
-  return it == regs_.end() ? 0 : it->second;
-}
-
-void MockTransport::record_error(uint32_t bit, uint32_t offset) {
-  if (regs_[regs::kErrStatus] == 0) {
-    regs_[regs::kErrAddr] = offset;
-  }
-  regs_[regs::kErrStatus] |= bit;
+  const bool dec = resp == kRespDecErr;
+  return Status(dec ? ErrorCode::kBusDecErr : ErrorCode::kBusSlvErr,
+                std::string(op) + " at " + where(offset) + " answered " + (dec ? "DECERR" : "SLVERR"));
 }
 
 Result<uint32_t> MockTransport::read32(uint32_t bar, uint32_t offset) {
@@ -97,17 +45,12 @@ Result<uint32_t> MockTransport::read32(uint32_t bar, uint32_t offset) {
   if (bar != regs::kBar) {
     return Status(ErrorCode::kBusDecErr, "mock has no BAR" + std::to_string(bar));
   }
-  if (offset % 4 != 0) {
-    record_error(kErrUnaligned, offset);
-    return Status(ErrorCode::kBusSlvErr, "read at " + where(offset) + " answered SLVERR");
+  const BusResult r = model_.read(offset);
+  if (Status s = bus_status(r.resp, "read", offset); !s.ok()) {
+    return s;
   }
-  if (regs::find(offset) == nullptr) {
-    record_error(kErrDecErr, offset);
-    return Status(ErrorCode::kBusDecErr, "read at " + where(offset) + " answered DECERR");
-  }
-  uint32_t v = peek(offset);
-  log_.back().value = v;
-  return v;
+  log_.back().value = r.data;
+  return r.data;
 }
 
 Status MockTransport::write32(uint32_t bar, uint32_t offset, uint32_t value) {
@@ -137,59 +80,12 @@ Status MockTransport::write(uint32_t bar, uint32_t offset, uint32_t value, bool 
   if (bar != regs::kBar) {
     return Status(ErrorCode::kBusDecErr, "mock has no BAR" + std::to_string(bar));
   }
-  return model_write(offset, value);
-}
-
-Status MockTransport::model_write(uint32_t offset, uint32_t value) {
-  if (offset % 4 != 0) {
-    record_error(kErrUnaligned, offset);
-    return Status(ErrorCode::kBusSlvErr, "write at " + where(offset) + " answered SLVERR");
-  }
-  const regs::RegInfo* r = regs::find(offset);
-  if (r == nullptr) {
-    record_error(kErrDecErr, offset);
-    return Status(ErrorCode::kBusDecErr, "write at " + where(offset) + " answered DECERR");
-  }
-  switch (r->access) {
-    case regs::Access::kRo:
-      record_error(kErrRoWrite, offset);
-      return Status(ErrorCode::kBusSlvErr, "write at " + where(offset) + " answered SLVERR");
-    case regs::Access::kRw:
-      regs_[offset] = value & r->mask;
-      return Status();
-    case regs::Access::kW1c:
-      regs_[offset] &= ~(value & r->mask);
-      return Status();
-    case regs::Access::kHw:
-    case regs::Access::kWo:
-      break;
-  }
-  if (offset == regs::kStepLo) {
-    staged_lo_ = value;
-    staged_ = true;
-  } else if (offset == regs::kStepHi) {
-    uint64_t next = (static_cast<uint64_t>(value) << 32) | staged_lo_;
-    staged_ = false;
-    if (next < step_) {
-      record_error(kErrStepBackwards, offset);
-    } else {
-      step_ = next;
-      ++step_count_;
-    }
-  } else if (offset == regs::kStepInc) {
-    if (value == 0) {
-      record_error(kErrStepZero, offset);
-    } else {
-      step_ += value;
-      ++step_count_;
-    }
-  }
-  return Status();
+  return bus_status(model_.write(offset, value), "write", offset);
 }
 
 Status MockTransport::reset() {
   log_.push_back({MockOp::Kind::kReset, 0, 0, 0, false});
-  preset();
+  model_ = Bar0Model(kIdentity);  // as powered on: pokes are undone too
   return Status();
 }
 

@@ -1,6 +1,6 @@
 // BAR0 testbench for kvcpu_core: directed checks, then random AXI4-Lite reads and writes
 // with idle and backpressure insertion, each compared against the C++ reference model
-// (bar0_model.h). Functional coverage bins are printed and must all be hit.
+// (driver/include/kvcpu/bar0_model.h). Functional coverage bins are printed and must all be hit.
 //
 // Built twice from this source: against the RTL model and against the Yosys netlist
 // (post-synthesis simulation), selected by KVCPU_TB_MODEL.
@@ -15,7 +15,7 @@
 
 #include KVCPU_TB_MODEL_HEADER
 #include "axil_master.h"
-#include "bar0_model.h"
+#include "kvcpu/bar0_model.h"
 #include "kvcpu/regs.h"
 
 namespace {
@@ -51,7 +51,7 @@ const char* resp_name(uint8_t r) {
 class Bench {
  public:
   explicit Bench(const SimOptions& opt)
-      : sim_(opt), bus_(sim_), model_(kGitHash, kBuildDate, kBoardId) {
+      : sim_(opt), bus_(sim_), model_({kGitHash, kBuildDate, kBoardId}) {
     auto& d = sim_.dut();
     d.build_git_hash_i = kGitHash;
     d.build_date_i = kBuildDate;
@@ -88,7 +88,7 @@ class Bench {
                                        std::to_string(strb) + ": dut " + resp_name(got->resp) +
                                        " model " + resp_name(want));
     cover("write", addr, want);
-    if (addr == regs::kStepHi && want == kvcpu::tb::kOkay) {
+    if (addr == regs::kStepHi && want == kvcpu::kRespOkay) {
       ++bins_["step: commit"];
     }
   }
@@ -101,12 +101,12 @@ class Bench {
 
   void note(const std::string& bin) { ++bins_[bin]; }
   const std::map<std::string, uint64_t>& bins() const { return bins_; }
-  kvcpu::tb::Bar0Model& model() { return model_; }
+  kvcpu::Bar0Model& model() { return model_; }
 
  private:
   Sim<Model> sim_;
   AxilMaster<Model> bus_;
-  kvcpu::tb::Bar0Model model_;
+  kvcpu::Bar0Model model_;
   Checker chk_;
   std::map<std::string, uint64_t> bins_;
 };

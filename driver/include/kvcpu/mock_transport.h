@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kvcpu/bar0_model.h"
 #include "kvcpu/result.h"
 #include "kvcpu/status.h"
 #include "kvcpu/transport.h"
@@ -25,11 +26,9 @@ struct MockOp {
   friend bool operator==(const MockOp&, const MockOp&) = default;
 };
 
-// Models BAR0 as docs/registers.md describes it: identity registers preset so a Device
-// opens, SCRATCH/CONTROL/INTR_MASK storage, the step registers (STEP_LO stages, STEP_HI
-// commits and refuses to go backwards, STEP_INC advances, STEP_COUNT counts), sticky w1c
-// ERR_STATUS with ERR_ADDR, DECERR for unmapped and SLVERR for unaligned or read-only
-// writes. Tests can preset values, hook reads and writes, and inject errors per offset.
+// Serves kvcpu::Bar0Model (bar0_model.h) — the same BAR0 model the RTL testbench checks
+// the hardware against — so software tested on the mock meets the device's real register
+// semantics. Tests can preset values, hook reads and writes, and inject errors per offset.
 // Not thread-safe on its own (Device serialises its calls).
 class MockTransport final : public Transport {
  public:
@@ -50,7 +49,7 @@ class MockTransport final : public Transport {
   void poke(uint32_t offset, uint32_t value);
   // The model's current value at `offset` (the current step for STEP_LO/STEP_HI).
   uint32_t peek(uint32_t offset) const;
-  uint64_t current_step() const { return step_; }
+  uint64_t current_step() const { return model_.step(); }
 
   void set_read_hook(ReadHook hook) { read_hook_ = std::move(hook); }
   void set_write_hook(WriteHook hook) { write_hook_ = std::move(hook); }
@@ -63,15 +62,11 @@ class MockTransport final : public Transport {
 
  private:
   Status write(uint32_t bar, uint32_t offset, uint32_t value, bool posted);
-  Status model_write(uint32_t offset, uint32_t value);
-  void record_error(uint32_t bit, uint32_t offset);
-  void preset();
+  static Status bus_status(uint8_t resp, const char* op, uint32_t offset);
 
-  std::map<uint32_t, uint32_t> regs_;
-  uint64_t step_ = 0;
-  uint32_t staged_lo_ = 0;
-  bool staged_ = false;
-  uint32_t step_count_ = 0;
+  // The identity a mock device reports (board 0 = cosim, clean tree).
+  static constexpr Bar0Model::Identity kIdentity{0x1234ABCD, 0x20240101, 0x0};
+  Bar0Model model_;
   ReadHook read_hook_;
   WriteHook write_hook_;
   std::map<uint32_t, Status> errors_;

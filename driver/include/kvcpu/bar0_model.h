@@ -1,28 +1,35 @@
-// Transaction-level reference model of kvcpu_core's BAR0, written from
-// docs/registers.md (not from the RTL): what every read returns and what every write
-// does, including responses and sticky error bookkeeping.
+// Behavioural model of kvcpu_core's BAR0, written from docs/registers.md (not from the
+// RTL): what every 32-bit access answers and what it changes, including the sticky error
+// bookkeeping. One model, two users: the BAR0 testbench compares the RTL against it, and
+// MockTransport serves it as the `mock:` device.
 #pragma once
 
 #include <cstdint>
+#include <map>
 
 #include "kvcpu/regs.h"
 
-namespace kvcpu::tb {
+namespace kvcpu {
 
-inline constexpr uint8_t kOkay = 0, kSlvErr = 2, kDecErr = 3;
+// AXI responses.
+inline constexpr uint8_t kRespOkay = 0, kRespSlvErr = 2, kRespDecErr = 3;
 
-struct ModelResp {
+struct BusResult {
   uint32_t data = 0;
-  uint8_t resp = kOkay;
+  uint8_t resp = kRespOkay;
 };
 
 class Bar0Model {
  public:
-  Bar0Model(uint32_t git_hash, uint32_t build_date, uint32_t board_id)
-      : git_hash_(git_hash), build_date_(build_date), board_id_(board_id) {
-    reset();
-  }
+  struct Identity {
+    uint32_t git_hash = 0;
+    uint32_t build_date = 0;
+    uint32_t board_id = 0;
+  };
 
+  explicit Bar0Model(Identity id) : id_(id) { reset(); }
+
+  // Device reset: every register to its reset value (identity and pokes of constants stay).
   void reset() {
     scratch_ = regs::kScratchReset;
     control_ = regs::kControlReset;
@@ -36,36 +43,37 @@ class Bar0Model {
     step_count_ = 0;
   }
 
-  ModelResp read(uint32_t addr) {
+  BusResult read(uint32_t addr) {
     if (addr & 3) {
       error(regs::kErrStatusUnaligned, addr);
-      return {0, kSlvErr};
+      return {0, kRespSlvErr};
     }
     const regs::RegInfo* r = regs::find(addr);
     if (r == nullptr) {
       error(regs::kErrStatusDecerr, addr);
-      return {0, kDecErr};
+      return {0, kRespDecErr};
     }
-    return {value(addr) & r->mask, kOkay};
+    return {peek(addr), kRespOkay};
   }
 
-  uint8_t write(uint32_t addr, uint32_t data, uint8_t strb) {
+  // A 32-bit write with byte strobes; returns the response.
+  uint8_t write(uint32_t addr, uint32_t data, uint8_t strb = 0xF) {
     if (addr & 3) {
       error(regs::kErrStatusUnaligned, addr);
-      return kSlvErr;
+      return kRespSlvErr;
     }
     const regs::RegInfo* r = regs::find(addr);
     if (r == nullptr) {
       error(regs::kErrStatusDecerr, addr);
-      return kDecErr;
+      return kRespDecErr;
     }
     if (strb != 0xF) {
       error(regs::kErrStatusPartial, addr);
-      return kSlvErr;
+      return kRespSlvErr;
     }
     if (r->access == regs::Access::kRo) {
       error(regs::kErrStatusRoWrite, addr);
-      return kSlvErr;
+      return kRespSlvErr;
     }
     switch (addr) {
       case regs::kScratch: scratch_ = data; break;
@@ -98,7 +106,37 @@ class Bar0Model {
         break;
       default: break;
     }
-    return kOkay;
+    return kRespOkay;
+  }
+
+  // What a read of a mapped, aligned `addr` returns, without side effects.
+  uint32_t peek(uint32_t addr) const {
+    const regs::RegInfo* r = regs::find(addr);
+    if (r == nullptr) {
+      return 0;
+    }
+    if (auto it = forced_.find(addr); it != forced_.end()) {
+      return it->second & r->mask;
+    }
+    return value(addr) & r->mask;
+  }
+
+  // For tests of software above the device: set the state behind a register (a step half,
+  // STEP_COUNT, a rw/w1c register, ERR_ADDR), or force what a constant reads (ID, VERSION,
+  // build identity, STATUS) — e.g. to present a foreign device.
+  void poke(uint32_t addr, uint32_t v) {
+    switch (addr) {
+      case regs::kStepLo: step_ = (step_ & ~0xFFFFFFFFull) | v; break;
+      case regs::kStepHi: step_ = (step_ & 0xFFFFFFFFull) | (static_cast<uint64_t>(v) << 32); break;
+      case regs::kStepCount: step_count_ = v; break;
+      case regs::kScratch: scratch_ = v; break;
+      case regs::kControl: control_ = v; break;
+      case regs::kIntrMask: intr_mask_ = v; break;
+      case regs::kIntrStatus: intr_status_ = v; break;
+      case regs::kErrStatus: err_status_ = v; break;
+      case regs::kErrAddr: err_addr_ = v; break;
+      default: forced_[addr] = v; break;
+    }
   }
 
   uint64_t step() const { return step_; }
@@ -109,13 +147,12 @@ class Bar0Model {
       case regs::kId: return regs::kIdValue;
       case regs::kVersion: return regs::kVersionValue;
       case regs::kCapabilities: return regs::kCapabilitiesStep.put(0, 1);
-      case regs::kGitHash: return git_hash_;
-      case regs::kBuildDate: return build_date_;
-      case regs::kBoardId: return board_id_;
+      case regs::kGitHash: return id_.git_hash;
+      case regs::kBuildDate: return id_.build_date;
+      case regs::kBoardId: return id_.board_id;
       case regs::kScratch: return scratch_;
       case regs::kStepLo: return static_cast<uint32_t>(step_);
       case regs::kStepHi: return static_cast<uint32_t>(step_ >> 32);
-      case regs::kStepInc: return 0;
       case regs::kStepCount: return step_count_;
       case regs::kControl: return control_;
       case regs::kStatus: {
@@ -127,7 +164,7 @@ class Bar0Model {
       case regs::kErrAddr: return err_addr_;
       case regs::kIntrStatus: return intr_status_;
       case regs::kIntrMask: return intr_mask_;
-      default: return 0;
+      default: return 0;  // STEP_INC (write-only)
     }
   }
 
@@ -138,7 +175,8 @@ class Bar0Model {
     err_status_ |= bit.mask();
   }
 
-  uint32_t git_hash_, build_date_, board_id_;
+  Identity id_;
+  std::map<uint32_t, uint32_t> forced_;
   uint32_t scratch_, control_, intr_mask_, intr_status_, err_status_, err_addr_;
   uint64_t step_;
   uint32_t step_lo_stage_;
@@ -146,4 +184,4 @@ class Bar0Model {
   uint32_t step_count_;
 };
 
-}  // namespace kvcpu::tb
+}  // namespace kvcpu
