@@ -177,18 +177,23 @@ module kvcpu_core (
     err_status_set[ES_STEP_ZERO]      = step_zero;
   end
 
-  logic          bus_err;
+  // ERR_ADDR: the offset of the first error since ERR_STATUS was last all-clear. A read and
+  // a write can complete in the same cycle; the write's error counts first. A step error
+  // means the write itself was accepted, so any bus error beside it is the read's; otherwise
+  // acc_addr already prefers the write's bus error. A W1C clear in the same cycle counts as
+  // having happened before the new error (hardware set wins over the clear).
   logic [AW-1:0] err_addr_d;
-  assign bus_err = acc_decerr || acc_unaligned || acc_partial || acc_ro_write;
-  // A bus error has priority for the address; step errors happen at the written register.
-  assign err_addr_d = bus_err ? acc_addr
-                    : step_hi_we ? kvcpu_reg_pkg::ADDR_STEP_HI
-                    : kvcpu_reg_pkg::ADDR_STEP_INC;
+  logic [31:0]   err_clr;
+  assign err_addr_d = step_backwards ? kvcpu_reg_pkg::ADDR_STEP_HI
+                    : step_zero      ? kvcpu_reg_pkg::ADDR_STEP_INC
+                    : acc_addr;
+  assign err_clr = (reg_we && reg_waddr == kvcpu_reg_pkg::ADDR_ERR_STATUS && reg_wresp == 2'b00)
+                 ? reg_wdata : 32'h0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       err_addr_q <= '0;
-    end else if (err_status_q == 32'h0 && err_status_set != 32'h0) begin
+    end else if ((err_status_q & ~err_clr) == 32'h0 && err_status_set != 32'h0) begin
       err_addr_q <= {{(32 - AW) {1'b0}}, err_addr_d};
     end
   end
@@ -207,6 +212,6 @@ module kvcpu_core (
   assign unused_ok = ^{scratch_q, control_q[31:1]};
 
   `KV_ASSERT(StepWritesExclusive_A, $onehot0({step_lo_we, step_hi_we, step_inc_we}))
-  `KV_ASSERT(ErrAddrHeld_A, err_status_q != 32'h0 |=> $stable(err_addr_q) || $past(err_status_q) == 32'h0)
+  `KV_ASSERT(ErrAddrHeld_A, (err_status_q & ~err_clr) != 32'h0 |=> $stable(err_addr_q))
 
 endmodule

@@ -128,6 +128,67 @@ class AxilMaster {
     }
   }
 
+  // A read and a write in flight together, each channel starting after its own delay (in
+  // cycles), so the slave may perform them in either order or in the same cycle.
+  struct Overlap {
+    AxilResp read;
+    AxilResp write;
+    // Cycle in which the slave performed each access (the cycle before its response
+    // became valid): tells the scoreboard in which order to apply them.
+    uint64_t read_done = 0;
+    uint64_t write_done = 0;
+  };
+  std::optional<Overlap> read_write(uint32_t raddr, uint32_t waddr, uint32_t wdata, uint8_t wstrb,
+                                    unsigned ar_delay, unsigned aw_delay, unsigned w_delay) {
+    auto& d = sim_.dut();
+    const uint64_t start = sim_.cycle();
+    Overlap o;
+    bool ar_done = false, aw_done = false, w_done = false, r_done = false, b_done = false;
+    bool r_seen = false, b_seen = false;
+    for (uint64_t n = 0; !(r_done && b_done); ++n) {
+      d.s_axil_arvalid_i = !ar_done && n >= ar_delay;
+      d.s_axil_araddr_i = raddr;
+      d.s_axil_awvalid_i = !aw_done && n >= aw_delay;
+      d.s_axil_awaddr_i = waddr;
+      d.s_axil_wvalid_i = !w_done && n >= w_delay;
+      d.s_axil_wdata_i = wdata;
+      d.s_axil_wstrb_i = wstrb;
+      d.s_axil_rready_i = !r_done && !coin(jitter_.p_backpressure);
+      d.s_axil_bready_i = !b_done && !coin(jitter_.p_backpressure);
+      sim_.settle();
+      if (d.s_axil_rvalid_o && !r_seen) {
+        r_seen = true;
+        o.read_done = sim_.cycle() - 1;
+      }
+      if (d.s_axil_bvalid_o && !b_seen) {
+        b_seen = true;
+        o.write_done = sim_.cycle() - 1;
+      }
+      const bool ar_fire = d.s_axil_arvalid_i && d.s_axil_arready_o;
+      const bool aw_fire = d.s_axil_awvalid_i && d.s_axil_awready_o;
+      const bool w_fire = d.s_axil_wvalid_i && d.s_axil_wready_o;
+      const bool r_fire = d.s_axil_rvalid_o && d.s_axil_rready_i;
+      const bool b_fire = d.s_axil_bvalid_o && d.s_axil_bready_i;
+      if (r_fire) {
+        o.read = {d.s_axil_rdata_o, static_cast<uint8_t>(d.s_axil_rresp_o), 0};
+      }
+      if (b_fire) {
+        o.write = {0, static_cast<uint8_t>(d.s_axil_bresp_o), 0};
+      }
+      if (!step(start)) {
+        return std::nullopt;
+      }
+      ar_done |= ar_fire;
+      aw_done |= aw_fire;
+      w_done |= w_fire;
+      r_done |= r_fire;
+      b_done |= b_fire;
+    }
+    idle();
+    o.read.cycles = o.write.cycles = sim_.cycle() - start;
+    return o;
+  }
+
   // Let the clock run with the bus idle.
   void idle_cycles(uint64_t n) {
     for (uint64_t i = 0; i < n; ++i) {

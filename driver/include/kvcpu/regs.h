@@ -129,7 +129,7 @@ inline constexpr RegInfo kRegisters[] = {
     {"ERR_STATUS", 0x038u, Access::kW1c, 0x0000003Fu, true, 0x00000000u, kErrStatusFields, 6,
      "Sticky error bits; write 1 to clear a bit. ERR_ADDR holds the BAR offset of the first error recorded since the register was last all-clear."},
     {"ERR_ADDR", 0x03Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
-     "BAR offset of the first access that set an ERR_STATUS bit while ERR_STATUS was zero."},
+     "BAR offset of the first error recorded since ERR_STATUS was last all-clear. When a read and a write complete in the same cycle, the write's error counts first; a clear of ERR_STATUS in the same cycle as a new error counts as before it."},
     {"INTR_STATUS", 0x040u, Access::kW1c, 0x00000001u, true, 0x00000000u, kIntrStatusFields, 1,
      "Interrupt cause bits, write 1 to clear (placeholder: no source yet, reads 0)."},
     {"INTR_MASK", 0x044u, Access::kRw, 0xFFFFFFFFu, true, 0xFFFFFFFFu, nullptr, 0,
