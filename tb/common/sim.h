@@ -46,6 +46,18 @@ struct SimOptions {
     }
     return o;
   }
+
+  // Value of a numeric plusarg `+key=N` (decimal or 0x-hex), or `fallback` when absent.
+  static uint64_t plusarg(int argc, char** argv, std::string_view key, uint64_t fallback) {
+    const std::string prefix = "+" + std::string(key) + "=";
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a(argv[i]);
+      if (a.starts_with(prefix)) {
+        return std::stoull(std::string(a.substr(prefix.size())), nullptr, 0);
+      }
+    }
+    return fallback;
+  }
 };
 
 template <class Model>

@@ -22,6 +22,7 @@
 
 #include KVCPU_TB_MODEL_HEADER
 #include "axi_mem.h"
+#include "coverage.h"
 #include "hif_model.h"
 #include "sim.h"
 
@@ -84,7 +85,7 @@ class Bench {
 
   Sim<Model>& sim() { return sim_; }
   std::mt19937_64& rng() { return sim_.rng(); }
-  const std::map<std::string, uint64_t>& bins() const { return bins_; }
+  const kvcpu::sim::Coverage& bins() const { return bins_; }
   int failures() const { return failures_; }
   bool mem_ok() const { return mem_.error().empty(); }
   uint64_t commands() const { return total_cmds_; }
@@ -260,7 +261,10 @@ class Bench {
     if (all_busy) ++bins_["sq: all queues busy"];
     // bad doorbells: out of range for the queue, or to a disabled queue
     if (!draining && cfg_.p_bad_db > 0 && std::bernoulli_distribution(cfg_.p_bad_db)(r)) {
-      const unsigned q = static_cast<unsigned>(r() % kNumQ);
+      unsigned q = static_cast<unsigned>(r() % kNumQ);
+      if (r() & 1) {  // half of them aim at a disabled queue when the epoch has one
+        for (unsigned i = 0; i < kNumQ && q_[q].en; ++i) q = (q + 1) % kNumQ;
+      }
       const HostQ& h = q_[q];
       uint32_t v = (h.mask + 1) + static_cast<uint32_t>(r() % (0x10000 - (h.mask + 1)));
       if (!h.en) {
@@ -418,7 +422,7 @@ class Bench {
   uint64_t bad_db_sent_ = 0, rd_err0_ = 0, wr_err0_ = 0, total_cmds_ = 0;
   bool sva_reported_ = false;
   int failures_ = 0;
-  std::map<std::string, uint64_t> bins_;
+  kvcpu::sim::Coverage bins_;
 };
 
 bool coverage_ok(const Bench& b) {
@@ -434,25 +438,14 @@ bool coverage_ok(const Bench& b) {
     need.push_back("config: size 2^" + std::to_string(k));
   }
   need.push_back("config: size 2^12");
-  bool ok = true;
-  for (const auto& bin : need) {
-    if (b.bins().find(bin) == b.bins().end()) {
-      std::printf("COVERAGE HOLE: %s\n", bin.c_str());
-      ok = false;
-    }
-  }
-  return ok;
+  return b.bins().check(need);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   SimOptions opt = SimOptions::from_args(argc, argv, KVCPU_TB_NAME);
-  uint64_t n = 20000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a(argv[i]);
-    if (a.rfind("+n=", 0) == 0) n = std::stoull(a.substr(3));
-  }
+  const uint64_t n = SimOptions::plusarg(argc, argv, "n", 20000);
   Bench b(opt);
   auto& r = b.rng();
   const AxiJitter jit[] = {{1.0, 0, 0.0}, {0.6, 4, 0.2}, {0.3, 12, 0.5}};
@@ -485,10 +478,7 @@ int main(int argc, char** argv) {
     b.run_epoch(c, sizes, en);
     ++epoch;
   }
-  std::printf("[%s] coverage (bin: hits)\n", opt.name.c_str());
-  for (const auto& [bin, hits] : b.bins()) {
-    std::printf("  %-34s %8" PRIu64 "\n", bin.c_str(), hits);
-  }
+  b.bins().print(opt.name);
   const bool cov = coverage_ok(b);
   const bool sva = !b.sim().assertion_failed();
   std::printf("[%s] %u epochs, %" PRIu64 " commands, %" PRIu64 " cycles, %d mismatches, assertions %s, coverage %s\n",

@@ -15,6 +15,7 @@
 
 #include KVCPU_TB_MODEL_HEADER
 #include "axil_master.h"
+#include "coverage.h"
 #include "kvcpu/bar0_model.h"
 #include "kvcpu/regs.h"
 
@@ -100,7 +101,7 @@ class Bench {
   }
 
   void note(const std::string& bin) { ++bins_[bin]; }
-  const std::map<std::string, uint64_t>& bins() const { return bins_; }
+  const kvcpu::sim::Coverage& bins() const { return bins_; }
   kvcpu::Bar0Model& model() { return model_; }
 
  private:
@@ -108,7 +109,7 @@ class Bench {
   AxilMaster<Model> bus_;
   kvcpu::Bar0Model model_;
   Checker chk_;
-  std::map<std::string, uint64_t> bins_;
+  kvcpu::sim::Coverage bins_;
 };
 
 void directed(Bench& b) {
@@ -284,38 +285,21 @@ bool coverage_ok(const Bench& b) {
     need.push_back("write " + std::string(r.name) +
                    (r.access == regs::Access::kRo ? " SLVERR" : " OKAY"));
   }
-  bool ok = true;
-  for (const auto& bin : need) {
-    auto it = b.bins().find(bin);
-    if (it == b.bins().end()) {
-      std::printf("COVERAGE HOLE: %s\n", bin.c_str());
-      ok = false;
-    }
-  }
-  return ok;
+  return b.bins().check(need);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   SimOptions opt = SimOptions::from_args(argc, argv, KVCPU_TB_NAME);
-  uint64_t n = 20000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a(argv[i]);
-    if (a.rfind("+n=", 0) == 0) {
-      n = std::stoull(a.substr(3));
-    }
-  }
+  const uint64_t n = SimOptions::plusarg(argc, argv, "n", 20000);
   Bench b(opt);
   directed(b);
   random_phase(b, n);
   overlap_phase(b, n / 2);
   b.bus().idle_cycles(8);
 
-  std::printf("[%s] coverage (bin: hits)\n", opt.name.c_str());
-  for (const auto& [bin, hits] : b.bins()) {
-    std::printf("  %-32s %8" PRIu64 "\n", bin.c_str(), hits);
-  }
+  b.bins().print(opt.name);
   const bool cov = coverage_ok(b);
   const bool sva = !b.sim().assertion_failed();
   std::printf("[%s] %" PRIu64 " random transactions, %" PRIu64 " cycles, %d mismatches, "
