@@ -14,25 +14,19 @@
 
 namespace kvcpu {
 
-std::optional<CosimProcess> CosimProcess::start(const std::string& server_binary,
-                                                const std::vector<std::string>& extra_args,
-                                                std::string* error,
-                                                std::chrono::milliseconds timeout) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kvcpu-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    *error = std::string("mkdtemp: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  const std::string sock = tmpl + "/kvcpu.sock";
+std::optional<CosimProcess> CosimProcess::spawn(const std::string& binary,
+                                                const std::vector<std::string>& args,
+                                                const std::string& stderr_path,
+                                                std::string* error) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     *error = std::string("pipe: ") + std::strerror(errno);
     return std::nullopt;
   }
-  std::vector<std::string> args = {server_binary, "--socket", sock, "--quiet"};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> all = {binary};
+  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& a : args) {
+  for (auto& a : all) {
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
@@ -46,53 +40,83 @@ std::optional<CosimProcess> CosimProcess::start(const std::string& server_binary
   }
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
+    if (!stderr_path.empty()) {
+      const int e = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (e >= 0) {
+        dup2(e, STDERR_FILENO);
+      }
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
   close(out[1]);
-  CosimProcess proc(pid, tmpl, sock);
+  return CosimProcess(pid, out[0]);
+}
 
-  // Wait for "kvcpu-cosim: listening on <sock>".
-  std::string seen;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (seen.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p{out[0], POLLIN, 0};
-    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      *error = "kvcpu-cosim did not report ready within " + std::to_string(timeout.count()) + " ms";
-      close(out[0]);
-      return std::nullopt;
-    }
-    char buf[256];
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n <= 0) {
-      *error = "kvcpu-cosim exited before it was ready (" + server_binary + ")";
-      close(out[0]);
-      return std::nullopt;
-    }
-    seen.append(buf, static_cast<size_t>(n));
+std::optional<CosimProcess> CosimProcess::start(const std::string& server_binary,
+                                                const std::vector<std::string>& extra_args,
+                                                std::string* error,
+                                                std::chrono::milliseconds timeout) {
+  std::string dir = (std::filesystem::temp_directory_path() / "kvcpu-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) {
+    *error = std::string("mkdtemp: ") + std::strerror(errno);
+    return std::nullopt;
   }
-  close(out[0]);
-  if (seen.find("listening on " + sock) == std::string::npos) {
-    *error = "unexpected first line from kvcpu-cosim: " + seen;
+  const std::string sock = dir + "/kvcpu.sock";
+  std::vector<std::string> args = {"--socket", sock, "--quiet"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto proc = spawn(server_binary, args, "", error);
+  if (!proc) {
+    std::filesystem::remove_all(dir);
+    return std::nullopt;
+  }
+  proc->dir_ = dir;  // removed with the process object from here on
+  proc->socket_ = sock;
+  const std::string line = proc->first_line(timeout);
+  if (line != "kvcpu-cosim: listening on " + sock) {
+    *error = line.empty() ? "kvcpu-cosim (" + server_binary + ") did not report ready within " +
+                                std::to_string(timeout.count()) + " ms"
+                          : "unexpected first line from kvcpu-cosim: " + line;
     return std::nullopt;
   }
   return proc;
 }
 
 CosimProcess::CosimProcess(CosimProcess&& o) noexcept
-    : pid_(o.pid_), dir_(std::move(o.dir_)), socket_(std::move(o.socket_)) {
+    : pid_(o.pid_), out_fd_(o.out_fd_), dir_(std::move(o.dir_)), socket_(std::move(o.socket_)) {
   o.pid_ = -1;
+  o.out_fd_ = -1;
   o.dir_.clear();
 }
 
 CosimProcess::~CosimProcess() {
   stop();
+  if (out_fd_ >= 0) {
+    close(out_fd_);
+  }
   if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+std::string CosimProcess::first_line(std::chrono::milliseconds timeout) {
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_fd_ >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{out_fd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      break;
+    }
+    char c;
+    if (read(out_fd_, &c, 1) != 1 || c == '\n') {
+      break;
+    }
+    line.push_back(c);
+  }
+  return line;
 }
 
 int CosimProcess::wait(std::chrono::milliseconds timeout) {

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "cosim_process.h"
 #include "kvcpu_proto.h"
 
 namespace kvcpu::proto {
@@ -191,90 +192,23 @@ class Client {
   uint64_t* last_time_;
 };
 
-// The server child process: killed and reaped whatever happens to the test.
-class ServerProcess {
- public:
-  ServerProcess() = default;
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-    if (out_fd_ >= 0) {
-      ::close(out_fd_);
-    }
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  // Starts the server; stderr goes to `err_path`.
-  void spawn(const std::vector<std::string>& args, const std::string& err_path) {
-    int p[2];
-    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::dup2(p[1], STDOUT_FILENO);
-      int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (e >= 0) {
-        ::dup2(e, STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(KVCPU_COSIM_BIN));
-      for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-      }
-      argv.push_back(nullptr);
-      ::execv(KVCPU_COSIM_BIN, argv.data());
-      ::_exit(127);
-    }
-    ::close(p[1]);
-    out_fd_ = p[0];
-  }
-
-  // Reads the first stdout line (empty on EOF or timeout).
-  std::string first_line(std::chrono::milliseconds timeout = 10s) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd pf{out_fd_, POLLIN, 0};
-      if (::poll(&pf, 1, 100) <= 0) {
-        continue;
-      }
-      char c;
-      if (::read(out_fd_, &c, 1) != 1) {
-        break;
-      }
-      if (c == '\n') {
-        return line;
-      }
-      line.push_back(c);
-    }
-    return line;
-  }
-
-  // Exit status, or -1 when it has not exited within the timeout; -2 when killed by a signal.
-  int wait_exit(std::chrono::milliseconds timeout = 5s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int st = 0;
-      pid_t r = ::waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
+// Exit code from waitpid's status word: -1 when it did not exit in time, -2 when a signal
+// ended it.
+int exit_code(int status) {
+  if (status == -1) {
     return -1;
   }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
 
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-};
+// Runs the server binary with `args`, stderr to `err_path`; fails the test if it cannot.
+std::optional<kvcpu::CosimProcess> spawn_server(const std::vector<std::string>& args,
+                                                const std::string& err_path) {
+  std::string err;
+  auto p = kvcpu::CosimProcess::spawn(KVCPU_COSIM_BIN, args, err_path, &err);
+  EXPECT_TRUE(p.has_value()) << err;
+  return p;
+}
 
 class CosimServer : public ::testing::Test {
  protected:
@@ -297,11 +231,12 @@ class CosimServer : public ::testing::Test {
   }
 
   void start(std::vector<std::string> extra = {}) {
-    server_ = std::make_unique<ServerProcess>();
     std::vector<std::string> args = {"--socket", sock_};
     args.insert(args.end(), extra.begin(), extra.end());
-    server_->spawn(args, dir_ + "/stderr.0");
-    ASSERT_EQ(server_->first_line(), "kvcpu-cosim: listening on " + sock_);
+    auto p = spawn_server(args, dir_ + "/stderr.0");
+    ASSERT_TRUE(p.has_value());
+    server_.emplace(std::move(*p));
+    ASSERT_EQ(server_->first_line(10s), "kvcpu-cosim: listening on " + sock_);
   }
 
   std::unique_ptr<Client> client() { return std::make_unique<Client>(sock_, &last_time_); }
@@ -333,7 +268,7 @@ class CosimServer : public ::testing::Test {
   std::string dir_;
   std::string sock_;
   uint64_t last_time_ = 0;
-  std::unique_ptr<ServerProcess> server_;
+  std::optional<kvcpu::CosimProcess> server_;
 };
 
 TEST_F(CosimServer, HandshakeReportsTheDevice) {
@@ -646,9 +581,9 @@ TEST_F(CosimServer, StaleSocketIsReplaced) {
 
 TEST_F(CosimServer, SecondServerOnLivePathExitsOne) {
   start();
-  ServerProcess other;
-  other.spawn({"--socket", sock_}, dir_ + "/stderr.1");
-  EXPECT_EQ(other.wait_exit(), 1);
+  auto other = spawn_server({"--socket", sock_}, dir_ + "/stderr.1");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(exit_code(other->wait(5s)), 1);
   std::ifstream f(dir_ + "/stderr.1");
   std::stringstream ss;
   ss << f.rdbuf();
@@ -665,9 +600,9 @@ TEST_F(CosimServer, BadCommandLineExitsTwo) {
                                              {"--socket"},
                                              {"--socket", sock_, "--bogus"},
                                              {"--socket", sock_, "--msg-timeout-ms", "x"}}) {
-    ServerProcess p;
-    p.spawn(args, dir_ + "/stderr.1");
-    EXPECT_EQ(p.wait_exit(), 2);
+    auto p = spawn_server(args, dir_ + "/stderr.1");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(exit_code(p->wait(5s)), 2);
   }
   EXPECT_FALSE(fs::exists(sock_));
 }
@@ -680,7 +615,7 @@ TEST_F(CosimServer, ShutdownExitsCleanly) {
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->error());
   EXPECT_EQ(r->header.type, static_cast<uint16_t>(MsgType::kShutdown));
-  EXPECT_EQ(server_->wait_exit(), 0);
+  EXPECT_EQ(exit_code(server_->wait(5s)), 0);
   EXPECT_FALSE(fs::exists(sock_));
 }
 
@@ -688,7 +623,7 @@ TEST_F(CosimServer, SigtermExitsCleanly) {
   start();
   auto c = attached();
   ASSERT_EQ(::kill(server_->pid(), SIGTERM), 0);
-  EXPECT_EQ(server_->wait_exit(), 0);
+  EXPECT_EQ(exit_code(server_->wait(5s)), 0);
   EXPECT_FALSE(fs::exists(sock_));
   EXPECT_TRUE(c->at_eof());
 }
