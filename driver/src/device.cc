@@ -9,35 +9,9 @@
 namespace kvcpu {
 namespace {
 
-// Fields are looked up by register and field name at compile time, so this file does not
-// depend on how the generator spells field constants.
-constexpr const regs::RegInfo& reg(std::string_view name) { return *regs::find(name); }
-
-constexpr regs::Field field(std::string_view reg_name, std::string_view field_name) {
-  const regs::RegInfo& r = reg(reg_name);
-  for (size_t i = 0; i < r.num_fields; ++i) {
-    if (r.fields[i].name == field_name) {
-      return r.fields[i];
-    }
-  }
-  return regs::Field{"", 0, 0};
-}
-
-constexpr uint32_t kVersionOffset = regs::kVersion;
-constexpr regs::Field kMajor = field("VERSION", "MAJOR");
-constexpr regs::Field kMinor = field("VERSION", "MINOR");
-constexpr regs::Field kPatch = field("VERSION", "PATCH");
 // The register-map major version this driver was generated from.
-constexpr uint32_t kDriverMajor = regs::kMapVersionMajor;
-static_assert(kMajor.get(regs::kVersionValue) == kDriverMajor, "regs.h is inconsistent");
-constexpr regs::Field kVendor = field("ID", "VENDOR");
-constexpr regs::Field kDevice = field("ID", "DEVICE");
-constexpr regs::Field kBoard = field("BOARD_ID", "BOARD");
-constexpr regs::Field kDirty = field("BOARD_ID", "DIRTY");
-constexpr regs::Field kStepBackwards = field("ERR_STATUS", "STEP_BACKWARDS");
-static_assert(kMajor.width == 8 && kVendor.width == 16 && kDirty.width == 1 &&
-                  kStepBackwards.width == 1,
-              "register/field lookup in regs.h failed");
+static_assert(regs::kVersionMajor.get(regs::kVersionValue) == regs::kMapVersionMajor,
+              "regs.h is inconsistent");
 
 std::string hex(uint32_t v) {
   char buf[16];
@@ -97,16 +71,17 @@ Result<Device> Device::open(std::unique_ptr<Transport> transport) {
     return Status(ErrorCode::kDeviceMismatch, dev.describe() + ": ID register reads " + hex(*id) +
                                                   ", expected " + hex(regs::kIdValue));
   }
-  auto version = dev.read(kVersionOffset);
+  auto version = dev.read(regs::kVersion);
   if (!version.ok()) {
     return version.status();
   }
-  if (kMajor.get(*version) != kDriverMajor) {
+  if (regs::kVersionMajor.get(*version) != regs::kMapVersionMajor) {
     return Status(ErrorCode::kVersionMismatch,
-                  dev.describe() + ": register map " + std::to_string(kMajor.get(*version)) + "." +
-                      std::to_string(kMinor.get(*version)) + "." +
-                      std::to_string(kPatch.get(*version)) + ", driver supports major " +
-                      std::to_string(kDriverMajor));
+                  dev.describe() + ": register map " +
+                      std::to_string(regs::kVersionMajor.get(*version)) + "." +
+                      std::to_string(regs::kVersionMinor.get(*version)) + "." +
+                      std::to_string(regs::kVersionPatch.get(*version)) +
+                      ", driver supports major " + std::to_string(regs::kMapVersionMajor));
   }
   return dev;
 }
@@ -150,7 +125,7 @@ Result<DeviceInfo> Device::info() {
   }
   std::lock_guard<std::mutex> lock(*mu_);
   uint32_t v[6];
-  const uint32_t offsets[6] = {regs::kId,      kVersionOffset,   regs::kCapabilities,
+  const uint32_t offsets[6] = {regs::kId,      regs::kVersion,   regs::kCapabilities,
                                regs::kGitHash, regs::kBuildDate, regs::kBoardId};
   for (int i = 0; i < 6; ++i) {
     auto r = read_locked(offsets[i]);
@@ -160,16 +135,16 @@ Result<DeviceInfo> Device::info() {
     v[i] = *r;
   }
   DeviceInfo info;
-  info.vendor = static_cast<uint16_t>(kVendor.get(v[0]));
-  info.device = static_cast<uint16_t>(kDevice.get(v[0]));
-  info.version_major = static_cast<uint8_t>(kMajor.get(v[1]));
-  info.version_minor = static_cast<uint8_t>(kMinor.get(v[1]));
-  info.version_patch = static_cast<uint16_t>(kPatch.get(v[1]));
+  info.vendor = static_cast<uint16_t>(regs::kIdVendor.get(v[0]));
+  info.device = static_cast<uint16_t>(regs::kIdDevice.get(v[0]));
+  info.version_major = static_cast<uint8_t>(regs::kVersionMajor.get(v[1]));
+  info.version_minor = static_cast<uint8_t>(regs::kVersionMinor.get(v[1]));
+  info.version_patch = static_cast<uint16_t>(regs::kVersionPatch.get(v[1]));
   info.capabilities = v[2];
   info.git_hash = v[3];
   info.build_date = v[4];
-  info.board = static_cast<uint8_t>(kBoard.get(v[5]));
-  info.dirty = kDirty.get(v[5]) != 0;
+  info.board = static_cast<uint8_t>(regs::kBoardIdBoard.get(v[5]));
+  info.dirty = regs::kBoardIdDirty.get(v[5]) != 0;
   return info;
 }
 
@@ -215,8 +190,8 @@ Status Device::step_set(uint64_t value) {
   if (!err.ok()) {
     return err.status();
   }
-  if (kStepBackwards.get(*err) != 0) {
-    if (Status s = write_locked(regs::kErrStatus, kStepBackwards.mask()); !s.ok()) {
+  if (regs::kErrStatusStepBackwards.get(*err) != 0) {
+    if (Status s = write_locked(regs::kErrStatus, regs::kErrStatusStepBackwards.mask()); !s.ok()) {
       return s;
     }
     return Status(ErrorCode::kInvalidArgument,
