@@ -8,8 +8,14 @@ Needs only the Python standard library (tomllib, Python >= 3.11).
   reggen.py --check ...                                            exit 1 if any output drifted
 
 A description error is reported as `reggen: <file>: <register>: <problem>` and exits 2.
+
+Register arrays: a [[reg]] with `count = N` (N > 1) and `stride = S` (a multiple of 4) is N
+registers, instance i at `offset + i*S`. Outputs name instance i `NAME[i]`; the SV block
+uses flat N*32-bit ports (instance i at [i*32 +: 32]) and N-bit `_we_o` pulse vectors.
+`count = 1` (the default) is a plain register.
 """
 import argparse
+import re
 import difflib
 import sys
 import tomllib
@@ -45,6 +51,23 @@ class Reg:
     reset: int | None = None
     value: int | None = None
     fields: list[Field] = field(default_factory=list)
+    count: int = 1
+    stride: int = 0
+
+    @property
+    def is_array(self) -> bool:
+        return self.count > 1
+
+    def at(self, i: int) -> int:
+        """Offset of instance i."""
+        return self.offset + i * self.stride
+
+    def inst_name(self, i: int) -> str:
+        return f"{self.name}[{i}]" if self.is_array else self.name
+
+    def instances(self) -> list[tuple[int, str, int]]:
+        """(index, name, offset) of every instance."""
+        return [(i, self.inst_name(i), self.at(i)) for i in range(self.count)]
 
     @property
     def lname(self) -> str:
@@ -73,6 +96,11 @@ class Block:
     data_width: int
     version: int
     regs: list[Reg]
+
+    def instances(self) -> list[tuple[Reg, int, str, int]]:
+        """(register, index, name, offset) of every register instance, by offset."""
+        out = [(r, i, nm, off) for r in self.regs for (i, nm, off) in r.instances()]
+        return sorted(out, key=lambda x: x[3])
 
 
 def _int(v, what):
@@ -105,10 +133,10 @@ def parse(path: Path) -> Block:
 
     regs: list[Reg] = []
     names: set[str] = set()
-    offsets: dict[int, str] = {}
+    offsets: dict[int, str] = {}  # every instance's offset -> its name
     for i, r in enumerate(doc.get("reg", [])):
         where = f"reg #{i} ({r.get('name', '?')})"
-        unknown = set(r) - {"name", "offset", "access", "desc", "reset", "value", "fields"}
+        unknown = set(r) - {"name", "offset", "access", "desc", "reset", "value", "fields", "count", "stride"}
         if unknown:
             raise DescError(f"{where}: unknown keys {sorted(unknown)}")
         for key in ("name", "offset", "access", "desc"):
@@ -123,18 +151,32 @@ def parse(path: Path) -> Block:
         off = _int(r["offset"], f"{where}.offset")
         if off % 4:
             raise DescError(f"{where}: offset 0x{off:X} is not 4-byte aligned")
-        if off >= (1 << aw):
-            raise DescError(f"{where}: offset 0x{off:X} outside the {aw}-bit BAR")
-        if off in offsets:
-            raise DescError(f"{where}: offset 0x{off:X} already used by {offsets[off]}")
-        offsets[off] = name
-        acc = r["access"]
+        count = _int(r.get("count", 1), f"{where}.count")
+        if count < 1:
+            raise DescError(f"{where}: count must be >= 1, got {count}")
+        stride = 0
+        if "stride" in r:
+            stride = _int(r["stride"], f"{where}.stride")
+            if stride < 4 or stride % 4:
+                raise DescError(f"{where}: stride 0x{stride:X} must be a multiple of 4 and >= 4")
+        elif count > 1:
+            raise DescError(f"{where}: an array (count = {count}) needs a 'stride'")
+        reg = Reg(name=name, offset=off, access=r["access"], desc=r["desc"], count=count,
+                  stride=stride if count > 1 else 0)
+        for _, iname, ioff in reg.instances():
+            if ioff >= (1 << aw):
+                raise DescError(f"{where}: offset 0x{ioff:X} of {iname} outside the {aw}-bit BAR")
+            if ioff in offsets:
+                raise DescError(f"{where}: offset 0x{ioff:X} of {iname} already used by {offsets[ioff]}")
+            offsets[ioff] = iname
+        acc = reg.access
         if acc not in ACCESS:
             raise DescError(f"{where}: access '{acc}' is not one of {ACCESS}")
-        reg = Reg(name=name, offset=off, access=acc, desc=r["desc"])
         if "value" in r:
             if acc != "ro":
                 raise DescError(f"{where}: 'value' is only allowed on ro registers")
+            if reg.is_array:
+                raise DescError(f"{where}: a constant ro register ('value') cannot be an array (count = {count})")
             reg.value = version if r["value"] == "version" else _int(r["value"], f"{where}.value")
         if acc in ("rw", "w1c"):
             if "reset" not in r:
@@ -174,12 +216,15 @@ def gen_sv_pkg(b: Block, src: str) -> str:
     aw = b.addr_width
     o = [f"// {HEADER.format(src=src)}", f"package {b.name}_reg_pkg;", ""]
     o.append(f"  localparam int unsigned ADDR_WIDTH = {aw};")
-    o.append(f"  localparam int unsigned NUM_REGS = {len(b.regs)};")
+    o.append(f"  localparam int unsigned NUM_REGS = {len(b.instances())};  // mapped offsets (array instances count one each)")
     o.append(f"  localparam logic [31:0] VERSION = 32'h{b.version:08X};")
     o.append("")
-    o.append("  // Register offsets within BAR%d" % b.bar)
+    o.append("  // Register offsets within BAR%d (an array: instance 0; instance i at ADDR + i*STRIDE)" % b.bar)
     for r in b.regs:
         o.append(f"  localparam logic [{aw - 1}:0] ADDR_{r.name} = {aw}'h{r.offset:X};")
+        if r.is_array:
+            o.append(f"  localparam logic [{aw - 1}:0] STRIDE_{r.name} = {aw}'h{r.stride:X};")
+            o.append(f"  localparam int unsigned COUNT_{r.name} = {r.count};")
     o.append("")
     o.append("  // Constants, reset values and implemented-bit masks")
     for r in b.regs:
@@ -224,21 +269,40 @@ def gen_sv_top(b: Block, src: str) -> str:
         "  // Write data for hw/wo registers, valid with their _we_o pulse.",
         "  output logic [31:0]           wdata_o,",
     ]
+    def port(d, width, name):
+        rng = f"[{width - 1}:0]" if width > 1 else ""
+        return f"  {d:<6} logic {rng:<17}{name},"
+
     for r in b.regs:
         ln = r.lname
+        dw = 32 * r.count  # flat vector: instance i at [i*32 +: 32]
+        if r.is_array:
+            parts = ([] if r.access == "wo" else ["instance i at [i*32 +: 32]"]) \
+                + (["_we_o bit i"] if r.access in ("hw", "wo") else [])
+            ports.append(f"  // {r.name}[0..{r.count - 1}]: " + ", ".join(parts))
         if r.access == "ro" and r.value is None:
-            ports.append(f"  input  logic [31:0]           {ln}_i,")
+            ports.append(port("input", dw, f"{ln}_i"))
         elif r.access == "rw":
-            ports.append(f"  output logic [31:0]           {ln}_q_o,")
+            ports.append(port("output", dw, f"{ln}_q_o"))
         elif r.access == "w1c":
-            ports.append(f"  input  logic [31:0]           {ln}_set_i,")
-            ports.append(f"  output logic [31:0]           {ln}_q_o,")
+            ports.append(port("input", dw, f"{ln}_set_i"))
+            ports.append(port("output", dw, f"{ln}_q_o"))
         elif r.access == "hw":
-            ports.append(f"  input  logic [31:0]           {ln}_i,")
-            ports.append(f"  output logic                  {ln}_we_o,")
+            ports.append(port("input", dw, f"{ln}_i"))
+            ports.append(port("output", r.count, f"{ln}_we_o"))
         elif r.access == "wo":
-            ports.append(f"  output logic                  {ln}_we_o,")
+            ports.append(port("output", r.count, f"{ln}_we_o"))
     ports[-1] = ports[-1].rstrip(",")
+
+    def case_addr(r, i):
+        base = f"{n}_reg_pkg::ADDR_{r.name}"
+        return base if i == 0 else f"{base} + {aw}'h{i * r.stride:X}"
+
+    def sel(r, i):
+        return f"w_sel_{r.lname}[{i}]" if r.is_array else f"w_sel_{r.lname}"
+
+    def word(r, sig, i):
+        return f"{sig}[{i * 32 + 31}:{i * 32}]" if r.is_array else sig
 
     o = [f"// {HEADER.format(src=src)}", "//",
          "// Decode, storage and responses for BAR0. Responses: OKAY; SLVERR for an unaligned",
@@ -253,17 +317,17 @@ def gen_sv_top(b: Block, src: str) -> str:
     o.append("  logic w_hit, w_ro, w_ok;")
     writable = [r for r in b.regs if r.access != "ro"]
     for r in writable:
-        o.append(f"  logic w_sel_{r.lname};")
+        o.append(f"  logic [{r.count - 1}:0] w_sel_{r.lname};" if r.is_array else f"  logic w_sel_{r.lname};")
     o.append("")
     o.append("  always_comb begin")
     for r in writable:
-        o.append(f"    w_sel_{r.lname} = 1'b0;")
+        o.append(f"    w_sel_{r.lname} = '0;" if r.is_array else f"    w_sel_{r.lname} = 1'b0;")
     o.append("    w_hit = 1'b1;")
     o.append("    w_ro = 1'b0;")
     o.append(f"    unique case (waddr_i)")
-    for r in b.regs:
-        act = "w_ro = 1'b1;" if r.access == "ro" else f"w_sel_{r.lname} = 1'b1;"
-        o.append(f"      {n}_reg_pkg::ADDR_{r.name}: {act}")
+    for r, i, _, _ in b.instances():
+        act = "w_ro = 1'b1;" if r.access == "ro" else f"{sel(r, i)} = 1'b1;"
+        o.append(f"      {case_addr(r, i)}: {act}")
     o.append("      default: w_hit = 1'b0;")
     o.append("    endcase")
     o.append("  end")
@@ -286,7 +350,33 @@ def gen_sv_top(b: Block, src: str) -> str:
     o.append("  // ---- storage")
     for r in b.regs:
         ln = r.lname
-        if r.access == "rw":
+        pkg = f"{n}_reg_pkg::{r.name}"
+        if r.is_array and r.access == "rw":
+            g = f"g_{ln}"
+            o += [f"  logic [{32 * r.count - 1}:0] {ln}_q;",
+                  f"  for (genvar gi = 0; gi < {r.count}; gi++) begin : {g}",
+                  "    always_ff @(posedge clk_i or negedge rst_ni) begin",
+                  f"      if (!rst_ni) {ln}_q[gi*32 +: 32] <= {pkg}_RESET;",
+                  f"      else if (w_ok && w_sel_{ln}[gi]) {ln}_q[gi*32 +: 32] <= wdata_i & {pkg}_MASK;",
+                  "    end",
+                  "  end",
+                  f"  assign {ln}_q_o = {ln}_q;", ""]
+        elif r.is_array and r.access == "w1c":
+            g = f"g_{ln}"
+            o += [f"  logic [{32 * r.count - 1}:0] {ln}_q;",
+                  f"  for (genvar gi = 0; gi < {r.count}; gi++) begin : {g}",
+                  "    logic [31:0] clr;",
+                  f"    assign clr = (w_ok && w_sel_{ln}[gi]) ? wdata_i : 32'h0;",
+                  "    // Hardware set wins over a software clear in the same cycle: no event is lost.",
+                  "    always_ff @(posedge clk_i or negedge rst_ni) begin",
+                  f"      if (!rst_ni) {ln}_q[gi*32 +: 32] <= {pkg}_RESET;",
+                  f"      else {ln}_q[gi*32 +: 32] <= (({ln}_q[gi*32 +: 32] & ~clr) | {ln}_set_i[gi*32 +: 32]) & {pkg}_MASK;",
+                  "    end",
+                  "  end",
+                  f"  assign {ln}_q_o = {ln}_q;", ""]
+        elif r.is_array and r.access in ("hw", "wo"):
+            o += [f"  assign {ln}_we_o = {{{r.count}{{w_ok}}}} & w_sel_{ln};", ""]
+        elif r.access == "rw":
             o += [f"  logic [31:0] {ln}_q;",
                   "  always_ff @(posedge clk_i or negedge rst_ni) begin",
                   f"    if (!rst_ni) {ln}_q <= {n}_reg_pkg::{r.name}_RESET;",
@@ -312,17 +402,17 @@ def gen_sv_top(b: Block, src: str) -> str:
     o.append("    r_hit = 1'b1;")
     o.append("    r_data = 32'h0;")
     o.append("    unique case (raddr_i)")
-    for r in b.regs:
+    for r, i, _, _ in b.instances():
         ln = r.lname
         if r.value is not None:
             val = f"{n}_reg_pkg::{r.name}_VALUE"
         elif r.access in ("rw", "w1c"):
-            val = f"{ln}_q"
+            val = word(r, f"{ln}_q", i)
         elif r.access in ("ro", "hw"):
-            val = f"{ln}_i & {n}_reg_pkg::{r.name}_MASK"
+            val = f"{word(r, f'{ln}_i', i)} & {n}_reg_pkg::{r.name}_MASK"
         else:
             val = "32'h0"
-        o.append(f"      {n}_reg_pkg::ADDR_{r.name}: r_data = {val};")
+        o.append(f"      {case_addr(r, i)}: r_data = {val};")
     o.append("      default: r_hit = 1'b0;")
     o.append("    endcase")
     o.append("  end")
@@ -383,9 +473,13 @@ def gen_cpp(b: Block, src: str) -> str:
          f"inline constexpr uint32_t kBarSize = {1 << b.addr_width}u;",
          f"inline constexpr uint32_t kMapVersion = 0x{b.version:08X}u;",
          f"inline constexpr uint32_t kMapVersionMajor = {b.version >> 24}u;", ""]
-    o.append("// Offsets")
+    o.append("// Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)")
     for r in b.regs:
         o.append(f"inline constexpr uint32_t k{r.camel} = 0x{r.offset:03X}u;")
+        if r.is_array:
+            o.append(f"inline constexpr uint32_t k{r.camel}Stride = 0x{r.stride:03X}u;")
+            o.append(f"inline constexpr unsigned k{r.camel}Instances = {r.count}u;")
+            o.append(f"constexpr uint32_t k{r.camel}At(unsigned i) {{ return k{r.camel} + i * k{r.camel}Stride; }}")
     o.append("")
     o.append("// Constants and reset values")
     for r in b.regs:
@@ -406,17 +500,19 @@ def gen_cpp(b: Block, src: str) -> str:
             o.append(f"inline constexpr Field k{r.camel}Fields[] = {{{fl}}};")
     o.append("")
     acc = {"ro": "kRo", "rw": "kRw", "w1c": "kW1c", "hw": "kHw", "wo": "kWo"}
+    o.append("// Every register instance by offset; instance i of an array is named \"NAME[i]\".")
     o.append("inline constexpr RegInfo kRegisters[] = {")
-    for r in b.regs:
+    for r, _, iname, ioff in b.instances():
         has = r.reset is not None or r.value is not None
         rv = r.reset if r.reset is not None else (r.value or 0)
         flds = f"k{r.camel}Fields, {len(r.fields)}" if r.fields else "nullptr, 0"
         desc = r.desc.replace("\\", "\\\\").replace('"', '\\"')
-        o.append(f"    {{\"{r.name}\", 0x{r.offset:03X}u, Access::{acc[r.access]}, 0x{r.mask:08X}u, "
+        o.append(f"    {{\"{iname}\", 0x{ioff:03X}u, Access::{acc[r.access]}, 0x{r.mask:08X}u, "
                  f"{'true' if has else 'false'}, 0x{rv:08X}u, {flds},")
         o.append(f"     \"{desc}\"}},")
     o.append("};")
-    o += ["", "// Looks a register up by name (exact, upper case); nullptr when unknown.",
+    o += ["", "// Looks a register up by name (exact, upper case; \"NAME[i]\" for an array instance);",
+          "// nullptr when unknown.",
           "constexpr const RegInfo* find(std::string_view name) {",
           "  for (const RegInfo& r : kRegisters) {",
           "    if (r.name == name) {",
@@ -435,6 +531,16 @@ def gen_cpp(b: Block, src: str) -> str:
           "  return nullptr;",
           "}", "",
           "}  // namespace kvcpu::regs", ""]
+    # Register, field and derived names share one C++ namespace: a field COUNT of an array
+    # register Q would meet Q's own kQInstances-style constants. Refuse any clash.
+    seen: dict[str, int] = {}
+    for line in o:
+        m = re.match(r"(?:inline )?constexpr [\w:* ]+? (k\w+)(?:\[\])?[ ({=]", line)
+        if m:
+            seen[m.group(1)] = seen.get(m.group(1), 0) + 1
+    clash = sorted(n for n, c in seen.items() if c > 1)
+    if clash:
+        raise DescError(f"generated C++ names clash: {', '.join(clash)} (rename a register or field)")
     return "\n".join(o)
 
 
@@ -455,12 +561,19 @@ def gen_md(b: Block, src: str) -> str:
          "| hw | read returns hardware state; a write is an event the hardware interprets |",
          "| wo | write-only event; reads return 0 |", "",
          "## Summary", "", "| offset | name | access | reset / value | description |", "|---|---|---|---|---|"]
+    def where(r):
+        if not r.is_array:
+            return f"0x{r.offset:03X}"
+        return f"0x{r.offset:03X} + 0x{r.stride:X}·i, i = 0..{r.count - 1}"
+
     for r in b.regs:
         rv = f"0x{r.value:08X}" if r.value is not None else (f"0x{r.reset:08X}" if r.reset is not None else "—")
-        o.append(f"| 0x{r.offset:03X} | [{r.name}](#{r.name.lower()}) | {r.access} | {rv} | {r.desc.split('. ')[0].rstrip('.')}. |")
+        nm = f"{r.name}[i]" if r.is_array else r.name
+        o.append(f"| {where(r)} | [{nm}](#{r.name.lower()}) | {r.access} | {rv} | {r.desc.split('. ')[0].rstrip('.')}. |")
     o.append("")
     for r in b.regs:
-        o += [f"## {r.name}", "", f"Offset 0x{r.offset:03X}, access `{r.access}`."
+        arr = f" An array of {r.count} registers; instance i is `{r.name}[i]`." if r.is_array else ""
+        o += [f"## {r.name}", "", f"Offset {where(r)}, access `{r.access}`." + arr
               + (f" Value 0x{r.value:08X}." if r.value is not None else "")
               + (f" Reset 0x{r.reset:08X}." if r.reset is not None else ""), "", r.desc, ""]
         if r.fields:
