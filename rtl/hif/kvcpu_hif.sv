@@ -26,6 +26,10 @@ module kvcpu_hif #(
   input  logic [NumQueues*64-1:0]      sq_base_i,      // 64-byte aligned, low bits ignored
   input  logic [NumQueues*64-1:0]      cq_base_i,      // 16-byte aligned, low bits ignored
   input  logic [NumQueues*SzW-1:0]     q_size_log2_i,  // 2^k entries, 1 <= k <= QDepthLog2Max
+  input  logic [NumQueues-1:0]         prov_en_i,      // write a provenance record per CQE
+  input  logic [NumQueues*64-1:0]      prov_base_i,    // 64-byte aligned, low bits ignored
+  // device time (free-running cycle counter) for the provenance timestamps
+  input  logic [63:0]                  time_i,
   // doorbells
   input  logic                         db_valid_i,
   output logic                         db_ready_o,
@@ -74,7 +78,12 @@ module kvcpu_hif #(
   // one-cycle pulse per CQE made visible
   output logic                         irq_valid_o,
   output logic [QidW-1:0]              irq_vector_o,
-  // sticky errors (until reset)
+  // per-queue pointers, for status registers
+  output logic [NumQueues*QDepthLog2Max-1:0] sq_head_o,
+  output logic [NumQueues*QDepthLog2Max-1:0] cq_tail_o,
+  // a queue has work or a command is in flight
+  output logic                         busy_o,
+  // error events, one-cycle pulses (the core keeps them in ERR_STATUS)
   output logic                         err_bad_db_o,
   output logic                         err_axi_rd_o,
   output logic                         err_axi_wr_o
@@ -101,6 +110,9 @@ module kvcpu_hif #(
     S_CMD,      // forward on cmd
     S_CPL,      // wait for its completion
     S_CQ_WAIT,  // wait while the CQ is full
+    S_PAW,      // provenance record write address
+    S_PW,       // provenance record, 8 beats
+    S_PB,       // its write response
     S_AW,       // CQE write address
     S_W0,       // CQE bytes 7:0
     S_W1,       // CQE bytes 15:8 (wlast)
@@ -113,6 +125,7 @@ module kvcpu_hif #(
   logic [NumQueues-1:0]   pend, db_hit, db_in_range, cq_full;
   logic [NumQueues*PtrW-1:0] sq_head_all, cq_tail_all;
   logic [NumQueues-1:0]   phase_all;
+  logic [NumQueues*64-1:0] t_db_all;  // cycle of each queue's last accepted SQ doorbell
   logic                   db_ok;
 
   assign db_ready_o = 1'b1;  // doorbells are register writes: always taken in one cycle
@@ -124,6 +137,7 @@ module kvcpu_hif #(
     logic [PtrW-1:0] mask, sq_head_inc, cq_tail_inc;
     logic [DbW-1:0]  db_mask;
     logic            phase_q, phase_d, is_cur;
+    logic [63:0]     t_db_q;
 
     assign mask        = ~({PtrW{1'b1}} << q_size_log2_i[g*SzW +: SzW]);
     assign db_mask     = ~({DbW{1'b1}} << q_size_log2_i[g*SzW +: SzW]);
@@ -176,18 +190,23 @@ module kvcpu_hif #(
         cq_head_q <= '0;
         cq_tail_q <= '0;
         phase_q   <= 1'b1;
+        t_db_q    <= '0;
       end else begin
         sq_head_q <= sq_head_d;
         sq_tail_q <= sq_tail_d;
         cq_head_q <= cq_head_d;
         cq_tail_q <= cq_tail_d;
         phase_q   <= phase_d;
+        if (q_enable_i[g] && db_valid_i && db_ok && db_hit[g] && !db_is_cq_i) begin
+          t_db_q <= time_i;
+        end
       end
     end
 
     assign sq_head_all[g*PtrW +: PtrW] = sq_head_q;
     assign cq_tail_all[g*PtrW +: PtrW] = cq_tail_q;
     assign phase_all[g]                = phase_q;
+    assign t_db_all[g*64 +: 64]        = t_db_q;
   end
 
   // ---- round robin: the first pending queue after the last one served (cur_q_q)
@@ -220,16 +239,21 @@ module kvcpu_hif #(
   logic                 rd_err_q, rd_err_d;
   logic [14:0]          status_q, status_d;
   logic [31:0]          result_q, result_d;
-  logic                 err_bad_db_q, err_axi_rd_q, err_axi_wr_q;
   logic                 irq_q, irq_d;
+  logic [63:0]          t_db_q, t_db_d, t_fetched_q, t_fetched_d, t_started_q, t_started_d;
+  logic [63:0]          t_done_q, t_done_d, t_posted_q, t_posted_d;
+  logic [63:0]          prov_w;  // the provenance record beat in flight
   kvcpu_hif_pkg::sqe_t  sqe;
   kvcpu_hif_pkg::cqe_t  cqe;
   logic [63:0]          cur_sq_base, cur_cq_base;
   logic [PtrW-1:0]      cur_sq_head, cur_cq_tail;
   logic                 sqe_reserved_set;
+  logic [63:0]          cur_prov_base;
 
   assign sqe              = sqe_q;
-  assign sqe_reserved_set = (sqe.flags != 8'h00) || (sqe.rsvd != 8'h00);
+  assign sqe_reserved_set = (sqe.flags != 8'h00) || (sqe.rsvd != 8'h00) ||
+                            (sqe.io_class > kvcpu_hif_pkg::IO_CLASS_MAX);
+  assign cur_prov_base    = prov_base_i[cur_q_q*64 +: 64];
   assign cur_sq_base      = sq_base_i[sel_q*64 +: 64];
   assign cur_sq_head      = sq_head_all[sel_q*PtrW +: PtrW];
   assign cur_cq_base      = cq_base_i[cur_q_q*64 +: 64];
@@ -245,6 +269,11 @@ module kvcpu_hif #(
     status_d    = status_q;
     result_d    = result_q;
     irq_d       = 1'b0;
+    t_db_d      = t_db_q;
+    t_fetched_d = t_fetched_q;
+    t_started_d = t_started_q;
+    t_done_d    = t_done_q;
+    t_posted_d  = t_posted_q;
     sq_head_adv = 1'b0;
     cq_tail_adv = 1'b0;
     unique case (state_q)
@@ -255,6 +284,7 @@ module kvcpu_hif #(
                      (64'(cur_sq_head) << kvcpu_hif_pkg::SQE_SHIFT);
           beat_d   = '0;
           rd_err_d = 1'b0;
+          t_db_d   = t_db_all[sel_q*64 +: 64];
           state_d  = S_AR;
         end
       end
@@ -269,13 +299,16 @@ module kvcpu_hif #(
           rd_err_d = rd_err_q || m_axi_rresp_i[1];
           beat_d   = beat_q + 3'd1;
           if (beat_q == 3'd7) begin
-            state_d = S_DECODE;
+            t_fetched_d = time_i;
+            state_d     = S_DECODE;
           end
         end
       end
       S_DECODE: begin
         sq_head_adv = 1'b1;
         result_d    = '0;
+        t_started_d = time_i;  // internal completions start and finish here
+        t_done_d    = time_i;
         state_d     = S_CQ_WAIT;
         if (rd_err_q) begin
           status_d = kvcpu_hif_pkg::ST_FETCH_ERROR;
@@ -290,18 +323,48 @@ module kvcpu_hif #(
       end
       S_CMD: begin
         if (cmd_ready_i) begin
-          state_d = S_CPL;
+          t_started_d = time_i;
+          state_d     = S_CPL;
         end
       end
       S_CPL: begin
         if (cpl_valid_i) begin
           status_d = cpl_status_i;
           result_d = cpl_result_i;
+          t_done_d = time_i;
           state_d  = S_CQ_WAIT;
         end
       end
       S_CQ_WAIT: begin
         if (!cq_full[cur_q_q]) begin
+          t_posted_d = time_i;
+          beat_d     = '0;
+          if (prov_en_i[cur_q_q]) begin
+            addr_d  = {cur_prov_base[63:6], 6'b0} +
+                      (64'(cur_cq_tail) << kvcpu_hif_pkg::SQE_SHIFT);
+            state_d = S_PAW;
+          end else begin
+            addr_d  = {cur_cq_base[63:4], 4'b0} +
+                      (64'(cur_cq_tail) << kvcpu_hif_pkg::CQE_SHIFT);
+            state_d = S_AW;
+          end
+        end
+      end
+      S_PAW: begin
+        if (m_axi_awready_i) begin
+          state_d = S_PW;
+        end
+      end
+      S_PW: begin
+        if (m_axi_wready_i) begin
+          beat_d = beat_q + 3'd1;
+          if (beat_q == 3'd7) begin
+            state_d = S_PB;
+          end
+        end
+      end
+      S_PB: begin
+        if (m_axi_bvalid_i) begin
           addr_d  = {cur_cq_base[63:4], 4'b0} +
                     (64'(cur_cq_tail) << kvcpu_hif_pkg::CQE_SHIFT);
           state_d = S_AW;
@@ -344,6 +407,11 @@ module kvcpu_hif #(
       status_q <= '0;
       result_q <= '0;
       irq_q    <= 1'b0;
+      t_db_q      <= '0;
+      t_fetched_q <= '0;
+      t_started_q <= '0;
+      t_done_q    <= '0;
+      t_posted_q  <= '0;
     end else begin
       state_q  <= state_d;
       cur_q_q  <= cur_q_d;
@@ -354,26 +422,33 @@ module kvcpu_hif #(
       status_q <= status_d;
       result_q <= result_d;
       irq_q    <= irq_d;
+      t_db_q      <= t_db_d;
+      t_fetched_q <= t_fetched_d;
+      t_started_q <= t_started_d;
+      t_done_q    <= t_done_d;
+      t_posted_q  <= t_posted_d;
     end
   end
 
-  // ---- sticky errors
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      err_bad_db_q <= 1'b0;
-      err_axi_rd_q <= 1'b0;
-      err_axi_wr_q <= 1'b0;
-    end else begin
-      if (db_valid_i && !db_ok) begin
-        err_bad_db_q <= 1'b1;
-      end
-      if (state_q == S_R && m_axi_rvalid_i && m_axi_rresp_i[1]) begin
-        err_axi_rd_q <= 1'b1;
-      end
-      if (state_q == S_B && m_axi_bvalid_i && m_axi_bresp_i[1]) begin
-        err_axi_wr_q <= 1'b1;
-      end
-    end
+  // ---- error events (one-cycle pulses)
+  assign err_bad_db_o = db_valid_i && !db_ok;
+  assign err_axi_rd_o = (state_q == S_R) && m_axi_rvalid_i && m_axi_rresp_i[1];
+  assign err_axi_wr_o = ((state_q == S_B) || (state_q == S_PB)) && m_axi_bvalid_i &&
+                        m_axi_bresp_i[1];
+
+  // ---- the provenance record (docs/host-interface.md), beat by beat
+  always_comb begin
+    unique case (beat_q)
+      3'd0: prov_w = {16'(cur_q_q), sqe.cid, sqe.flow_id};
+      3'd1: prov_w = {16'(sq_head_all[cur_q_q*PtrW +: PtrW]), status_q, phase_all[cur_q_q],
+                      sqe.opcode, sqe.io_class, sqe.home_queue};
+      3'd2: prov_w = t_db_q;
+      3'd3: prov_w = t_fetched_q;
+      3'd4: prov_w = t_started_q;
+      3'd5: prov_w = t_done_q;
+      3'd6: prov_w = t_posted_q;
+      default: prov_w = '0;
+    endcase
   end
 
   // ---- outputs
@@ -392,16 +467,17 @@ module kvcpu_hif #(
   assign m_axi_arburst_o = 2'b01;   // INCR
   assign m_axi_rready_o  = (state_q == S_R);
 
-  assign m_axi_awvalid_o = (state_q == S_AW);
+  assign m_axi_awvalid_o = (state_q == S_AW) || (state_q == S_PAW);
   assign m_axi_awaddr_o  = addr_q;
-  assign m_axi_awlen_o   = 8'd1;    // 2 beats
+  assign m_axi_awlen_o   = (state_q == S_PAW) ? 8'd7 : 8'd1;  // record 8 beats, CQE 2
   assign m_axi_awsize_o  = 3'd3;
   assign m_axi_awburst_o = 2'b01;
-  assign m_axi_wvalid_o  = (state_q == S_W0) || (state_q == S_W1);
-  assign m_axi_wdata_o   = (state_q == S_W1) ? cqe[127:64] : cqe[63:0];
+  assign m_axi_wvalid_o  = (state_q == S_W0) || (state_q == S_W1) || (state_q == S_PW);
+  assign m_axi_wdata_o   = (state_q == S_PW) ? prov_w :
+                           (state_q == S_W1) ? cqe[127:64] : cqe[63:0];
   assign m_axi_wstrb_o   = '1;
-  assign m_axi_wlast_o   = (state_q == S_W1);
-  assign m_axi_bready_o  = (state_q == S_B);
+  assign m_axi_wlast_o   = (state_q == S_W1) || ((state_q == S_PW) && (beat_q == 3'd7));
+  assign m_axi_bready_o  = (state_q == S_B) || (state_q == S_PB);
 
   assign cmd_valid_o  = (state_q == S_CMD);
   assign cmd_qid_o    = cur_q_q;
@@ -409,24 +485,27 @@ module kvcpu_hif #(
   assign cpl_ready_o  = (state_q == S_CPL);
   assign irq_valid_o  = irq_q;
   assign irq_vector_o = cur_q_q;
-  assign err_bad_db_o = err_bad_db_q;
-  assign err_axi_rd_o = err_axi_rd_q;
-  assign err_axi_wr_o = err_axi_wr_q;
+  assign sq_head_o    = sq_head_all;
+  assign cq_tail_o    = cq_tail_all;
+  assign busy_o       = (state_q != S_IDLE) || (|pend);
 
   // The completion carries the in-flight command's qid and cid (one command in flight).
   logic unused_cpl_id;
   assign unused_cpl_id = ^{cpl_qid_i, cpl_cid_i, cur_sq_base[5:0], cur_cq_base[3:0],
+                           cur_prov_base[5:0],
                            m_axi_rresp_i[0], m_axi_bresp_i[0], m_axi_rlast_i};
 
   // ---- protocol monitors: one read burst and one write burst outstanding at most
   logic       rd_out_q, wr_addr_q, wr_data_done_q;
-  logic [1:0] wbeats_q;
+  logic [3:0] wbeats_q;
+  logic [7:0] wlen_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       rd_out_q       <= 1'b0;
       wr_addr_q      <= 1'b0;
       wr_data_done_q <= 1'b0;
       wbeats_q       <= '0;
+      wlen_q         <= '0;
     end else begin
       if (m_axi_arvalid_o && m_axi_arready_i) begin
         rd_out_q <= 1'b1;
@@ -435,13 +514,14 @@ module kvcpu_hif #(
       end
       if (m_axi_awvalid_o && m_axi_awready_i) begin
         wr_addr_q <= 1'b1;
+        wlen_q    <= m_axi_awlen_o;
       end else if (m_axi_bvalid_i && m_axi_bready_o) begin
         wr_addr_q      <= 1'b0;
         wr_data_done_q <= 1'b0;
         wbeats_q       <= '0;
       end
       if (m_axi_wvalid_o && m_axi_wready_i) begin
-        wbeats_q <= wbeats_q + 2'd1;
+        wbeats_q <= wbeats_q + 4'd1;
         if (m_axi_wlast_o) begin
           wr_data_done_q <= 1'b1;
         end
@@ -462,9 +542,10 @@ module kvcpu_hif #(
   `KV_ASSERT(OneRead_A, m_axi_arvalid_o |-> !rd_out_q)
   `KV_ASSERT(OneWrite_A, m_axi_awvalid_o |-> !wr_addr_q)
   `KV_ASSERT(WAfterAw_A, m_axi_wvalid_o |-> wr_addr_q && !wr_data_done_q)
-  `KV_ASSERT(WLast_A, m_axi_wvalid_o |-> m_axi_wlast_o == (wbeats_q == 2'd1))
+  `KV_ASSERT(WLast_A, m_axi_wvalid_o |-> m_axi_wlast_o == (8'(wbeats_q) == wlen_q))
   `KV_ASSERT(ArAligned_A, m_axi_arvalid_o |-> m_axi_araddr_o[5:0] == 6'b0)
   `KV_ASSERT(AwAligned_A, m_axi_awvalid_o |-> m_axi_awaddr_o[3:0] == 4'b0)
+  `KV_ASSERT(PawAligned_A, state_q == S_PAW |-> m_axi_awaddr_o[5:0] == 6'b0)
   // the environment: responses only for outstanding bursts, rlast on the 8th beat, and
   // completions only for the command in flight
   `KV_ASSERT(RExpected_A, m_axi_rvalid_i |-> rd_out_q)

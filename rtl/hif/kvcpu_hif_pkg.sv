@@ -9,9 +9,20 @@ package kvcpu_hif_pkg;
   localparam int unsigned CQE_SHIFT = 4;
   // Doorbell values are 16-bit (NVMe).
   localparam int unsigned DB_WIDTH = 16;
+  // I/O classes 0..4: decode read, prefetch read, prefill write, evict, normal.
+  localparam logic [7:0] IO_CLASS_MAX = 8'd4;
 
+  // Opcodes (docs/host-interface.md "Commands"); the executor is kvcpu_exec.
   typedef enum logic [7:0] {
-    OPC_NOP = 8'h00  // completes internally with SUCCESS; every other opcode is forwarded
+    OPC_NOP          = 8'h00,  // completes internally with SUCCESS; every other opcode is forwarded
+    OPC_STEP_ADVANCE = 8'h01,
+    OPC_MARK_HOT     = 8'h10,  // block hints 0x10..0x14: HINT_COUNT[opcode - 0x10]
+    OPC_EVICT        = 8'h11,
+    OPC_PREFETCH     = 8'h12,
+    OPC_SHARE_PREFIX = 8'h13,
+    OPC_RELEASE      = 8'h14,
+    OPC_ECHO         = 8'h20,
+    OPC_DMA_COPY     = 8'h21
   } opcode_e;
 
   // Completion status (15 bits; CQE bits [127:113]). 0x00..0x7F are the engine's and the
@@ -19,8 +30,11 @@ package kvcpu_hif_pkg;
   typedef enum logic [14:0] {
     ST_SUCCESS        = 15'h0000,
     ST_INVALID_OPCODE = 15'h0001,  // for executors; the engine forwards every non-NOP
-    ST_INVALID_FIELD  = 15'h0002,  // a reserved field (flags, byte 11) is non-zero
-    ST_FETCH_ERROR    = 15'h0003   // the SQE fetch got SLVERR/DECERR
+    ST_INVALID_FIELD  = 15'h0002,  // a reserved field is non-zero, or io_class > 4
+    ST_FETCH_ERROR    = 15'h0003,  // the SQE fetch got SLVERR/DECERR
+    ST_INVALID_LENGTH = 15'h0004,  // zero or oversized length
+    ST_DMA_ERROR      = 15'h0005,  // a DMA_COPY beat got SLVERR/DECERR
+    ST_STEP_BACKWARDS = 15'h0080   // STEP_ADVANCE mode 1 below the current step
   } status_e;
 
   // 64-byte submission queue entry.

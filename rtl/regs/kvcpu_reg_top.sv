@@ -43,7 +43,54 @@ module kvcpu_reg_top (
   input  logic [31:0]           err_addr_i,
   input  logic [31:0]           intr_status_set_i,
   output logic [31:0]           intr_status_q_o,
-  output logic [31:0]           intr_mask_q_o
+  output logic [31:0]           intr_mask_q_o,
+  input  logic [31:0]           time_lo_i,
+  input  logic [31:0]           time_hi_i,
+  input  logic [31:0]           clock_hz_i,
+  // HINT_COUNT[0..4]: instance i at [i*32 +: 32]
+  input  logic [159:0]          hint_count_i,
+  // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_sq_base_lo_i,
+  output logic [7:0]            q_sq_base_lo_we_o,
+  // Q_SQ_BASE_HI[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_sq_base_hi_i,
+  output logic [7:0]            q_sq_base_hi_we_o,
+  // Q_CQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_cq_base_lo_i,
+  output logic [7:0]            q_cq_base_lo_we_o,
+  // Q_CQ_BASE_HI[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_cq_base_hi_i,
+  output logic [7:0]            q_cq_base_hi_we_o,
+  // Q_PROV_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_prov_base_lo_i,
+  output logic [7:0]            q_prov_base_lo_we_o,
+  // Q_PROV_BASE_HI[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_prov_base_hi_i,
+  output logic [7:0]            q_prov_base_hi_we_o,
+  // Q_CTRL[0..7]: instance i at [i*32 +: 32], _we_o bit i
+  input  logic [255:0]          q_ctrl_i,
+  output logic [7:0]            q_ctrl_we_o,
+  // Q_COAL[0..7]: instance i at [i*32 +: 32]
+  output logic [255:0]          q_coal_q_o,
+  // Q_STATUS[0..7]: instance i at [i*32 +: 32]
+  input  logic [255:0]          q_status_i,
+  // Q_CPL_COUNT[0..7]: instance i at [i*32 +: 32]
+  input  logic [255:0]          q_cpl_count_i,
+  // Q_IRQ_COUNT[0..7]: instance i at [i*32 +: 32]
+  input  logic [255:0]          q_irq_count_i,
+  // SQ_TAIL_DB[0..7]: _we_o bit i
+  output logic [7:0]            sq_tail_db_we_o,
+  // CQ_HEAD_DB[0..7]: _we_o bit i
+  output logic [7:0]            cq_head_db_we_o,
+  // MSIX_ADDR_LO[0..7]: instance i at [i*32 +: 32]
+  output logic [255:0]          msix_addr_lo_q_o,
+  // MSIX_ADDR_HI[0..7]: instance i at [i*32 +: 32]
+  output logic [255:0]          msix_addr_hi_q_o,
+  // MSIX_DATA[0..7]: instance i at [i*32 +: 32]
+  output logic [255:0]          msix_data_q_o,
+  // MSIX_CTRL[0..7]: instance i at [i*32 +: 32]
+  output logic [255:0]          msix_ctrl_q_o,
+  input  logic [31:0]           msix_pba_i
 );
 
   localparam logic [1:0] RESP_OKAY = 2'b00;
@@ -60,6 +107,20 @@ module kvcpu_reg_top (
   logic w_sel_err_status;
   logic w_sel_intr_status;
   logic w_sel_intr_mask;
+  logic [7:0] w_sel_q_sq_base_lo;
+  logic [7:0] w_sel_q_sq_base_hi;
+  logic [7:0] w_sel_q_cq_base_lo;
+  logic [7:0] w_sel_q_cq_base_hi;
+  logic [7:0] w_sel_q_prov_base_lo;
+  logic [7:0] w_sel_q_prov_base_hi;
+  logic [7:0] w_sel_q_ctrl;
+  logic [7:0] w_sel_q_coal;
+  logic [7:0] w_sel_sq_tail_db;
+  logic [7:0] w_sel_cq_head_db;
+  logic [7:0] w_sel_msix_addr_lo;
+  logic [7:0] w_sel_msix_addr_hi;
+  logic [7:0] w_sel_msix_data;
+  logic [7:0] w_sel_msix_ctrl;
 
   always_comb begin
     w_sel_scratch = 1'b0;
@@ -70,6 +131,20 @@ module kvcpu_reg_top (
     w_sel_err_status = 1'b0;
     w_sel_intr_status = 1'b0;
     w_sel_intr_mask = 1'b0;
+    w_sel_q_sq_base_lo = '0;
+    w_sel_q_sq_base_hi = '0;
+    w_sel_q_cq_base_lo = '0;
+    w_sel_q_cq_base_hi = '0;
+    w_sel_q_prov_base_lo = '0;
+    w_sel_q_prov_base_hi = '0;
+    w_sel_q_ctrl = '0;
+    w_sel_q_coal = '0;
+    w_sel_sq_tail_db = '0;
+    w_sel_cq_head_db = '0;
+    w_sel_msix_addr_lo = '0;
+    w_sel_msix_addr_hi = '0;
+    w_sel_msix_data = '0;
+    w_sel_msix_ctrl = '0;
     w_hit = 1'b1;
     w_ro = 1'b0;
     unique case (waddr_i)
@@ -90,6 +165,151 @@ module kvcpu_reg_top (
       kvcpu_reg_pkg::ADDR_ERR_ADDR: w_ro = 1'b1;
       kvcpu_reg_pkg::ADDR_INTR_STATUS: w_sel_intr_status = 1'b1;
       kvcpu_reg_pkg::ADDR_INTR_MASK: w_sel_intr_mask = 1'b1;
+      kvcpu_reg_pkg::ADDR_TIME_LO: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_TIME_HI: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_CLOCK_HZ: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h4: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h8: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'hC: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h10: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI: w_sel_q_cq_base_hi[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO: w_sel_q_prov_base_lo[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI: w_sel_q_prov_base_hi[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL: w_sel_q_ctrl[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL: w_sel_q_coal[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h40: w_sel_q_sq_base_lo[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h40: w_sel_q_sq_base_hi[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h40: w_sel_q_cq_base_lo[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h40: w_sel_q_cq_base_hi[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h40: w_sel_q_prov_base_lo[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h40: w_sel_q_prov_base_hi[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h40: w_sel_q_ctrl[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h40: w_sel_q_coal[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h40: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h40: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h40: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h80: w_sel_q_sq_base_lo[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h80: w_sel_q_sq_base_hi[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h80: w_sel_q_cq_base_lo[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h80: w_sel_q_cq_base_hi[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h80: w_sel_q_prov_base_lo[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h80: w_sel_q_prov_base_hi[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h80: w_sel_q_ctrl[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h80: w_sel_q_coal[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h80: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h80: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h80: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'hC0: w_sel_q_sq_base_lo[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'hC0: w_sel_q_sq_base_hi[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'hC0: w_sel_q_cq_base_lo[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'hC0: w_sel_q_cq_base_hi[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'hC0: w_sel_q_prov_base_lo[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'hC0: w_sel_q_prov_base_hi[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'hC0: w_sel_q_ctrl[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'hC0: w_sel_q_coal[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'hC0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'hC0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'hC0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h100: w_sel_q_sq_base_lo[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h100: w_sel_q_sq_base_hi[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h100: w_sel_q_cq_base_lo[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h100: w_sel_q_cq_base_hi[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h100: w_sel_q_prov_base_lo[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h100: w_sel_q_prov_base_hi[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h100: w_sel_q_ctrl[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h100: w_sel_q_coal[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h100: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h100: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h100: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h140: w_sel_q_sq_base_lo[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h140: w_sel_q_sq_base_hi[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h140: w_sel_q_cq_base_lo[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h140: w_sel_q_cq_base_hi[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h140: w_sel_q_prov_base_lo[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h140: w_sel_q_prov_base_hi[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h140: w_sel_q_ctrl[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h140: w_sel_q_coal[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h140: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h140: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h140: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h180: w_sel_q_sq_base_lo[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h180: w_sel_q_sq_base_hi[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h180: w_sel_q_cq_base_lo[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h180: w_sel_q_cq_base_hi[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h180: w_sel_q_prov_base_lo[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h180: w_sel_q_prov_base_hi[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h180: w_sel_q_ctrl[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h180: w_sel_q_coal[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h180: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h180: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h180: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h1C0: w_sel_q_sq_base_lo[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h1C0: w_sel_q_sq_base_hi[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h1C0: w_sel_q_cq_base_lo[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h1C0: w_sel_q_cq_base_hi[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h1C0: w_sel_q_prov_base_lo[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h1C0: w_sel_q_prov_base_hi[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h1C0: w_sel_q_ctrl[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h1C0: w_sel_q_coal[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h1C0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h1C0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h1C0: w_ro = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB: w_sel_sq_tail_db[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB: w_sel_cq_head_db[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h8: w_sel_sq_tail_db[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h8: w_sel_cq_head_db[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h10: w_sel_sq_tail_db[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h10: w_sel_cq_head_db[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h18: w_sel_sq_tail_db[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h18: w_sel_cq_head_db[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h20: w_sel_sq_tail_db[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h20: w_sel_cq_head_db[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h28: w_sel_sq_tail_db[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h28: w_sel_cq_head_db[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h30: w_sel_sq_tail_db[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h30: w_sel_cq_head_db[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h38: w_sel_sq_tail_db[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h38: w_sel_cq_head_db[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO: w_sel_msix_addr_lo[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI: w_sel_msix_addr_hi[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA: w_sel_msix_data[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL: w_sel_msix_ctrl[0] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h10: w_sel_msix_addr_lo[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h10: w_sel_msix_addr_hi[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h10: w_sel_msix_data[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h10: w_sel_msix_ctrl[1] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h20: w_sel_msix_addr_lo[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h20: w_sel_msix_addr_hi[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h20: w_sel_msix_data[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h20: w_sel_msix_ctrl[2] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h30: w_sel_msix_addr_lo[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h30: w_sel_msix_addr_hi[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h30: w_sel_msix_data[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h30: w_sel_msix_ctrl[3] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h40: w_sel_msix_addr_lo[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h40: w_sel_msix_addr_hi[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h40: w_sel_msix_data[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h40: w_sel_msix_ctrl[4] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h50: w_sel_msix_addr_lo[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h50: w_sel_msix_addr_hi[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h50: w_sel_msix_data[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h50: w_sel_msix_ctrl[5] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h60: w_sel_msix_addr_lo[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h60: w_sel_msix_addr_hi[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h60: w_sel_msix_data[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h60: w_sel_msix_ctrl[6] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h70: w_sel_msix_addr_lo[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h70: w_sel_msix_addr_hi[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h70: w_sel_msix_data[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h70: w_sel_msix_ctrl[7] = 1'b1;
+      kvcpu_reg_pkg::ADDR_MSIX_PBA: w_ro = 1'b1;
       default: w_hit = 1'b0;
     endcase
   end
@@ -157,6 +377,69 @@ module kvcpu_reg_top (
   end
   assign intr_mask_q_o = intr_mask_q;
 
+  assign q_sq_base_lo_we_o = {8{w_ok}} & w_sel_q_sq_base_lo;
+
+  assign q_sq_base_hi_we_o = {8{w_ok}} & w_sel_q_sq_base_hi;
+
+  assign q_cq_base_lo_we_o = {8{w_ok}} & w_sel_q_cq_base_lo;
+
+  assign q_cq_base_hi_we_o = {8{w_ok}} & w_sel_q_cq_base_hi;
+
+  assign q_prov_base_lo_we_o = {8{w_ok}} & w_sel_q_prov_base_lo;
+
+  assign q_prov_base_hi_we_o = {8{w_ok}} & w_sel_q_prov_base_hi;
+
+  assign q_ctrl_we_o = {8{w_ok}} & w_sel_q_ctrl;
+
+  logic [255:0] q_coal_q;
+  for (genvar gi = 0; gi < 8; gi++) begin : g_q_coal
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) q_coal_q[gi*32 +: 32] <= kvcpu_reg_pkg::Q_COAL_RESET;
+      else if (w_ok && w_sel_q_coal[gi]) q_coal_q[gi*32 +: 32] <= wdata_i & kvcpu_reg_pkg::Q_COAL_MASK;
+    end
+  end
+  assign q_coal_q_o = q_coal_q;
+
+  assign sq_tail_db_we_o = {8{w_ok}} & w_sel_sq_tail_db;
+
+  assign cq_head_db_we_o = {8{w_ok}} & w_sel_cq_head_db;
+
+  logic [255:0] msix_addr_lo_q;
+  for (genvar gi = 0; gi < 8; gi++) begin : g_msix_addr_lo
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) msix_addr_lo_q[gi*32 +: 32] <= kvcpu_reg_pkg::MSIX_ADDR_LO_RESET;
+      else if (w_ok && w_sel_msix_addr_lo[gi]) msix_addr_lo_q[gi*32 +: 32] <= wdata_i & kvcpu_reg_pkg::MSIX_ADDR_LO_MASK;
+    end
+  end
+  assign msix_addr_lo_q_o = msix_addr_lo_q;
+
+  logic [255:0] msix_addr_hi_q;
+  for (genvar gi = 0; gi < 8; gi++) begin : g_msix_addr_hi
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) msix_addr_hi_q[gi*32 +: 32] <= kvcpu_reg_pkg::MSIX_ADDR_HI_RESET;
+      else if (w_ok && w_sel_msix_addr_hi[gi]) msix_addr_hi_q[gi*32 +: 32] <= wdata_i & kvcpu_reg_pkg::MSIX_ADDR_HI_MASK;
+    end
+  end
+  assign msix_addr_hi_q_o = msix_addr_hi_q;
+
+  logic [255:0] msix_data_q;
+  for (genvar gi = 0; gi < 8; gi++) begin : g_msix_data
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) msix_data_q[gi*32 +: 32] <= kvcpu_reg_pkg::MSIX_DATA_RESET;
+      else if (w_ok && w_sel_msix_data[gi]) msix_data_q[gi*32 +: 32] <= wdata_i & kvcpu_reg_pkg::MSIX_DATA_MASK;
+    end
+  end
+  assign msix_data_q_o = msix_data_q;
+
+  logic [255:0] msix_ctrl_q;
+  for (genvar gi = 0; gi < 8; gi++) begin : g_msix_ctrl
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) msix_ctrl_q[gi*32 +: 32] <= kvcpu_reg_pkg::MSIX_CTRL_RESET;
+      else if (w_ok && w_sel_msix_ctrl[gi]) msix_ctrl_q[gi*32 +: 32] <= wdata_i & kvcpu_reg_pkg::MSIX_CTRL_MASK;
+    end
+  end
+  assign msix_ctrl_q_o = msix_ctrl_q;
+
   // ---- read decode
   logic r_hit;
   logic [31:0] r_data;
@@ -181,6 +464,151 @@ module kvcpu_reg_top (
       kvcpu_reg_pkg::ADDR_ERR_ADDR: r_data = err_addr_i & kvcpu_reg_pkg::ERR_ADDR_MASK;
       kvcpu_reg_pkg::ADDR_INTR_STATUS: r_data = intr_status_q;
       kvcpu_reg_pkg::ADDR_INTR_MASK: r_data = intr_mask_q;
+      kvcpu_reg_pkg::ADDR_TIME_LO: r_data = time_lo_i & kvcpu_reg_pkg::TIME_LO_MASK;
+      kvcpu_reg_pkg::ADDR_TIME_HI: r_data = time_hi_i & kvcpu_reg_pkg::TIME_HI_MASK;
+      kvcpu_reg_pkg::ADDR_CLOCK_HZ: r_data = clock_hz_i & kvcpu_reg_pkg::CLOCK_HZ_MASK;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT: r_data = hint_count_i[31:0] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h4: r_data = hint_count_i[63:32] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h8: r_data = hint_count_i[95:64] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'hC: r_data = hint_count_i[127:96] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h10: r_data = hint_count_i[159:128] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI: r_data = q_cq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO: r_data = q_prov_base_lo_i[31:0] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI: r_data = q_prov_base_hi_i[31:0] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL: r_data = q_ctrl_i[31:0] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL: r_data = q_coal_q[31:0];
+      kvcpu_reg_pkg::ADDR_Q_STATUS: r_data = q_status_i[31:0] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT: r_data = q_cpl_count_i[31:0] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT: r_data = q_irq_count_i[31:0] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h40: r_data = q_sq_base_lo_i[63:32] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h40: r_data = q_sq_base_hi_i[63:32] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h40: r_data = q_cq_base_lo_i[63:32] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h40: r_data = q_cq_base_hi_i[63:32] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h40: r_data = q_prov_base_lo_i[63:32] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h40: r_data = q_prov_base_hi_i[63:32] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h40: r_data = q_ctrl_i[63:32] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h40: r_data = q_coal_q[63:32];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h40: r_data = q_status_i[63:32] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h40: r_data = q_cpl_count_i[63:32] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h40: r_data = q_irq_count_i[63:32] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h80: r_data = q_sq_base_lo_i[95:64] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h80: r_data = q_sq_base_hi_i[95:64] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h80: r_data = q_cq_base_lo_i[95:64] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h80: r_data = q_cq_base_hi_i[95:64] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h80: r_data = q_prov_base_lo_i[95:64] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h80: r_data = q_prov_base_hi_i[95:64] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h80: r_data = q_ctrl_i[95:64] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h80: r_data = q_coal_q[95:64];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h80: r_data = q_status_i[95:64] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h80: r_data = q_cpl_count_i[95:64] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h80: r_data = q_irq_count_i[95:64] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'hC0: r_data = q_sq_base_lo_i[127:96] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'hC0: r_data = q_sq_base_hi_i[127:96] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'hC0: r_data = q_cq_base_lo_i[127:96] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'hC0: r_data = q_cq_base_hi_i[127:96] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'hC0: r_data = q_prov_base_lo_i[127:96] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'hC0: r_data = q_prov_base_hi_i[127:96] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'hC0: r_data = q_ctrl_i[127:96] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'hC0: r_data = q_coal_q[127:96];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'hC0: r_data = q_status_i[127:96] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'hC0: r_data = q_cpl_count_i[127:96] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'hC0: r_data = q_irq_count_i[127:96] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h100: r_data = q_sq_base_lo_i[159:128] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h100: r_data = q_sq_base_hi_i[159:128] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h100: r_data = q_cq_base_lo_i[159:128] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h100: r_data = q_cq_base_hi_i[159:128] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h100: r_data = q_prov_base_lo_i[159:128] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h100: r_data = q_prov_base_hi_i[159:128] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h100: r_data = q_ctrl_i[159:128] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h100: r_data = q_coal_q[159:128];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h100: r_data = q_status_i[159:128] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h100: r_data = q_cpl_count_i[159:128] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h100: r_data = q_irq_count_i[159:128] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h140: r_data = q_sq_base_lo_i[191:160] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h140: r_data = q_sq_base_hi_i[191:160] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h140: r_data = q_cq_base_lo_i[191:160] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h140: r_data = q_cq_base_hi_i[191:160] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h140: r_data = q_prov_base_lo_i[191:160] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h140: r_data = q_prov_base_hi_i[191:160] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h140: r_data = q_ctrl_i[191:160] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h140: r_data = q_coal_q[191:160];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h140: r_data = q_status_i[191:160] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h140: r_data = q_cpl_count_i[191:160] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h140: r_data = q_irq_count_i[191:160] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h180: r_data = q_sq_base_lo_i[223:192] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h180: r_data = q_sq_base_hi_i[223:192] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h180: r_data = q_cq_base_lo_i[223:192] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h180: r_data = q_cq_base_hi_i[223:192] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h180: r_data = q_prov_base_lo_i[223:192] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h180: r_data = q_prov_base_hi_i[223:192] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h180: r_data = q_ctrl_i[223:192] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h180: r_data = q_coal_q[223:192];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h180: r_data = q_status_i[223:192] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h180: r_data = q_cpl_count_i[223:192] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h180: r_data = q_irq_count_i[223:192] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO + 16'h1C0: r_data = q_sq_base_lo_i[255:224] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI + 16'h1C0: r_data = q_sq_base_hi_i[255:224] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO + 16'h1C0: r_data = q_cq_base_lo_i[255:224] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CQ_BASE_HI + 16'h1C0: r_data = q_cq_base_hi_i[255:224] & kvcpu_reg_pkg::Q_CQ_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_LO + 16'h1C0: r_data = q_prov_base_lo_i[255:224] & kvcpu_reg_pkg::Q_PROV_BASE_LO_MASK;
+      kvcpu_reg_pkg::ADDR_Q_PROV_BASE_HI + 16'h1C0: r_data = q_prov_base_hi_i[255:224] & kvcpu_reg_pkg::Q_PROV_BASE_HI_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CTRL + 16'h1C0: r_data = q_ctrl_i[255:224] & kvcpu_reg_pkg::Q_CTRL_MASK;
+      kvcpu_reg_pkg::ADDR_Q_COAL + 16'h1C0: r_data = q_coal_q[255:224];
+      kvcpu_reg_pkg::ADDR_Q_STATUS + 16'h1C0: r_data = q_status_i[255:224] & kvcpu_reg_pkg::Q_STATUS_MASK;
+      kvcpu_reg_pkg::ADDR_Q_CPL_COUNT + 16'h1C0: r_data = q_cpl_count_i[255:224] & kvcpu_reg_pkg::Q_CPL_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_Q_IRQ_COUNT + 16'h1C0: r_data = q_irq_count_i[255:224] & kvcpu_reg_pkg::Q_IRQ_COUNT_MASK;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h8: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h8: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h10: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h10: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h18: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h18: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h20: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h20: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h28: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h28: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h30: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h30: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_SQ_TAIL_DB + 16'h38: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_CQ_HEAD_DB + 16'h38: r_data = 32'h0;
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO: r_data = msix_addr_lo_q[31:0];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI: r_data = msix_addr_hi_q[31:0];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA: r_data = msix_data_q[31:0];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL: r_data = msix_ctrl_q[31:0];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h10: r_data = msix_addr_lo_q[63:32];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h10: r_data = msix_addr_hi_q[63:32];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h10: r_data = msix_data_q[63:32];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h10: r_data = msix_ctrl_q[63:32];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h20: r_data = msix_addr_lo_q[95:64];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h20: r_data = msix_addr_hi_q[95:64];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h20: r_data = msix_data_q[95:64];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h20: r_data = msix_ctrl_q[95:64];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h30: r_data = msix_addr_lo_q[127:96];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h30: r_data = msix_addr_hi_q[127:96];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h30: r_data = msix_data_q[127:96];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h30: r_data = msix_ctrl_q[127:96];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h40: r_data = msix_addr_lo_q[159:128];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h40: r_data = msix_addr_hi_q[159:128];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h40: r_data = msix_data_q[159:128];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h40: r_data = msix_ctrl_q[159:128];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h50: r_data = msix_addr_lo_q[191:160];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h50: r_data = msix_addr_hi_q[191:160];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h50: r_data = msix_data_q[191:160];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h50: r_data = msix_ctrl_q[191:160];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h60: r_data = msix_addr_lo_q[223:192];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h60: r_data = msix_addr_hi_q[223:192];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h60: r_data = msix_data_q[223:192];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h60: r_data = msix_ctrl_q[223:192];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_LO + 16'h70: r_data = msix_addr_lo_q[255:224];
+      kvcpu_reg_pkg::ADDR_MSIX_ADDR_HI + 16'h70: r_data = msix_addr_hi_q[255:224];
+      kvcpu_reg_pkg::ADDR_MSIX_DATA + 16'h70: r_data = msix_data_q[255:224];
+      kvcpu_reg_pkg::ADDR_MSIX_CTRL + 16'h70: r_data = msix_ctrl_q[255:224];
+      kvcpu_reg_pkg::ADDR_MSIX_PBA: r_data = msix_pba_i & kvcpu_reg_pkg::MSIX_PBA_MASK;
       default: r_hit = 1'b0;
     endcase
   end

@@ -3,8 +3,10 @@
 // inputs so that one verilated model serves every build and each board top ties them
 // to its own constants.
 //
-// Now: BAR0 register file and the decode-step counter. Later blocks (hif, rtbd, hepc,
-// dma, narb) attach here.
+// Now: BAR0 register file, the decode-step counter, and the host interface
+// (docs/host-interface.md): queue configuration and doorbells, the queue engine (hif), the
+// command executor (exec), their host-memory AXI4 master, MSI-X with coalescing (msix).
+// Later blocks (rtbd, hepc, dma, narb) attach here.
 `include "kvcpu_assert.svh"
 
 module kvcpu_core (
@@ -14,6 +16,8 @@ module kvcpu_core (
   input  logic [31:0] build_git_hash_i,
   input  logic [31:0] build_date_i,
   input  logic [31:0] build_board_id_i,
+  // Core clock frequency (CLOCK_HZ register), tied by the top
+  input  logic [31:0] clock_hz_i,
   // BAR0: AXI4-Lite slave, 32-bit data
   input  logic        s_axil_awvalid_i,
   output logic        s_axil_awready_o,
@@ -32,11 +36,48 @@ module kvcpu_core (
   input  logic        s_axil_rready_i,
   output logic [31:0] s_axil_rdata_o,
   output logic [1:0]  s_axil_rresp_o,
-  // Interrupt request (level; placeholder until MSI-X)
+  // Host memory: AXI4 master, 64-bit address and data, no IDs
+  output logic        m_axi_arvalid_o,
+  input  logic        m_axi_arready_i,
+  output logic [63:0] m_axi_araddr_o,
+  output logic [7:0]  m_axi_arlen_o,
+  output logic [2:0]  m_axi_arsize_o,
+  output logic [1:0]  m_axi_arburst_o,
+  input  logic        m_axi_rvalid_i,
+  output logic        m_axi_rready_o,
+  input  logic [63:0] m_axi_rdata_i,
+  input  logic [1:0]  m_axi_rresp_i,
+  input  logic        m_axi_rlast_i,
+  output logic        m_axi_awvalid_o,
+  input  logic        m_axi_awready_i,
+  output logic [63:0] m_axi_awaddr_o,
+  output logic [7:0]  m_axi_awlen_o,
+  output logic [2:0]  m_axi_awsize_o,
+  output logic [1:0]  m_axi_awburst_o,
+  output logic        m_axi_wvalid_o,
+  input  logic        m_axi_wready_i,
+  output logic [63:0] m_axi_wdata_o,
+  output logic [7:0]  m_axi_wstrb_o,
+  output logic        m_axi_wlast_o,
+  input  logic        m_axi_bvalid_i,
+  output logic        m_axi_bready_o,
+  input  logic [1:0]  m_axi_bresp_i,
+  // MSI-X messages (to the PCIe core's external-table interface, or the cosim server)
+  output logic        msix_valid_o,
+  input  logic        msix_ready_i,
+  output logic [63:0] msix_addr_o,
+  output logic [31:0] msix_data_o,
+  // The device has work in flight (queues, commands, timers, messages)
+  output logic        busy_o,
+  // Legacy interrupt request (level: INTR_STATUS & ~INTR_MASK, gated by CONTROL.IRQ_EN)
   output logic        irq_o
 );
 
   localparam int unsigned AW = kvcpu_reg_pkg::ADDR_WIDTH;
+  localparam int unsigned NQ = kvcpu_reg_pkg::COUNT_Q_CTRL;  // queue pairs = MSI-X vectors
+  localparam int unsigned QW = $clog2(NQ);
+  localparam int unsigned QDepthLog2Max = 12;
+  localparam int unsigned SzW = $clog2(QDepthLog2Max + 1);
 
   // ---- AXI4-Lite to register port
   logic          reg_we, reg_re;
@@ -83,6 +124,15 @@ module kvcpu_core (
   logic [31:0]   scratch_q, control_q, intr_mask_q, err_status_q, intr_status_q;
   logic [31:0]   err_status_set, status, err_addr_q;
   logic          step_lo_we, step_hi_we, step_inc_we;
+  // host interface registers
+  logic [NQ-1:0]    sq_lo_we, sq_hi_we, cq_lo_we, cq_hi_we, pv_lo_we, pv_hi_we, ctrl_we;
+  logic [NQ-1:0]    sq_db_we, cq_db_we;
+  logic [NQ*32-1:0] q_coal, q_status, q_cpl_count, q_irq_count;
+  logic [NQ*32-1:0] msix_addr_lo, msix_addr_hi, msix_data, msix_ctrl;
+  logic [NQ*32-1:0] sq_lo_rd, sq_hi_rd, cq_lo_rd, cq_hi_rd, pv_lo_rd, pv_hi_rd, ctrl_rd;
+  logic [NQ-1:0]    msix_pba;
+  logic [5*32-1:0]  hint_count;
+  logic [63:0]      time_q;
 
   logic [63:0] step_q;
   logic [31:0] step_lo_stage_q, step_count_q;
@@ -106,7 +156,7 @@ module kvcpu_core (
     .acc_ro_write_o    (acc_ro_write),
     .acc_addr_o        (acc_addr),
     .wdata_o           (wdata),
-    .capabilities_i    (32'h1),  // STEP only, for now
+    .capabilities_i    (32'h3),  // STEP, HIF
     .git_hash_i        (build_git_hash_i),
     .build_date_i      (build_date_i),
     .board_id_i        (build_board_id_i),
@@ -124,12 +174,55 @@ module kvcpu_core (
     .err_addr_i        (err_addr_q),
     .intr_status_set_i (32'h0),
     .intr_status_q_o   (intr_status_q),
-    .intr_mask_q_o     (intr_mask_q)
+    .intr_mask_q_o     (intr_mask_q),
+    .time_lo_i         (time_q[31:0]),
+    .time_hi_i         (time_q[63:32]),
+    .clock_hz_i        (clock_hz_i),
+    .hint_count_i      (hint_count),
+    .q_sq_base_lo_i    (sq_lo_rd),
+    .q_sq_base_lo_we_o (sq_lo_we),
+    .q_sq_base_hi_i    (sq_hi_rd),
+    .q_sq_base_hi_we_o (sq_hi_we),
+    .q_cq_base_lo_i    (cq_lo_rd),
+    .q_cq_base_lo_we_o (cq_lo_we),
+    .q_cq_base_hi_i    (cq_hi_rd),
+    .q_cq_base_hi_we_o (cq_hi_we),
+    .q_prov_base_lo_i  (pv_lo_rd),
+    .q_prov_base_lo_we_o (pv_lo_we),
+    .q_prov_base_hi_i  (pv_hi_rd),
+    .q_prov_base_hi_we_o (pv_hi_we),
+    .q_ctrl_i          (ctrl_rd),
+    .q_ctrl_we_o       (ctrl_we),
+    .q_coal_q_o        (q_coal),
+    .q_status_i        (q_status),
+    .q_cpl_count_i     (q_cpl_count),
+    .q_irq_count_i     (q_irq_count),
+    .sq_tail_db_we_o   (sq_db_we),
+    .cq_head_db_we_o   (cq_db_we),
+    .msix_addr_lo_q_o  (msix_addr_lo),
+    .msix_addr_hi_q_o  (msix_addr_hi),
+    .msix_data_q_o     (msix_data),
+    .msix_ctrl_q_o     (msix_ctrl),
+    .msix_pba_i        ({{(32 - NQ) {1'b0}}, msix_pba})
   );
+
+  // ---- device time: free-running cycle counter (TIME_LO/HI, provenance timestamps)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      time_q <= '0;
+    end else begin
+      time_q <= time_q + 64'd1;
+    end
+  end
 
   // ---- decode step: STEP_LO stages, STEP_HI commits (monotonic), STEP_INC adds.
   logic [63:0] step_commit;
   logic        step_backwards, step_zero;
+  // STEP_ADVANCE commands from the executor take the step in cycles without an MMIO step
+  // write, so that neither is lost.
+  logic        ex_step_valid, ex_step_ready;
+  logic [63:0] ex_step_value;
+  assign ex_step_ready = !(step_hi_we || step_inc_we);
   assign step_commit    = {wdata, step_lo_stage_q};
   assign step_backwards = step_hi_we && (step_commit < step_q);
   assign step_zero      = step_inc_we && (wdata == 32'h0);
@@ -156,8 +249,323 @@ module kvcpu_core (
         step_q       <= step_q + {32'h0, wdata};
         step_count_q <= step_count_q + 32'd1;
       end
+      if (ex_step_valid && ex_step_ready) begin
+        step_q       <= ex_step_value;
+        step_count_q <= step_count_q + 32'd1;
+      end
     end
   end
+
+  // ---- queue configuration (docs/host-interface.md "Queues"). A refused write changes
+  // nothing and raises ERR_STATUS.QCFG: bases of an enabled queue, misaligned bases, an
+  // enable with SIZE_LOG2 outside 1..QDepthLog2Max or reserved bits set, a re-enable that
+  // changes fields.
+  logic [NQ-1:0]     q_en_q, q_prov_en_q;
+  logic [NQ*SzW-1:0] q_size_q;
+  logic [NQ*64-1:0]  sq_base_q, cq_base_q, pv_base_q;
+  logic [NQ-1:0]     qcfg_refuse;
+  logic              qcfg_err;
+  localparam logic [31:0] CtrlFields = kvcpu_reg_pkg::Q_CTRL_MASK;
+  localparam int unsigned CtrlEn = kvcpu_reg_pkg::Q_CTRL_ENABLE_LSB;
+  localparam int unsigned CtrlProv = kvcpu_reg_pkg::Q_CTRL_PROV_EN_LSB;
+  localparam int unsigned CtrlSize = kvcpu_reg_pkg::Q_CTRL_SIZE_LOG2_LSB;
+
+  for (genvar g = 0; g < NQ; g++) begin : gen_qcfg
+    logic [31:0]    ctrl_cur;
+    logic [SzW-1:0] wsize;
+    logic           base_we, base_bad, ctrl_bad;
+    assign wsize    = wdata[CtrlSize +: SzW];
+    assign ctrl_cur = {20'h0, q_size_q[g*SzW +: SzW], 6'h0, q_prov_en_q[g], q_en_q[g]};
+    assign base_we  = sq_lo_we[g] | sq_hi_we[g] | cq_lo_we[g] | cq_hi_we[g] | pv_lo_we[g] |
+                      pv_hi_we[g];
+    assign base_bad = q_en_q[g] || (sq_lo_we[g] && wdata[5:0] != 6'h0) ||
+                      (cq_lo_we[g] && wdata[3:0] != 4'h0) || (pv_lo_we[g] && wdata[5:0] != 6'h0);
+    always_comb begin
+      ctrl_bad = 1'b0;
+      if ((wdata & ~CtrlFields) != 32'h0) begin
+        ctrl_bad = 1'b1;
+      end else if (wdata[CtrlEn] && !q_en_q[g]) begin
+        ctrl_bad = (wsize == '0) || (wsize > SzW'(QDepthLog2Max));
+      end else if (wdata[CtrlEn] && q_en_q[g]) begin
+        ctrl_bad = (wdata != ctrl_cur);
+      end
+    end
+    assign qcfg_refuse[g] = (base_we && base_bad) || (ctrl_we[g] && ctrl_bad);
+
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        q_en_q[g]                <= 1'b0;
+        q_prov_en_q[g]           <= 1'b0;
+        q_size_q[g*SzW +: SzW]   <= '0;
+        sq_base_q[g*64 +: 64]    <= '0;
+        cq_base_q[g*64 +: 64]    <= '0;
+        pv_base_q[g*64 +: 64]    <= '0;
+      end else if (!qcfg_refuse[g]) begin
+        if (sq_lo_we[g]) sq_base_q[g*64 +: 32]      <= wdata;
+        if (sq_hi_we[g]) sq_base_q[g*64 + 32 +: 32] <= wdata;
+        if (cq_lo_we[g]) cq_base_q[g*64 +: 32]      <= wdata;
+        if (cq_hi_we[g]) cq_base_q[g*64 + 32 +: 32] <= wdata;
+        if (pv_lo_we[g]) pv_base_q[g*64 +: 32]      <= wdata;
+        if (pv_hi_we[g]) pv_base_q[g*64 + 32 +: 32] <= wdata;
+        if (ctrl_we[g]) begin
+          q_en_q[g]              <= wdata[CtrlEn];
+          q_prov_en_q[g]         <= wdata[CtrlProv];
+          q_size_q[g*SzW +: SzW] <= wsize;
+        end
+      end
+    end
+
+    assign sq_lo_rd[g*32 +: 32] = sq_base_q[g*64 +: 32];
+    assign sq_hi_rd[g*32 +: 32] = sq_base_q[g*64 + 32 +: 32];
+    assign cq_lo_rd[g*32 +: 32] = cq_base_q[g*64 +: 32];
+    assign cq_hi_rd[g*32 +: 32] = cq_base_q[g*64 + 32 +: 32];
+    assign pv_lo_rd[g*32 +: 32] = pv_base_q[g*64 +: 32];
+    assign pv_hi_rd[g*32 +: 32] = pv_base_q[g*64 + 32 +: 32];
+    assign ctrl_rd[g*32 +: 32]  = ctrl_cur;
+  end
+  assign qcfg_err = |qcfg_refuse;
+
+  // ---- doorbells: one register write per cycle, so at most one doorbell bit is set. A
+  // value above 16 bits is bad here; the engine judges the rest (queue enabled, in range).
+  logic          db_valid, db_is_cq, db_wide, hif_bad_db, bad_db;
+  logic [QW-1:0] db_qid;
+  always_comb begin
+    db_qid = '0;
+    for (int unsigned i = 0; i < NQ; i++) begin
+      if (sq_db_we[i] || cq_db_we[i]) begin
+        db_qid = QW'(i);
+      end
+    end
+  end
+  assign db_is_cq = |cq_db_we;
+  assign db_wide  = (wdata[31:16] != 16'h0);
+  assign db_valid = (|sq_db_we || |cq_db_we) && !db_wide;
+  assign bad_db   = hif_bad_db || ((|sq_db_we || |cq_db_we) && db_wide);
+
+  // ---- queue engine
+  logic                       hif_cmd_valid, hif_cmd_ready, hif_cpl_valid, hif_cpl_ready;
+  logic [QW-1:0]              hif_cmd_qid, ex_cpl_qid;
+  kvcpu_hif_pkg::sqe_t        hif_cmd_sqe;
+  logic [15:0]                ex_cpl_cid;
+  logic [14:0]                ex_cpl_status;
+  logic [31:0]                ex_cpl_result;
+  logic                       hif_cqe_valid, hif_busy, hif_err_rd, hif_err_wr;
+  logic [QW-1:0]              hif_cqe_vec;
+  logic [NQ*QDepthLog2Max-1:0] hif_sq_head, hif_cq_tail;
+  logic                       ex_busy, ex_err_rd, ex_err_wr, msix_busy, hif_db_ready;
+  // host-memory masters: 0 = hif, 1 = exec
+  logic [1:0]   a_arvalid, a_arready, a_rvalid, a_rready, a_awvalid, a_awready;
+  logic [1:0]   a_wvalid, a_wready, a_wlast, a_bvalid, a_bready;
+  logic [127:0] a_araddr, a_awaddr, a_wdata;
+  logic [15:0]  a_arlen, a_awlen, a_wstrb;
+  logic [5:0]   a_arsize, a_awsize;
+  logic [3:0]   a_arburst, a_awburst;
+  logic [63:0]  a_rdata;
+  logic [1:0]   a_rresp, a_bresp;
+  logic         a_rlast;
+
+  kvcpu_hif #(.NumQueues(NQ), .QDepthLog2Max(QDepthLog2Max)) u_hif (
+    .clk_i,
+    .rst_ni,
+    .q_enable_i      (q_en_q),
+    .sq_base_i       (sq_base_q),
+    .cq_base_i       (cq_base_q),
+    .q_size_log2_i   (q_size_q),
+    .prov_en_i       (q_prov_en_q),
+    .prov_base_i     (pv_base_q),
+    .time_i          (time_q),
+    .db_valid_i      (db_valid),
+    .db_ready_o      (hif_db_ready),  // always 1: one doorbell per cycle
+    .db_qid_i        (db_qid),
+    .db_is_cq_i      (db_is_cq),
+    .db_value_i      (wdata[15:0]),
+    .m_axi_arvalid_o (a_arvalid[0]),
+    .m_axi_arready_i (a_arready[0]),
+    .m_axi_araddr_o  (a_araddr[63:0]),
+    .m_axi_arlen_o   (a_arlen[7:0]),
+    .m_axi_arsize_o  (a_arsize[2:0]),
+    .m_axi_arburst_o (a_arburst[1:0]),
+    .m_axi_rvalid_i  (a_rvalid[0]),
+    .m_axi_rready_o  (a_rready[0]),
+    .m_axi_rdata_i   (a_rdata),
+    .m_axi_rresp_i   (a_rresp),
+    .m_axi_rlast_i   (a_rlast),
+    .m_axi_awvalid_o (a_awvalid[0]),
+    .m_axi_awready_i (a_awready[0]),
+    .m_axi_awaddr_o  (a_awaddr[63:0]),
+    .m_axi_awlen_o   (a_awlen[7:0]),
+    .m_axi_awsize_o  (a_awsize[2:0]),
+    .m_axi_awburst_o (a_awburst[1:0]),
+    .m_axi_wvalid_o  (a_wvalid[0]),
+    .m_axi_wready_i  (a_wready[0]),
+    .m_axi_wdata_o   (a_wdata[63:0]),
+    .m_axi_wstrb_o   (a_wstrb[7:0]),
+    .m_axi_wlast_o   (a_wlast[0]),
+    .m_axi_bvalid_i  (a_bvalid[0]),
+    .m_axi_bready_o  (a_bready[0]),
+    .m_axi_bresp_i   (a_bresp),
+    .cmd_valid_o     (hif_cmd_valid),
+    .cmd_ready_i     (hif_cmd_ready),
+    .cmd_qid_o       (hif_cmd_qid),
+    .cmd_sqe_o       (hif_cmd_sqe),
+    .cpl_valid_i     (hif_cpl_valid),
+    .cpl_ready_o     (hif_cpl_ready),
+    .cpl_qid_i       (ex_cpl_qid),
+    .cpl_cid_i       (ex_cpl_cid),
+    .cpl_status_i    (ex_cpl_status),
+    .cpl_result_i    (ex_cpl_result),
+    .irq_valid_o     (hif_cqe_valid),
+    .irq_vector_o    (hif_cqe_vec),
+    .sq_head_o       (hif_sq_head),
+    .cq_tail_o       (hif_cq_tail),
+    .busy_o          (hif_busy),
+    .err_bad_db_o    (hif_bad_db),
+    .err_axi_rd_o    (hif_err_rd),
+    .err_axi_wr_o    (hif_err_wr)
+  );
+
+  // ---- command executor
+  kvcpu_exec #(.QidW(QW)) u_exec (
+    .clk_i,
+    .rst_ni,
+    .cmd_valid_i     (hif_cmd_valid),
+    .cmd_ready_o     (hif_cmd_ready),
+    .cmd_qid_i       (hif_cmd_qid),
+    .cmd_sqe_i       (hif_cmd_sqe),
+    .cpl_valid_o     (hif_cpl_valid),
+    .cpl_ready_i     (hif_cpl_ready),
+    .cpl_qid_o       (ex_cpl_qid),
+    .cpl_cid_o       (ex_cpl_cid),
+    .cpl_status_o    (ex_cpl_status),
+    .cpl_result_o    (ex_cpl_result),
+    .step_i          (step_q),
+    .step_valid_o    (ex_step_valid),
+    .step_ready_i    (ex_step_ready),
+    .step_value_o    (ex_step_value),
+    .hint_count_o    (hint_count),
+    .m_axi_arvalid_o (a_arvalid[1]),
+    .m_axi_arready_i (a_arready[1]),
+    .m_axi_araddr_o  (a_araddr[127:64]),
+    .m_axi_arlen_o   (a_arlen[15:8]),
+    .m_axi_arsize_o  (a_arsize[5:3]),
+    .m_axi_arburst_o (a_arburst[3:2]),
+    .m_axi_rvalid_i  (a_rvalid[1]),
+    .m_axi_rready_o  (a_rready[1]),
+    .m_axi_rdata_i   (a_rdata),
+    .m_axi_rresp_i   (a_rresp),
+    .m_axi_rlast_i   (a_rlast),
+    .m_axi_awvalid_o (a_awvalid[1]),
+    .m_axi_awready_i (a_awready[1]),
+    .m_axi_awaddr_o  (a_awaddr[127:64]),
+    .m_axi_awlen_o   (a_awlen[15:8]),
+    .m_axi_awsize_o  (a_awsize[5:3]),
+    .m_axi_awburst_o (a_awburst[3:2]),
+    .m_axi_wvalid_o  (a_wvalid[1]),
+    .m_axi_wready_i  (a_wready[1]),
+    .m_axi_wdata_o   (a_wdata[127:64]),
+    .m_axi_wstrb_o   (a_wstrb[15:8]),
+    .m_axi_wlast_o   (a_wlast[1]),
+    .m_axi_bvalid_i  (a_bvalid[1]),
+    .m_axi_bready_o  (a_bready[1]),
+    .m_axi_bresp_i   (a_bresp),
+    .err_host_rd_o   (ex_err_rd),
+    .err_host_wr_o   (ex_err_wr),
+    .busy_o          (ex_busy)
+  );
+
+  kvcpu_axi_arb u_arb (
+    .clk_i,
+    .rst_ni,
+    .s_arvalid_i (a_arvalid),
+    .s_arready_o (a_arready),
+    .s_araddr_i  (a_araddr),
+    .s_arlen_i   (a_arlen),
+    .s_arsize_i  (a_arsize),
+    .s_arburst_i (a_arburst),
+    .s_rvalid_o  (a_rvalid),
+    .s_rready_i  (a_rready),
+    .s_rdata_o   (a_rdata),
+    .s_rresp_o   (a_rresp),
+    .s_rlast_o   (a_rlast),
+    .s_awvalid_i (a_awvalid),
+    .s_awready_o (a_awready),
+    .s_awaddr_i  (a_awaddr),
+    .s_awlen_i   (a_awlen),
+    .s_awsize_i  (a_awsize),
+    .s_awburst_i (a_awburst),
+    .s_wvalid_i  (a_wvalid),
+    .s_wready_o  (a_wready),
+    .s_wdata_i   (a_wdata),
+    .s_wstrb_i   (a_wstrb),
+    .s_wlast_i   (a_wlast),
+    .s_bvalid_o  (a_bvalid),
+    .s_bready_i  (a_bready),
+    .s_bresp_o   (a_bresp),
+    .m_arvalid_o (m_axi_arvalid_o),
+    .m_arready_i (m_axi_arready_i),
+    .m_araddr_o  (m_axi_araddr_o),
+    .m_arlen_o   (m_axi_arlen_o),
+    .m_arsize_o  (m_axi_arsize_o),
+    .m_arburst_o (m_axi_arburst_o),
+    .m_rvalid_i  (m_axi_rvalid_i),
+    .m_rready_o  (m_axi_rready_o),
+    .m_rdata_i   (m_axi_rdata_i),
+    .m_rresp_i   (m_axi_rresp_i),
+    .m_rlast_i   (m_axi_rlast_i),
+    .m_awvalid_o (m_axi_awvalid_o),
+    .m_awready_i (m_axi_awready_i),
+    .m_awaddr_o  (m_axi_awaddr_o),
+    .m_awlen_o   (m_axi_awlen_o),
+    .m_awsize_o  (m_axi_awsize_o),
+    .m_awburst_o (m_axi_awburst_o),
+    .m_wvalid_o  (m_axi_wvalid_o),
+    .m_wready_i  (m_axi_wready_i),
+    .m_wdata_o   (m_axi_wdata_o),
+    .m_wstrb_o   (m_axi_wstrb_o),
+    .m_wlast_o   (m_axi_wlast_o),
+    .m_bvalid_i  (m_axi_bvalid_i),
+    .m_bready_o  (m_axi_bready_o),
+    .m_bresp_i   (m_axi_bresp_i)
+  );
+
+  // ---- MSI-X and coalescing; per-queue status and counters
+  kvcpu_msix #(.NumVec(NQ)) u_msix (
+    .clk_i,
+    .rst_ni,
+    .cqe_valid_i   (hif_cqe_valid),
+    .cqe_vec_i     (hif_cqe_vec),
+    .q_enable_i    (q_en_q),
+    .coal_i        (q_coal),
+    .tbl_addr_lo_i (msix_addr_lo),
+    .tbl_addr_hi_i (msix_addr_hi),
+    .tbl_data_i    (msix_data),
+    .tbl_ctrl_i    (msix_ctrl),
+    .pba_o         (msix_pba),
+    .irq_count_o   (q_irq_count),
+    .msix_valid_o,
+    .msix_ready_i,
+    .msix_addr_o,
+    .msix_data_o,
+    .busy_o        (msix_busy)
+  );
+
+  for (genvar g = 0; g < NQ; g++) begin : gen_qstat
+    logic [31:0] cpl_count_q;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        cpl_count_q <= '0;
+      end else if (!q_en_q[g]) begin
+        cpl_count_q <= '0;
+      end else if (hif_cqe_valid && hif_cqe_vec == QW'(g)) begin
+        cpl_count_q <= cpl_count_q + 32'd1;
+      end
+    end
+    assign q_cpl_count[g*32 +: 32] = cpl_count_q;
+    assign q_status[g*32 +: 32]    = {4'h0, hif_cq_tail[g*QDepthLog2Max +: QDepthLog2Max],
+                                      4'h0, hif_sq_head[g*QDepthLog2Max +: QDepthLog2Max]};
+  end
+
+  assign busy_o = hif_busy || ex_busy || msix_busy;
 
   // ---- errors: sticky bits, and the offset of the first error since all-clear
   localparam int unsigned ES_DECERR = kvcpu_reg_pkg::ERR_STATUS_DECERR_LSB;
@@ -166,6 +574,10 @@ module kvcpu_core (
   localparam int unsigned ES_RO_WRITE = kvcpu_reg_pkg::ERR_STATUS_RO_WRITE_LSB;
   localparam int unsigned ES_STEP_BACKWARDS = kvcpu_reg_pkg::ERR_STATUS_STEP_BACKWARDS_LSB;
   localparam int unsigned ES_STEP_ZERO = kvcpu_reg_pkg::ERR_STATUS_STEP_ZERO_LSB;
+  localparam int unsigned ES_BAD_DOORBELL = kvcpu_reg_pkg::ERR_STATUS_BAD_DOORBELL_LSB;
+  localparam int unsigned ES_QCFG = kvcpu_reg_pkg::ERR_STATUS_QCFG_LSB;
+  localparam int unsigned ES_HOST_RD = kvcpu_reg_pkg::ERR_STATUS_HOST_RD_LSB;
+  localparam int unsigned ES_HOST_WR = kvcpu_reg_pkg::ERR_STATUS_HOST_WR_LSB;
 
   always_comb begin
     err_status_set                    = 32'h0;
@@ -175,18 +587,26 @@ module kvcpu_core (
     err_status_set[ES_RO_WRITE]       = acc_ro_write;
     err_status_set[ES_STEP_BACKWARDS] = step_backwards;
     err_status_set[ES_STEP_ZERO]      = step_zero;
+    err_status_set[ES_BAD_DOORBELL]   = bad_db;
+    err_status_set[ES_QCFG]           = qcfg_err;
+    err_status_set[ES_HOST_RD]        = hif_err_rd || ex_err_rd;
+    err_status_set[ES_HOST_WR]        = hif_err_wr || ex_err_wr;
   end
 
   // ERR_ADDR: the offset of the first error since ERR_STATUS was last all-clear. A read and
-  // a write can complete in the same cycle; the write's error counts first. A step error
-  // means the write itself was accepted, so any bus error beside it is the read's; otherwise
-  // acc_addr already prefers the write's bus error. A W1C clear in the same cycle counts as
-  // having happened before the new error (hardware set wins over the clear).
-  logic [AW-1:0] err_addr_d;
+  // a write can complete in the same cycle; the write's error counts first. A refused write
+  // (step, queue configuration, doorbell) was accepted on the bus, so any bus error beside
+  // it is the read's; otherwise acc_addr already prefers the write's bus error. Host-memory
+  // errors have no BAR offset: alone, they record 0xFFFFFFFF. A W1C clear in the same cycle
+  // counts as having happened before the new error (hardware set wins over the clear).
+  logic [31:0]   err_addr_d;
   logic [31:0]   err_clr;
-  assign err_addr_d = step_backwards ? kvcpu_reg_pkg::ADDR_STEP_HI
-                    : step_zero      ? kvcpu_reg_pkg::ADDR_STEP_INC
-                    : acc_addr;
+  logic          wr_refused, bus_err;
+  assign wr_refused = step_backwards || step_zero || qcfg_err || bad_db;
+  assign bus_err    = acc_decerr || acc_unaligned || acc_partial || acc_ro_write;
+  assign err_addr_d = wr_refused ? {{(32 - AW) {1'b0}}, reg_waddr}
+                    : bus_err    ? {{(32 - AW) {1'b0}}, acc_addr}
+                    : 32'hFFFF_FFFF;
   assign err_clr = (reg_we && reg_waddr == kvcpu_reg_pkg::ADDR_ERR_STATUS && reg_wresp == 2'b00)
                  ? reg_wdata : 32'h0;
 
@@ -194,7 +614,7 @@ module kvcpu_core (
     if (!rst_ni) begin
       err_addr_q <= '0;
     end else if ((err_status_q & ~err_clr) == 32'h0 && err_status_set != 32'h0) begin
-      err_addr_q <= {{(32 - AW) {1'b0}}, err_addr_d};
+      err_addr_q <= err_addr_d;
     end
   end
 
@@ -209,9 +629,12 @@ module kvcpu_core (
 
   // Registers with no consumer yet.
   logic unused_ok;
-  assign unused_ok = ^{scratch_q, control_q[31:1]};
+  assign unused_ok = ^{scratch_q, control_q[31:1], hif_db_ready};
 
   `KV_ASSERT(StepWritesExclusive_A, $onehot0({step_lo_we, step_hi_we, step_inc_we}))
+  `KV_ASSERT(OneDoorbell_A, $onehot0({sq_db_we, cq_db_we}))
+  `KV_ASSERT(DoorbellTaken_A, db_valid |-> hif_db_ready)
+  `KV_ASSERT(ExStepNotWithMmio_A, ex_step_valid && ex_step_ready |-> !step_hi_we && !step_inc_we)
   `KV_ASSERT(ErrAddrHeld_A, (err_status_q & ~err_clr) != 32'h0 |=> $stable(err_addr_q))
 
 endmodule

@@ -89,6 +89,23 @@ int main(int argc, char** argv) {
   opt.seed_given = true;
   opt.timeout_cycles = ~0ull;
   kvcpu::sim::Sim<Vkvcpu_core> sim(opt, /*quiet=*/true);
+  {
+    // Inputs start random (uninitialised state is randomised): BAR0 idle until the BFM
+    // drives it; the host-memory and MSI-X ports idle here (no DMA ever answers).
+    auto& d = sim.dut();
+    d.s_axil_awvalid_i = 0;
+    d.s_axil_wvalid_i = 0;
+    d.s_axil_bready_i = 0;
+    d.s_axil_arvalid_i = 0;
+    d.s_axil_rready_i = 0;
+    d.clock_hz_i = 250000000;
+    d.m_axi_arready_i = 0;
+    d.m_axi_awready_i = 0;
+    d.m_axi_wready_i = 0;
+    d.m_axi_rvalid_i = 0;
+    d.m_axi_bvalid_i = 0;
+    d.msix_ready_i = 0;
+  }
   sim.reset();
   auto t0 = Clock::now();
   for (uint64_t i = 0; i < cycles; ++i) {
@@ -103,7 +120,7 @@ int main(int argc, char** argv) {
   for (uint64_t i = 0; i < bfm_reads; ++i) {
     auto r = bus.read(regs::kId);
     if (!r || r->data != regs::kIdValue) {
-      std::fprintf(stderr, "kvcpu-bench: BFM read of ID failed\n");
+      std::fprintf(stderr, "kvcpu-bench: BFM read %llu of ID failed (%s)\n", static_cast<unsigned long long>(i), r ? "wrong value" : bus.protocol_error().c_str());
       return 1;
     }
   }

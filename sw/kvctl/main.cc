@@ -224,10 +224,21 @@ std::optional<Command> parse_command(const std::vector<std::string_view>& args,
   return c;
 }
 
-int print_reg_list() {
-  std::printf("%-6s %-12s %-4s %s\n", "offset", "name", "acc", "description");
+// Width of the name column: the longest register name (array instances such as
+// "Q_PROV_BASE_LO[7]" included), so that every row's columns line up.
+constexpr int reg_name_width() {
+  size_t w = sizeof("name") - 1;
   for (const auto& r : kvcpu::regs::kRegisters) {
-    std::printf("%-6s %-12.*s %-4.*s %.*s\n", hex_offset(r.offset).c_str(),
+    w = r.name.size() > w ? r.name.size() : w;
+  }
+  return static_cast<int>(w);
+}
+
+int print_reg_list() {
+  constexpr int kNameWidth = reg_name_width();
+  std::printf("%-6s %-*s %-4s %s\n", "offset", kNameWidth, "name", "acc", "description");
+  for (const auto& r : kvcpu::regs::kRegisters) {
+    std::printf("%-6s %-*.*s %-4.*s %.*s\n", hex_offset(r.offset).c_str(), kNameWidth,
                 static_cast<int>(r.name.size()), r.name.data(),
                 static_cast<int>(access_name(r.access).size()), access_name(r.access).data(),
                 static_cast<int>(r.desc.size()), r.desc.data());

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace kvcpu::tb {
 
@@ -42,10 +43,17 @@ class AxiMem {
     write64(a, w);
   }
 
+  // A read burst touching a 64-byte line in rd_err_lines answers every beat with SLVERR or
+  // DECERR (random data); a write burst touching a 16-byte line in wr_err_lines gets SLVERR
+  // (its data is still stored, so that a testbench can see what the device sent).
   std::set<uint64_t>& rd_err_lines() { return rd_err_; }  // 64-byte line addresses
+  // A read beat of an 8-byte word in rd_err_words alone answers SLVERR (odd word: DECERR),
+  // random data; the other beats of its burst are OKAY (mid-burst errors; the rd_err_*
+  // counters below count line errors only).
+  std::set<uint64_t>& rd_err_words() { return rd_err_w_; }
   std::set<uint64_t>& wr_err_lines() { return wr_err_; }  // 16-byte line addresses
-  // Called once per committed write burst (address, before the B response).
-  std::function<void(uint64_t)> on_write;
+  // Called once per committed write burst (start address, beats), before it is stored.
+  std::function<void(uint64_t, unsigned)> on_write;
 
   uint64_t rd_err_sent = 0, rd_err_slverr = 0, rd_err_decerr = 0, wr_err_sent = 0;
   uint64_t ar_stalls = 0, aw_stalls = 0, w_stalls = 0, r_bursts = 0, w_bursts = 0;
@@ -69,8 +77,10 @@ class AxiMem {
     if (!r_valid_ && !rq_.empty() && rq_.front().ready_at <= cycle && !gap(rng_)) {
       RBurst& b = rq_.front();
       r_valid_ = true;
-      r_data_ = b.err ? rng_() : read64(b.addr + 8ull * b.beat);
-      r_resp_ = b.err ? b.resp : 0;
+      const uint64_t ba = b.addr + 8ull * b.beat;
+      const bool werr = !b.err && rd_err_w_.count(ba) != 0;
+      r_data_ = (b.err || werr) ? rng_() : read64(ba);
+      r_resp_ = b.err ? b.resp : werr ? static_cast<uint8_t>(((ba >> 3) & 1) ? 3 : 2) : 0;
       r_last_ = b.beat == b.len;
     }
     d.m_axi_rvalid_i = r_valid_;
@@ -106,12 +116,13 @@ class AxiMem {
     w_stalls += prev_w_;
 
     if (d.m_axi_arvalid_o && d.m_axi_arready_i) {
-      if (d.m_axi_arlen_o != 7 || d.m_axi_arsize_o != 3 || d.m_axi_arburst_o != 1 || (d.m_axi_araddr_o & 63)) {
-        fail("bad AR burst");
-      }
-      if (!rq_.empty() || r_valid_) fail("second read burst outstanding");
       const uint64_t a = d.m_axi_araddr_o;
-      RBurst b{a, 7, 0, cycle + 1 + lat(rng_), rd_err_.count(a) != 0, 0};
+      const unsigned len = d.m_axi_arlen_o;
+      check_burst("AR", a, len, d.m_axi_arsize_o, d.m_axi_arburst_o);
+      if (!rq_.empty() || r_valid_) fail("second read burst outstanding");
+      bool err = false;
+      for (unsigned i = 0; i <= len; ++i) err = err || rd_err_.count((a + 8ull * i) & ~63ull) != 0;
+      RBurst b{a, len, 0, cycle + 1 + lat(rng_), err, 0};
       if (b.err) {
         b.resp = (rng_() & 1) ? 2 : 3;
         ++rd_err_sent;
@@ -128,25 +139,26 @@ class AxiMem {
       }
     }
     if (d.m_axi_awvalid_o && d.m_axi_awready_i) {
-      if (d.m_axi_awlen_o != 1 || d.m_axi_awsize_o != 3 || d.m_axi_awburst_o != 1 || (d.m_axi_awaddr_o & 15)) {
-        fail("bad AW burst");
-      }
+      check_burst("AW", d.m_axi_awaddr_o, d.m_axi_awlen_o, d.m_axi_awsize_o, d.m_axi_awburst_o);
       if (!awq_.empty() || !bq_.empty() || b_valid_) fail("second write burst outstanding");
-      awq_.push_back(d.m_axi_awaddr_o);
+      awq_.push_back({d.m_axi_awaddr_o, static_cast<unsigned>(d.m_axi_awlen_o)});
     }
     if (d.m_axi_wvalid_o && d.m_axi_wready_i) {
       if (awq_.empty()) fail("write data before its address");
       if (d.m_axi_wstrb_o != 0xFF) fail("partial write strobe");
       wbeats_.push_back(d.m_axi_wdata_o);
-      if (d.m_axi_wlast_o != (wbeats_.size() == 2)) fail("wlast on the wrong beat");
-      if (wbeats_.size() == 2 && !awq_.empty()) {
-        const uint64_t a = awq_.front();
+      const unsigned want = awq_.empty() ? 1 : awq_.front().second + 1;
+      if (d.m_axi_wlast_o != (wbeats_.size() == want)) fail("wlast on the wrong beat");
+      if (wbeats_.size() == want && !awq_.empty()) {
+        const uint64_t a = awq_.front().first;
         awq_.pop_front();
-        if (on_write) on_write(a);
-        write64(a, wbeats_[0]);
-        write64(a + 8, wbeats_[1]);
+        if (on_write) on_write(a, want);
+        bool err = false;
+        for (unsigned i = 0; i < want; ++i) {
+          write64(a + 8ull * i, wbeats_[i]);
+          err = err || wr_err_.count((a + 8ull * i) & ~15ull) != 0;
+        }
         wbeats_.clear();
-        const bool err = wr_err_.count(a) != 0;
         wr_err_sent += err;
         bq_.push_back(BResp{cycle + 1 + lat(rng_), static_cast<uint8_t>(err ? 2 : 0)});
         ++w_bursts;
@@ -172,14 +184,19 @@ class AxiMem {
   void fail(const std::string& s) {
     if (err_.empty()) err_ = s;
   }
+  // What every burst must be: 8-byte INCR beats, aligned, inside one 4 KiB page.
+  void check_burst(const char* ch, uint64_t a, unsigned len, unsigned size, unsigned burst) {
+    if (size != 3 || burst != 1 || (a & 7)) fail(std::string("bad ") + ch + " burst (size/type/alignment)");
+    if ((a >> 12) != ((a + 8ull * len) >> 12)) fail(std::string(ch) + " burst crosses a 4 KiB boundary");
+  }
 
   std::mt19937_64& rng_;
   std::string err_;
   AxiJitter j_;
   std::unordered_map<uint64_t, uint64_t> mem_;
-  std::set<uint64_t> rd_err_, wr_err_;
+  std::set<uint64_t> rd_err_, wr_err_, rd_err_w_;
   std::deque<RBurst> rq_;
-  std::deque<uint64_t> awq_;
+  std::deque<std::pair<uint64_t, unsigned>> awq_;  // address, awlen
   std::deque<uint64_t> wbeats_;
   std::deque<BResp> bq_;
   bool r_valid_ = false, r_last_ = false, b_valid_ = false;

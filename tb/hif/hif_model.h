@@ -75,18 +75,18 @@ class HifRefModel {
 
   static Kind classify(const Sqe& s, bool fetch_err) {
     if (fetch_err) return Kind::kFetchError;
-    if (s.flags() != 0 || s.rsvd() != 0) return Kind::kInvalidField;
+    if (s.flags() != 0 || s.rsvd() != 0 || s.b[10] > 4) return Kind::kInvalidField;  // io_class 0..4
     if (s.opcode() == 0x00) return Kind::kNop;
     return Kind::kForward;
   }
 
   // The host wrote a command into the next SQ slot (fetch_err: its fetch will fail).
   void submit(unsigned q, const Sqe& s, bool fetch_err) {
-    q_[q].cmds.push_back(Entry{s, classify(s, fetch_err), false, 0, 0});
+    q_[q].cmds.push_back(Entry{s, classify(s, fetch_err), false, 0, 0, 0, 0});
   }
 
   // A command came out on cmd for queue q: it must be q's next forwarded command.
-  std::optional<std::string> on_cmd(unsigned q, const Sqe& got) {
+  std::optional<std::string> on_cmd(unsigned q, const Sqe& got, uint64_t cycle) {
     Queue& Q = q_[q];
     while (Q.fwd_scan < Q.cmds.size() && Q.cmds[Q.fwd_scan].kind != Kind::kForward) {
       ++Q.fwd_scan;
@@ -95,13 +95,15 @@ class HifRefModel {
     if (Q.cmds[Q.fwd_scan].sqe.b != got.b) {
       return "cmd on queue " + std::to_string(q) + ": SQE differs from command #" + std::to_string(Q.fwd_scan);
     }
+    Q.cmds[Q.fwd_scan].t_cmd = cycle;
     Q.awaiting = Q.fwd_scan++;
     return std::nullopt;
   }
 
   // The executor completed q's forwarded command.
-  void on_cpl(unsigned q, uint16_t status, uint32_t result) {
+  void on_cpl(unsigned q, uint16_t status, uint32_t result, uint64_t cycle) {
     Entry& e = q_[q].cmds[q_[q].awaiting];
+    e.t_cpl = cycle;
     e.executed = true;
     e.exec_status = status;
     e.exec_result = result;
@@ -113,6 +115,10 @@ class HifRefModel {
     uint32_t slot;
     Cqe cqe;
     Kind kind;
+    Sqe sqe;              // as submitted
+    uint64_t t_cmd = 0;   // forwarded: cycles of the cmd and cpl handshakes
+    uint64_t t_cpl = 0;
+    uint64_t index = 0;   // the command's number within its queue
   };
   std::optional<Expect> next_cqe(unsigned q) const {
     const Queue& Q = q_[q];
@@ -120,7 +126,7 @@ class HifRefModel {
     if (j >= Q.cmds.size()) return std::nullopt;
     const Entry& e = Q.cmds[j];
     const uint64_t size = 1ull << Q.size_log2;
-    Expect x{static_cast<uint32_t>(j % size), Cqe{}, e.kind};
+    Expect x{static_cast<uint32_t>(j % size), Cqe{}, e.kind, e.sqe, e.t_cmd, e.t_cpl, j};
     x.cqe.phase = ((j >> Q.size_log2) & 1) == 0;
     x.cqe.sq_head = static_cast<uint16_t>((j + 1) % size);
     x.cqe.sq_id = static_cast<uint16_t>(q);
@@ -159,6 +165,7 @@ class HifRefModel {
     bool executed;
     uint16_t exec_status;
     uint32_t exec_result;
+    uint64_t t_cmd, t_cpl;
   };
   struct Queue {
     unsigned size_log2 = 1;

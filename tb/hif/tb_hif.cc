@@ -40,6 +40,19 @@ using kvcpu::tb::Sqe;
 constexpr unsigned kNumQ = 8;  // the RTL defaults: NumQueues = 8, QDepthLog2Max = 12
 constexpr unsigned kMaxLog2 = 12;
 constexpr unsigned kSzW = 4;
+// time_i = kTimeBase + cycle, so that the provenance timestamps use all 64 bits
+constexpr uint64_t kTimeBase = 0xFEDC'0000'0000'0000ull;
+
+// Bits [q*kMaxLog2 +: kMaxLog2] of a wide (VlWide) per-queue pointer port.
+template <class W>
+uint32_t field(const W& w, unsigned q) {
+  uint32_t v = 0;
+  for (unsigned i = 0; i < kMaxLog2; ++i) {
+    const unsigned bit = q * kMaxLog2 + i;
+    v |= ((w[bit / 32] >> (bit % 32)) & 1u) << i;
+  }
+  return v;
+}
 
 struct HostQ {
   bool en = true;
@@ -51,8 +64,11 @@ struct HostQ {
   bool cq_phase = true;
   uint64_t rung_cmds = 0, submitted = 0;
   uint32_t dut_cq_head = 0;  // last CQ head doorbell the DUT accepted
-  uint64_t cq_writes = 0, irqs = 0;
+  uint64_t cq_writes = 0, irqs = 0, prov_writes = 0;
   uint64_t lazy_until = 0;
+  bool prov = false;
+  uint64_t prov_base = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> db_hist;  // accepted SQ doorbells: cycle, commands covered
 };
 
 struct Db {
@@ -60,6 +76,7 @@ struct Db {
   bool is_cq;
   uint32_t value;
   bool bad;
+  uint64_t covered = 0;  // SQ tail: commands submitted to the queue when it was rung
 };
 
 struct Exec {
@@ -80,7 +97,7 @@ struct EpochCfg {
 class Bench {
  public:
   explicit Bench(const SimOptions& opt) : sim_(opt), mem_(sim_.rng()), q_(kNumQ) {
-    mem_.on_write = [this](uint64_t a) { on_cq_write(a); };
+    mem_.on_write = [this](uint64_t a, unsigned beats) { on_dev_write(a, beats); };
   }
 
   Sim<Model>& sim() { return sim_; }
@@ -111,6 +128,8 @@ class Bench {
     bad_db_sent_ = 0;
     rd_err0_ = mem_.rd_err_sent;
     wr_err0_ = mem_.wr_err_sent;
+    bad_db_pulses_ = rd_err_pulses_ = wr_err_pulses_ = 0;
+    d.prov_en_i = 0;
     d.q_enable_i = 0;
     d.q_size_log2_i = 0;
     for (unsigned q = 0; q < kNumQ; ++q) {
@@ -121,6 +140,11 @@ class Bench {
       // 64-bit bases, SQ and CQ regions apart; low bits random so that ring offsets carry.
       h.sq_base = (uint64_t(q + 1) << 56) | ((r() & 0xFFFFFull) << 20) | (r() & 0xFFFC0ull);
       h.cq_base = (uint64_t(q + 1) << 56) | (1ull << 52) | ((r() & 0xFFFFFull) << 20) | (r() & 0xFFFF0ull);
+      h.prov = (r() % 2) == 0;
+      h.prov_base = (uint64_t(q + 1) << 56) | (2ull << 52) | ((r() & 0xFFFFFull) << 20) | (r() & 0xFFFC0ull);
+      d.prov_en_i |= (h.prov ? 1u : 0u) << q;
+      d.prov_base_i[2 * q] = static_cast<uint32_t>(h.prov_base);
+      d.prov_base_i[2 * q + 1] = static_cast<uint32_t>(h.prov_base >> 32);
       q_[q] = h;
       ref_.configure(q, h.k);
       d.q_enable_i |= (en[q] ? 1u : 0u) << q;
@@ -135,6 +159,9 @@ class Bench {
         mem_.write64(h.cq_base + 16ull * s + 8, r() & ~(1ull << 48));
         if (c.p_wr_err > 0 && std::bernoulli_distribution(c.p_wr_err)(r)) {
           mem_.wr_err_lines().insert(h.cq_base + 16ull * s);
+        }
+        if (h.prov && c.p_wr_err > 0 && std::bernoulli_distribution(c.p_wr_err)(r)) {
+          mem_.wr_err_lines().insert(h.prov_base + 64ull * s + 16ull * (r() % 4));
         }
       }
       bins_["config: size 2^" + std::to_string(h.k)] += en[q];
@@ -182,14 +209,22 @@ class Bench {
              "queue " + std::to_string(q) + ": " + std::to_string(h.irqs) + " irqs, " +
                  std::to_string(h.cq_writes) + " CQE writes, " + std::to_string(ref_.completed(q)) + " CQEs consumed");
     }
-    expect(d.err_bad_db_o == (bad_db_sent_ > 0), "err_bad_db_o " + std::to_string(d.err_bad_db_o) + " after " +
-                                                    std::to_string(bad_db_sent_) + " bad doorbells");
-    expect(d.err_axi_rd_o == (mem_.rd_err_sent > rd_err0_), "err_axi_rd_o does not match the read errors sent");
-    expect(d.err_axi_wr_o == (mem_.wr_err_sent > wr_err0_), "err_axi_wr_o does not match the write errors sent");
+    // error pulses: one per bad doorbell, per erroneous read beat (8 per failed fetch), per
+    // write burst answered with an error
+    expect(bad_db_pulses_ == bad_db_sent_, "err_bad_db_o pulsed " + std::to_string(bad_db_pulses_) + " times for " +
+                                               std::to_string(bad_db_sent_) + " bad doorbells");
+    expect(rd_err_pulses_ == 8 * (mem_.rd_err_sent - rd_err0_), "err_axi_rd_o pulses do not match the read errors sent");
+    expect(wr_err_pulses_ == mem_.wr_err_sent - wr_err0_, "err_axi_wr_o pulses do not match the write errors sent");
     expect(mem_.error().empty(), "AXI protocol: " + mem_.error());
-    if (d.err_bad_db_o) ++bins_["err: bad doorbell sticky"];
-    if (d.err_axi_rd_o) ++bins_["err: axi read sticky"];
-    if (d.err_axi_wr_o) ++bins_["err: axi write sticky"];
+    expect(!d.busy_o, "busy_o still set after the drain");
+    for (unsigned q = 0; q < kNumQ; ++q) {
+      const uint32_t m = q_[q].mask;
+      expect(field(d.sq_head_o, q) == (ref_.submitted(q) & m) && field(d.cq_tail_o, q) == (ref_.completed(q) & m),
+             "queue " + std::to_string(q) + ": sq_head_o/cq_tail_o do not match the commands completed");
+    }
+    if (bad_db_pulses_) ++bins_["err: bad doorbell pulse"];
+    if (rd_err_pulses_) ++bins_["err: axi read pulse"];
+    if (wr_err_pulses_) ++bins_["err: axi write pulse"];
     if (all_en) ++bins_["config: all queues enabled"];
     else ++bins_["config: some queues disabled"];
   }
@@ -197,7 +232,7 @@ class Bench {
  private:
   void ring_sq(unsigned q) {
     HostQ& h = q_[q];
-    dbq_.push_back(Db{q, false, h.sq_tail, false});
+    dbq_.push_back(Db{q, false, h.sq_tail, false, h.submitted});
     h.sq_tail_rung = h.sq_tail;
     h.rung_cmds = h.submitted;
   }
@@ -220,6 +255,7 @@ class Bench {
     s.b[0] = kind < 30 ? 0x00 : static_cast<uint8_t>(1 + r() % 255);
     s.b[1] = (r() % 100) < 8 ? static_cast<uint8_t>(1 + r() % 255) : 0;
     s.b[11] = (r() % 100) < 4 ? static_cast<uint8_t>(1 + r() % 255) : 0;
+    s.b[10] = (r() % 100) < 4 ? static_cast<uint8_t>(5 + r() % 251) : static_cast<uint8_t>(r() % 5);
     const bool ferr = std::bernoulli_distribution(cfg_.p_fetch_err)(r);
     const uint64_t line = h.sq_base + 64ull * h.sq_tail;
     for (unsigned i = 0; i < 8; ++i) {
@@ -299,6 +335,8 @@ class Bench {
     expect(want->slot == h.cq_head && got == want->cqe,
            "queue " + std::to_string(q) + " slot " + std::to_string(h.cq_head) + ": dut " + got.str() +
                " model " + want->cqe.str() + " (model slot " + std::to_string(want->slot) + ")");
+    if (h.prov) check_prov(q, *want, got);
+    if (want->kind == HifRefModel::Kind::kInvalidField && want->sqe.b[10] > 4) ++bins_["cqe: INVALID_FIELD io_class"];
     static const char* kind_name[] = {"NOP SUCCESS", "INVALID_FIELD", "FETCH_ERROR", "forwarded"};
     ++bins_[std::string("cqe: ") + kind_name[static_cast<int>(want->kind)]];
     if (want->kind == HifRefModel::Kind::kForward && want->cqe.status != 0) ++bins_["cqe: executor error status"];
@@ -311,10 +349,69 @@ class Bench {
     }
   }
 
-  void on_cq_write(uint64_t a) {
+  // The provenance record of a completion (docs/host-interface.md) against the model: the
+  // echoed fields, and timestamps that follow the command's path through the engine.
+  void check_prov(unsigned q, const HifRefModel::Expect& want, const Cqe& got) {
+    HostQ& h = q_[q];
+    const uint64_t rec = h.prov_base + 64ull * want.slot;
+    auto le = [&](unsigned o, unsigned n) {
+      uint64_t v = 0;
+      for (unsigned i = 0; i < n; ++i) v |= static_cast<uint64_t>(mem_.read8(rec + o + i)) << (8 * i);
+      return v;
+    };
+    const bool ferr = want.kind == HifRefModel::Kind::kFetchError;
+    const Sqe& s = want.sqe;
+    const std::string where = "queue " + std::to_string(q) + " slot " + std::to_string(want.slot) + " provenance: ";
+    expect(le(0, 4) == got.flow_id && le(4, 2) == got.cid && le(6, 2) == q && le(14, 2) == got.sq_head &&
+               le(12, 2) == ((uint64_t(got.status) << 1) | (got.phase ? 1 : 0)),
+           where + "echoed CQE fields differ");
+    expect(le(8, 2) == (ferr ? 0u : uint64_t(s.b[8] | (s.b[9] << 8))) && le(10, 1) == (ferr ? 0u : s.b[10]) &&
+               le(11, 1) == (ferr ? 0u : s.b[0]),
+           where + "home/class/opcode differ from the SQE");
+    const uint64_t t_db = le(16, 8), t_f = le(24, 8), t_s = le(32, 8), t_d = le(40, 8), t_p = le(48, 8);
+    expect(le(56, 8) == 0, where + "reserved bytes not 0");
+    expect(t_db <= t_f && t_f < t_s && t_s <= t_d && t_d <= t_p && t_p < kTimeBase + sim_.cycle(),
+           where + "timestamps out of order");
+    // t_doorbell: an accepted SQ doorbell of this queue, no earlier than the one that covered
+    // this command
+    bool known = false, covered = false;
+    for (const auto& [cyc, n] : h.db_hist) {
+      if (kTimeBase + cyc == t_db) known = true;
+      if (n > want.index && kTimeBase + cyc <= t_db) covered = true;
+    }
+    expect(known && covered, where + "t_doorbell is not a doorbell at or after the one covering the command");
+    if (want.kind == HifRefModel::Kind::kForward) {
+      expect(t_s == kTimeBase + want.t_cmd && t_d == kTimeBase + want.t_cpl,
+             where + "t_started/t_done differ from the cmd/cpl handshakes");
+    } else {
+      expect(t_s == t_d, where + "internal completion with t_started != t_done");
+    }
+    ++bins_["prov: record checked"];
+  }
+
+  void on_dev_write(uint64_t a, unsigned beats) {
     for (unsigned q = 0; q < kNumQ; ++q) {
       HostQ& h = q_[q];
+      if (h.prov && a >= h.prov_base && a < h.prov_base + 64ull * (h.mask + 1)) {
+        const uint32_t slot = static_cast<uint32_t>((a - h.prov_base) / 64);
+        expect(beats == 8 && (a & 63) == 0, "provenance record write of the wrong shape");
+        // the record comes right before the CQE of the same slot
+        expect(h.prov_writes == h.cq_writes && slot == (h.cq_writes & h.mask),
+               "queue " + std::to_string(q) + ": provenance record for slot " + std::to_string(slot) +
+                   " out of order");
+        for (unsigned i = 0; i < 4; ++i) {
+          if (mem_.wr_err_lines().count(a + 16ull * i)) {
+            ++bins_["axi: provenance write error"];
+            break;
+          }
+        }
+        ++h.prov_writes;
+        return;
+      }
       if (a < h.cq_base || a >= h.cq_base + 16ull * (h.mask + 1)) continue;
+      expect(beats == 2, "CQE write of the wrong length");
+      expect(!h.prov || h.prov_writes == h.cq_writes + 1,
+             "queue " + std::to_string(q) + ": CQE written without its provenance record first");
       const uint32_t slot = static_cast<uint32_t>((a - h.cq_base) / 16);
       expect(h.en, "CQE written for disabled queue " + std::to_string(q));
       expect(slot == (h.cq_writes & h.mask), "queue " + std::to_string(q) + ": CQE written to slot " +
@@ -328,7 +425,7 @@ class Bench {
       ++h.cq_writes;
       return;
     }
-    expect(false, "CQE write outside every CQ ring");
+    expect(false, "device write outside every CQ and provenance ring");
   }
 
   void step() {
@@ -336,6 +433,7 @@ class Bench {
     auto& r = rng();
     const uint64_t cyc = sim_.cycle();
     // ---- drive
+    d.time_i = kTimeBase + cyc;
     mem_.drive(d, cyc);
     if (!db_drv_ && !dbq_.empty() && std::bernoulli_distribution(0.6)(r)) {
       cur_db_ = dbq_.front();
@@ -358,10 +456,20 @@ class Bench {
     d.cpl_status_i = cur_cpl_.status;
     d.cpl_result_i = cur_cpl_.result;
     sim_.settle();
-    // ---- observe (sticky outputs first: they may only follow an error already sent)
-    expect(!d.err_bad_db_o || bad_db_sent_ > 0, "err_bad_db_o set without a bad doorbell");
-    expect(!d.err_axi_rd_o || mem_.rd_err_sent > rd_err0_, "err_axi_rd_o set without a read error");
-    expect(!d.err_axi_wr_o || mem_.wr_err_sent > wr_err0_, "err_axi_wr_o set without a write error");
+    // ---- observe: error pulses only with an erroneous response on the bus this cycle
+    expect(!d.err_bad_db_o || (d.db_valid_i && cur_db_.bad), "err_bad_db_o without a bad doorbell");
+    expect(!d.err_axi_rd_o || (d.m_axi_rvalid_i && d.m_axi_rready_o && d.m_axi_rresp_i >= 2),
+           "err_axi_rd_o without an error beat");
+    expect(!d.err_axi_wr_o || (d.m_axi_bvalid_i && d.m_axi_bready_o && d.m_axi_bresp_i >= 2),
+           "err_axi_wr_o without an error response");
+    bad_db_pulses_ += d.err_bad_db_o;
+    rd_err_pulses_ += d.err_axi_rd_o;
+    wr_err_pulses_ += d.err_axi_wr_o;
+    expect(d.busy_o || !(d.m_axi_arvalid_o || d.m_axi_awvalid_o || d.m_axi_wvalid_o || d.cmd_valid_o || d.cpl_ready_o),
+           "busy_o low with a transfer in progress");
+    if (d.m_axi_arvalid_o && (d.m_axi_arlen_o != 7 || (d.m_axi_araddr_o & 63))) {
+      expect(false, "SQE fetch is not one aligned 8-beat burst");
+    }
     mem_.observe(d, cyc);
     if (d.db_valid_i && d.db_ready_o) {
       db_drv_ = false;
@@ -369,6 +477,8 @@ class Bench {
         ++bad_db_sent_;
       } else if (cur_db_.is_cq) {
         q_[cur_db_.q].dut_cq_head = cur_db_.value;
+      } else {
+        q_[cur_db_.q].db_hist.emplace_back(cyc, cur_db_.covered);
       }
       ++bins_[std::string("db: ") + (cur_db_.is_cq ? "CQ head" : "SQ tail")];
     }
@@ -378,7 +488,7 @@ class Bench {
       const unsigned q = d.cmd_qid_o;
       if (q >= kNumQ) {
         expect(false, "cmd_qid_o out of range");
-      } else if (auto e = ref_.on_cmd(q, s)) {
+      } else if (auto e = ref_.on_cmd(q, s, cyc)) {
         expect(false, *e);
       }
       Exec x{q, s.cid(), 0, static_cast<uint32_t>(r()), cyc + 1 + r() % (cfg_.exec_max_delay + 1)};
@@ -390,7 +500,7 @@ class Bench {
     }
     if (d.cpl_valid_i && d.cpl_ready_o) {
       cpl_drv_ = false;
-      ref_.on_cpl(cur_cpl_.q, cur_cpl_.status, cur_cpl_.result);
+      ref_.on_cpl(cur_cpl_.q, cur_cpl_.status, cur_cpl_.result, cyc);
     }
     if (d.irq_valid_o) {
       if (d.irq_vector_o >= kNumQ) {
@@ -420,6 +530,7 @@ class Bench {
   Exec cur_cpl_{};
   bool cpl_drv_ = false;
   uint64_t bad_db_sent_ = 0, rd_err0_ = 0, wr_err0_ = 0, total_cmds_ = 0;
+  uint64_t bad_db_pulses_ = 0, rd_err_pulses_ = 0, wr_err_pulses_ = 0;
   bool sva_reported_ = false;
   int failures_ = 0;
   kvcpu::sim::Coverage bins_;
@@ -430,7 +541,8 @@ bool coverage_ok(const Bench& b) {
       "cqe: NOP SUCCESS", "cqe: INVALID_FIELD", "cqe: FETCH_ERROR", "cqe: forwarded",
       "cqe: executor error status", "cq: phase flip", "cq: filled to full", "sq: host found SQ full",
       "sq: all queues busy", "db: bad, value out of range", "db: bad, queue disabled", "db: CQ head",
-      "db: SQ tail", "err: bad doorbell sticky", "err: axi read sticky", "err: axi write sticky",
+      "db: SQ tail", "err: bad doorbell pulse", "err: axi read pulse", "err: axi write pulse",
+      "cqe: INVALID_FIELD io_class", "prov: record checked", "axi: provenance write error",
       "axi: write error", "config: all queues enabled", "config: some queues disabled",
       "cmd: backpressure", "host: lazy CQ consumer"};
   for (unsigned k = 1; k <= 4; ++k) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "kvcpu/bar0_model.h"
 #include "kvcpu/device.h"
 #include "kvcpu/mock_transport.h"
 #include "kvcpu/regs.h"
@@ -230,6 +231,134 @@ TEST(DeviceBus, ModelAnswersLikeTheRegisterBlock) {
   EXPECT_EQ(*o.dev->error_status(), 0b1000u);
   ASSERT_TRUE(o.dev->write(regs::kScratch, 0xA5A5A5A5).ok());
   EXPECT_EQ(*o.dev->read(regs::kScratch), 0xA5A5A5A5u);
+}
+
+// The mock's host-interface registers follow docs/host-interface.md: expected values below
+// are written from that page, not from the model.
+constexpr uint32_t kQcfgBit = 1u << 7, kBadDoorbellBit = 1u << 6;
+
+TEST(MockQueues, ConfigurationRules) {
+  auto o = open_mock();
+  ASSERT_TRUE(o.dev);
+  Device& d = *o.dev;
+  const unsigned q = 3;
+  const uint32_t ctrl = 0x418 + 0x40 * q, sq_lo = 0x400 + 0x40 * q, sq_hi = 0x404 + 0x40 * q;
+  const uint32_t cq_lo = 0x408 + 0x40 * q, pv_lo = 0x410 + 0x40 * q;
+  EXPECT_EQ(regs::kQCtrlAt(q), ctrl);
+  // While disabled, aligned bases are taken; a misaligned one is refused with its offset.
+  ASSERT_TRUE(d.write(sq_lo, 0x1000).ok());
+  ASSERT_TRUE(d.write(sq_hi, 0x2).ok());
+  ASSERT_TRUE(d.write(cq_lo, 0x2010).ok());
+  EXPECT_TRUE(d.write(pv_lo, 0x3020).ok()) << "a refused write is still OKAY on the bus";
+  EXPECT_EQ(*d.error_status(), kQcfgBit);
+  EXPECT_EQ(*d.error_addr(), pv_lo);
+  EXPECT_EQ(*d.read(pv_lo), 0u);
+  EXPECT_EQ(*d.read(sq_lo), 0x1000u);
+  EXPECT_EQ(*d.read(sq_hi), 0x2u);
+  EXPECT_EQ(*d.read(cq_lo), 0x2010u);
+  ASSERT_TRUE(d.clear_errors(0xFFFFFFFF).ok());
+  // Enable needs SIZE_LOG2 in 1..12 and no reserved bits.
+  for (uint32_t bad : {0x0001u, 0x0D01u, 0x0F01u, 0x0401u | (1u << 20), 0x0004u}) {
+    ASSERT_TRUE(d.write(ctrl, bad).ok());
+    EXPECT_EQ(*d.error_status(), kQcfgBit) << std::hex << bad;
+    EXPECT_EQ(*d.read(ctrl), 0u) << std::hex << bad;
+    ASSERT_TRUE(d.clear_errors(0xFFFFFFFF).ok());
+  }
+  ASSERT_TRUE(d.write(ctrl, 0x0C03).ok());  // 4096 entries, provenance on
+  EXPECT_EQ(*d.read(ctrl), 0x0C03u);
+  ASSERT_TRUE(d.write(ctrl, 0x0C03).ok());  // unchanged: a no-op
+  EXPECT_EQ(*d.error_status(), 0u);
+  ASSERT_TRUE(d.write(ctrl, 0x0C01).ok());  // PROV_EN changes only while disabled
+  ASSERT_TRUE(d.write(sq_hi, 0x5).ok());    // bases too
+  EXPECT_EQ(*d.error_status(), kQcfgBit);
+  EXPECT_EQ(*d.error_addr(), ctrl);
+  EXPECT_EQ(*d.read(ctrl), 0x0C03u);
+  EXPECT_EQ(*d.read(sq_hi), 0x2u);
+  // ENABLE = 0 disables at once, with the write's other fields.
+  ASSERT_TRUE(d.write(ctrl, 0x0100).ok());
+  EXPECT_EQ(*d.read(ctrl), 0x0100u);
+  EXPECT_EQ(*d.read(regs::kQStatusAt(q)), 0u);
+  EXPECT_EQ(*d.read(regs::kQCplCountAt(q)), 0u);
+}
+
+TEST(MockQueues, Doorbells) {
+  auto o = open_mock();
+  ASSERT_TRUE(o.dev);
+  Device& d = *o.dev;
+  const uint32_t sq_db = 0x1000 + 8 * 5, cq_db = 0x1004 + 8 * 5;
+  EXPECT_EQ(regs::kSqTailDbAt(5), sq_db);
+  EXPECT_EQ(regs::kCqHeadDbAt(5), cq_db);
+  ASSERT_TRUE(d.write(sq_db, 0).ok());  // queue disabled
+  EXPECT_EQ(*d.error_status(), kBadDoorbellBit);
+  EXPECT_EQ(*d.error_addr(), sq_db);
+  ASSERT_TRUE(d.clear_errors(0xFFFFFFFF).ok());
+  ASSERT_TRUE(d.write(regs::kQCtrlAt(5), 0x0301).ok());  // 8 entries
+  ASSERT_TRUE(d.write(sq_db, 7).ok());
+  ASSERT_TRUE(d.write(cq_db, 0).ok());
+  EXPECT_EQ(*d.error_status(), 0u);
+  EXPECT_EQ(*d.read(sq_db), 0u) << "doorbells read 0";
+  for (uint32_t bad : {8u, 0xFFFFu, 0x10000u, 0x80000003u}) {
+    ASSERT_TRUE(d.write(cq_db, bad).ok());
+    EXPECT_EQ(*d.error_status(), kBadDoorbellBit) << std::hex << bad;
+    EXPECT_EQ(*d.error_addr(), cq_db);
+    ASSERT_TRUE(d.clear_errors(0xFFFFFFFF).ok());
+  }
+  // Past the last queue: unmapped.
+  EXPECT_EQ(d.write(0x1000 + 8 * 8, 0).code(), ErrorCode::kBusDecErr);
+}
+
+TEST(MockQueues, MsixTableCoalescingAndCounters) {
+  auto o = open_mock();
+  ASSERT_TRUE(o.dev);
+  Device& d = *o.dev;
+  for (unsigned v = 0; v < 8; ++v) {
+    EXPECT_EQ(*d.read(0x200C + 16 * v), 1u) << "vector " << v << " masked at reset";
+  }
+  ASSERT_TRUE(d.write(0x2000 + 16 * 6, 0xFEE00000).ok());
+  ASSERT_TRUE(d.write(0x2004 + 16 * 6, 0x1).ok());
+  ASSERT_TRUE(d.write(0x2008 + 16 * 6, 0xABCD).ok());
+  ASSERT_TRUE(d.write(0x200C + 16 * 6, 0xFFFFFFFE).ok());
+  EXPECT_EQ(*d.read(0x2000 + 16 * 6), 0xFEE00000u);
+  EXPECT_EQ(*d.read(0x2004 + 16 * 6), 0x1u);
+  EXPECT_EQ(*d.read(0x2008 + 16 * 6), 0xABCDu);
+  EXPECT_EQ(*d.read(0x200C + 16 * 6), 0u) << "only MASK is stored";
+  ASSERT_TRUE(d.write(0x200C + 16 * 6, 0x80000001).ok());
+  EXPECT_EQ(*d.read(0x200C + 16 * 6), 1u);
+  EXPECT_EQ(*d.read(0x3000), 0u);  // MSIX_PBA: nothing fired
+  EXPECT_EQ(d.write(0x3000, 0).code(), ErrorCode::kBusSlvErr);
+  ASSERT_TRUE(d.write(0x41C + 0x40 * 6, 0x00010004).ok());  // Q_COAL
+  EXPECT_EQ(*d.read(0x41C + 0x40 * 6), 0x00010004u);
+  EXPECT_EQ(*d.read(0x428 + 0x40 * 6), 0u);  // Q_IRQ_COUNT
+  for (unsigned i = 0; i < 5; ++i) {
+    EXPECT_EQ(*d.read(0x080 + 4 * i), 0u);  // HINT_COUNT
+  }
+  EXPECT_EQ(*d.error_status(), 1u << 3) << "only the PBA write (RO_WRITE)";
+}
+
+TEST(MockQueues, TimeClockAndCapabilities) {
+  auto o = open_mock();
+  ASSERT_TRUE(o.dev);
+  Device& d = *o.dev;
+  EXPECT_EQ(*d.clock_hz(), 250'000'000u);
+  const uint32_t t0 = *d.read(regs::kTimeLo);
+  const uint32_t t1 = *d.read(regs::kTimeLo);
+  EXPECT_GT(t1, t0) << "TIME is free-running";
+  EXPECT_EQ(*d.read(regs::kTimeHi), 0u);
+  auto info = d.info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->capabilities, 0x3u) << "STEP and HIF, as kvcpu_core reports";
+}
+
+TEST(Bar0ModelTest, HostMemoryErrorsHaveNoOffset) {
+  Bar0Model m({});
+  m.host_memory_error(false);
+  EXPECT_EQ(m.read(regs::kErrStatus).data, 1u << 8);
+  EXPECT_EQ(m.read(regs::kErrAddr).data, 0xFFFFFFFFu);
+  m.write(regs::kErrStatus, 0xFFFFFFFF);
+  m.read(0x2);  // the first error since all-clear sets ERR_ADDR
+  m.host_memory_error(true);
+  EXPECT_EQ(m.read(regs::kErrStatus).data, (1u << 9) | (1u << 1));
+  EXPECT_EQ(m.read(regs::kErrAddr).data, 0x2u);
 }
 
 TEST(DeviceInfoTest, DecodesFields) {

@@ -1,9 +1,17 @@
-// Behavioural model of kvcpu_core's BAR0, written from docs/registers.md (not from the
-// RTL): what every 32-bit access answers and what it changes, including the sticky error
-// bookkeeping. One model, two users: the BAR0 testbench compares the RTL against it, and
+// Behavioural model of kvcpu_core's BAR0, written from docs/registers.md and
+// docs/host-interface.md (not from the RTL): what every 32-bit access answers and what it
+// changes, including the sticky error bookkeeping, the queue-configuration rules and the
+// doorbell checks. One model, two users: the BAR0 testbench compares the RTL against it, and
 // MockTransport serves it as the `mock:` device.
+//
+// The model has no host memory: no SQE is ever fetched and no CQE posted, so Q_STATUS,
+// Q_CPL_COUNT, Q_IRQ_COUNT, HINT_COUNT and MSIX_PBA read 0 (what the device shows while its
+// host-memory port never answers; the testbench runs it that way). TIME_LO/HI is the
+// model's own cycle counter: it advances by one per bus access (and by advance()); the
+// testbench checks the device's TIME as a property instead of by value.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 
@@ -25,6 +33,28 @@ class Bar0Model {
     uint32_t git_hash = 0;
     uint32_t build_date = 0;
     uint32_t board_id = 0;
+    uint32_t clock_hz = 250'000'000;  // CLOCK_HZ (the cosim core clock)
+  };
+
+  static constexpr unsigned kNumQueues = regs::kQCtrlInstances;
+  static constexpr unsigned kSizeLog2Max = 12;
+
+  // What the last write() did: applied, refused (and why) or a bus error. For coverage
+  // and tests; the register state is the contract, this is only a label.
+  enum class Outcome : uint8_t {
+    kApplied,          // took effect (including a no-op re-enable, see kReenableSame)
+    kBusError,         // unaligned, unmapped, partial strobe or read-only: SLVERR/DECERR
+    kStepBackwards,    // STEP_HI commit below the current step
+    kStepZero,         // STEP_INC of 0
+    kQcfgEnabled,      // base register write to an enabled queue
+    kQcfgMisaligned,   // base LO with its must-be-zero bits set
+    kQcfgSize,         // ENABLE = 1 to a disabled queue with SIZE_LOG2 outside 1..12
+    kQcfgReserved,     // Q_CTRL write with bits outside ENABLE/PROV_EN/SIZE_LOG2
+    kQcfgChanged,      // ENABLE = 1 to an enabled queue with other fields changed
+    kReenableSame,     // ENABLE = 1 to an enabled queue with the same fields: no-op
+    kDbDisabled,       // doorbell to a disabled queue
+    kDbRange,          // doorbell value >= 2^SIZE_LOG2 (but < 2^16)
+    kDbWide,           // doorbell value with bits above [15:0]
   };
 
   explicit Bar0Model(Identity id) : id_(id) { reset(); }
@@ -41,9 +71,14 @@ class Bar0Model {
     step_lo_stage_ = 0;
     step_staged_ = false;
     step_count_ = 0;
+    time_ = 0;
+    queues_.fill(Queue{});
+    vectors_.fill(Vector{});
+    last_ = Outcome::kApplied;
   }
 
   BusResult read(uint32_t addr) {
+    ++time_;
     if (addr & 3) {
       error(regs::kErrStatusUnaligned, addr);
       return {0, kRespSlvErr};
@@ -56,8 +91,12 @@ class Bar0Model {
     return {peek(addr), kRespOkay};
   }
 
-  // A 32-bit write with byte strobes; returns the response.
+  // A 32-bit write with byte strobes; returns the response. A write refused by a rule
+  // (step, queue configuration, doorbell) is still OKAY on the bus: it was accepted, then
+  // ignored, and recorded in ERR_STATUS/ERR_ADDR with its offset.
   uint8_t write(uint32_t addr, uint32_t data, uint8_t strb = 0xF) {
+    ++time_;
+    last_ = Outcome::kBusError;
     if (addr & 3) {
       error(regs::kErrStatusUnaligned, addr);
       return kRespSlvErr;
@@ -75,6 +114,7 @@ class Bar0Model {
       error(regs::kErrStatusRoWrite, addr);
       return kRespSlvErr;
     }
+    last_ = Outcome::kApplied;
     switch (addr) {
       case regs::kScratch: scratch_ = data; break;
       case regs::kControl: control_ = data & r->mask; break;
@@ -89,7 +129,7 @@ class Bar0Model {
         const uint64_t v = (static_cast<uint64_t>(data) << 32) | step_lo_stage_;
         step_staged_ = false;
         if (v < step_) {
-          error(regs::kErrStatusStepBackwards, addr);
+          refuse(Outcome::kStepBackwards, regs::kErrStatusStepBackwards, addr);
         } else {
           step_ = v;
           ++step_count_;
@@ -98,13 +138,27 @@ class Bar0Model {
       }
       case regs::kStepInc:
         if (data == 0) {
-          error(regs::kErrStatusStepZero, addr);
+          refuse(Outcome::kStepZero, regs::kErrStatusStepZero, addr);
         } else {
           step_ += data;
           ++step_count_;
         }
         break;
-      default: break;
+      default:
+        if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
+          queue_write(addr, data);
+        } else if (addr >= regs::kSqTailDb && addr < regs::kMsixAddrLo) {
+          doorbell(addr, data);
+        } else if (addr >= regs::kMsixAddrLo && addr < regs::kMsixPba) {
+          Vector& v = vectors_[(addr - regs::kMsixAddrLo) / regs::kMsixAddrLoStride];
+          switch ((addr - regs::kMsixAddrLo) % regs::kMsixAddrLoStride) {
+            case 0x0: v.addr_lo = data; break;
+            case 0x4: v.addr_hi = data; break;
+            case 0x8: v.data = data; break;
+            default: v.ctrl = data & regs::kMsixCtrlMask.mask(); break;
+          }
+        }
+        break;
     }
     return kRespOkay;
   }
@@ -122,8 +176,9 @@ class Bar0Model {
   }
 
   // For tests of software above the device: set the state behind a register (a step half,
-  // STEP_COUNT, a rw/w1c register, ERR_ADDR), or force what a constant reads (ID, VERSION,
-  // build identity, STATUS) — e.g. to present a foreign device.
+  // STEP_COUNT, a rw/w1c register, ERR_ADDR, a queue's Q_COAL, an MSI-X table entry), or
+  // force what any other register reads (ID, VERSION, build identity, STATUS, the queue
+  // counters, MSIX_PBA, queue configuration) — e.g. to present a foreign device.
   void poke(uint32_t addr, uint32_t v) {
     switch (addr) {
       case regs::kStepLo: step_ = (step_ & ~0xFFFFFFFFull) | v; break;
@@ -135,18 +190,153 @@ class Bar0Model {
       case regs::kIntrStatus: intr_status_ = v; break;
       case regs::kErrStatus: err_status_ = v; break;
       case regs::kErrAddr: err_addr_ = v; break;
-      default: forced_[addr] = v; break;
+      default:
+        if (const regs::RegInfo* r = regs::find(addr);
+            r != nullptr && r->access == regs::Access::kRw && addr >= regs::kQSqBaseLo) {
+          write_state(addr, v);  // Q_COAL, MSIX_*: the stored value
+        } else {
+          forced_[addr] = v;
+        }
+        break;
     }
   }
 
+  // A host-memory access got SLVERR/DECERR (SQE fetch, DMA read: HOST_RD; CQE, record, DMA
+  // write: HOST_WR). It has no BAR offset: from all-clear it records ERR_ADDR 0xFFFFFFFF.
+  void host_memory_error(bool write) {
+    error(write ? regs::kErrStatusHostWr : regs::kErrStatusHostRd, 0xFFFFFFFFu);
+  }
+
+  // Lets `cycles` device clock cycles pass (TIME_LO/HI).
+  void advance(uint64_t cycles) { time_ += cycles; }
+
   uint64_t step() const { return step_; }
+  uint64_t time() const { return time_; }
+  Outcome last_outcome() const { return last_; }
+  bool queue_enabled(unsigned q) const { return queues_.at(q).enabled; }
+  unsigned queue_size_log2(unsigned q) const { return queues_.at(q).size_log2; }
+  // The last accepted doorbell values of queue q (0 while disabled).
+  uint16_t sq_tail(unsigned q) const { return queues_.at(q).sq_tail; }
+  uint16_t cq_head(unsigned q) const { return queues_.at(q).cq_head; }
 
  private:
+  struct Queue {
+    uint64_t sq_base = 0, cq_base = 0, prov_base = 0;
+    bool enabled = false, prov_en = false;
+    uint32_t size_log2 = 0;  // SIZE_LOG2 as last accepted (4 bits)
+    uint16_t sq_tail = 0, cq_head = 0;
+    uint32_t coal = regs::kQCoalReset;
+    uint32_t ctrl() const {
+      uint32_t c = regs::kQCtrlEnable.put(0, enabled ? 1 : 0);
+      c = regs::kQCtrlProvEn.put(c, prov_en ? 1 : 0);
+      return regs::kQCtrlSizeLog2.put(c, size_log2);
+    }
+  };
+  struct Vector {
+    uint32_t addr_lo = regs::kMsixAddrLoReset, addr_hi = regs::kMsixAddrHiReset;
+    uint32_t data = regs::kMsixDataReset, ctrl = regs::kMsixCtrlReset;
+  };
+
+  static void set_half(uint64_t& v, bool hi, uint32_t half) {
+    v = hi ? ((v & 0xFFFFFFFFull) | (static_cast<uint64_t>(half) << 32))
+           : ((v & ~0xFFFFFFFFull) | half);
+  }
+
+  // Q_* registers of queue q at 0x400 + 0x40*q (docs/host-interface.md "Queues").
+  void queue_write(uint32_t addr, uint32_t data) {
+    Queue& q = queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride];
+    const uint32_t reg = regs::kQSqBaseLo + (addr - regs::kQSqBaseLo) % regs::kQSqBaseLoStride;
+    uint64_t* base = nullptr;
+    bool hi = false;
+    uint32_t must_be_zero = 0;
+    switch (reg) {
+      case regs::kQSqBaseLo: base = &q.sq_base; must_be_zero = 0x3F; break;
+      case regs::kQSqBaseHi: base = &q.sq_base; hi = true; break;
+      case regs::kQCqBaseLo: base = &q.cq_base; must_be_zero = 0xF; break;
+      case regs::kQCqBaseHi: base = &q.cq_base; hi = true; break;
+      case regs::kQProvBaseLo: base = &q.prov_base; must_be_zero = 0x3F; break;
+      case regs::kQProvBaseHi: base = &q.prov_base; hi = true; break;
+      case regs::kQCtrl: ctrl_write(q, addr, data); return;
+      case regs::kQCoal: q.coal = data; return;
+      default: return;  // Q_STATUS, Q_CPL_COUNT, Q_IRQ_COUNT are ro (answered above)
+    }
+    if (q.enabled) {
+      refuse(Outcome::kQcfgEnabled, regs::kErrStatusQcfg, addr);
+    } else if ((data & must_be_zero) != 0) {
+      refuse(Outcome::kQcfgMisaligned, regs::kErrStatusQcfg, addr);
+    } else {
+      set_half(*base, hi, data);
+    }
+  }
+
+  void ctrl_write(Queue& q, uint32_t addr, uint32_t data) {
+    const uint32_t fields = regs::kQCtrlEnable.mask() | regs::kQCtrlProvEn.mask() |
+                            regs::kQCtrlSizeLog2.mask();
+    const bool enable = regs::kQCtrlEnable.get(data) != 0;
+    const uint32_t size = regs::kQCtrlSizeLog2.get(data);
+    if ((data & ~fields) != 0) {
+      refuse(Outcome::kQcfgReserved, regs::kErrStatusQcfg, addr);
+      return;
+    }
+    if (enable && q.enabled) {
+      if (data != q.ctrl()) {
+        refuse(Outcome::kQcfgChanged, regs::kErrStatusQcfg, addr);
+      } else {
+        last_ = Outcome::kReenableSame;
+      }
+      return;
+    }
+    if (enable && (size < 1 || size > kSizeLog2Max)) {
+      refuse(Outcome::kQcfgSize, regs::kErrStatusQcfg, addr);
+      return;
+    }
+    // Enable of a disabled queue, or ENABLE = 0: at once, with the fields of the write. A
+    // disabled queue is empty (head = tail = 0, phase 1, Q_CPL_COUNT = 0).
+    q.enabled = enable;
+    q.prov_en = regs::kQCtrlProvEn.get(data) != 0;
+    q.size_log2 = size;
+    if (!enable) {
+      q.sq_tail = 0;
+      q.cq_head = 0;
+    }
+  }
+
+  // SQ_TAIL_DB[q] at 0x1000 + 8*q, CQ_HEAD_DB[q] at 0x1004 + 8*q.
+  void doorbell(uint32_t addr, uint32_t data) {
+    Queue& q = queues_[(addr - regs::kSqTailDb) / regs::kSqTailDbStride];
+    const bool is_cq = (addr - regs::kSqTailDb) % regs::kSqTailDbStride != 0;
+    if ((data >> 16) != 0) {
+      refuse(Outcome::kDbWide, regs::kErrStatusBadDoorbell, addr);
+    } else if (!q.enabled) {
+      refuse(Outcome::kDbDisabled, regs::kErrStatusBadDoorbell, addr);
+    } else if (data >= (1u << q.size_log2)) {
+      refuse(Outcome::kDbRange, regs::kErrStatusBadDoorbell, addr);
+    } else {
+      (is_cq ? q.cq_head : q.sq_tail) = static_cast<uint16_t>(data);
+    }
+  }
+
+  // Sets the stored value of an rw register in the queue or MSI-X blocks.
+  void write_state(uint32_t addr, uint32_t v) {
+    if (addr < regs::kSqTailDb) {
+      queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride].coal = v;
+      return;
+    }
+    Vector& e = vectors_[(addr - regs::kMsixAddrLo) / regs::kMsixAddrLoStride];
+    switch ((addr - regs::kMsixAddrLo) % regs::kMsixAddrLoStride) {
+      case 0x0: e.addr_lo = v; break;
+      case 0x4: e.addr_hi = v; break;
+      case 0x8: e.data = v; break;
+      default: e.ctrl = v; break;
+    }
+  }
+
   uint32_t value(uint32_t addr) const {
     switch (addr) {
       case regs::kId: return regs::kIdValue;
       case regs::kVersion: return regs::kVersionValue;
-      case regs::kCapabilities: return regs::kCapabilitiesStep.put(0, 1);
+      case regs::kCapabilities:
+        return regs::kCapabilitiesHif.put(regs::kCapabilitiesStep.put(0, 1), 1);
       case regs::kGitHash: return id_.git_hash;
       case regs::kBuildDate: return id_.build_date;
       case regs::kBoardId: return id_.board_id;
@@ -164,8 +354,35 @@ class Bar0Model {
       case regs::kErrAddr: return err_addr_;
       case regs::kIntrStatus: return intr_status_;
       case regs::kIntrMask: return intr_mask_;
-      default: return 0;  // STEP_INC (write-only)
+      case regs::kTimeLo: return static_cast<uint32_t>(time_);
+      case regs::kTimeHi: return static_cast<uint32_t>(time_ >> 32);
+      case regs::kClockHz: return id_.clock_hz;
+      default: break;
     }
+    if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
+      const Queue& q = queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride];
+      switch (regs::kQSqBaseLo + (addr - regs::kQSqBaseLo) % regs::kQSqBaseLoStride) {
+        case regs::kQSqBaseLo: return static_cast<uint32_t>(q.sq_base);
+        case regs::kQSqBaseHi: return static_cast<uint32_t>(q.sq_base >> 32);
+        case regs::kQCqBaseLo: return static_cast<uint32_t>(q.cq_base);
+        case regs::kQCqBaseHi: return static_cast<uint32_t>(q.cq_base >> 32);
+        case regs::kQProvBaseLo: return static_cast<uint32_t>(q.prov_base);
+        case regs::kQProvBaseHi: return static_cast<uint32_t>(q.prov_base >> 32);
+        case regs::kQCtrl: return q.ctrl();
+        case regs::kQCoal: return q.coal;
+        default: return 0;  // Q_STATUS, Q_CPL_COUNT, Q_IRQ_COUNT: nothing fetched or posted
+      }
+    }
+    if (addr >= regs::kMsixAddrLo && addr < regs::kMsixPba) {
+      const Vector& v = vectors_[(addr - regs::kMsixAddrLo) / regs::kMsixAddrLoStride];
+      switch ((addr - regs::kMsixAddrLo) % regs::kMsixAddrLoStride) {
+        case 0x0: return v.addr_lo;
+        case 0x4: return v.addr_hi;
+        case 0x8: return v.data;
+        default: return v.ctrl;
+      }
+    }
+    return 0;  // STEP_INC, doorbells (write-only), HINT_COUNT, MSIX_PBA
   }
 
   void error(const regs::Field& bit, uint32_t addr) {
@@ -175,6 +392,11 @@ class Bar0Model {
     err_status_ |= bit.mask();
   }
 
+  void refuse(Outcome why, const regs::Field& bit, uint32_t addr) {
+    last_ = why;
+    error(bit, addr);
+  }
+
   Identity id_;
   std::map<uint32_t, uint32_t> forced_;
   uint32_t scratch_, control_, intr_mask_, intr_status_, err_status_, err_addr_;
@@ -182,6 +404,10 @@ class Bar0Model {
   uint32_t step_lo_stage_;
   bool step_staged_;
   uint32_t step_count_;
+  uint64_t time_;
+  std::array<Queue, kNumQueues> queues_;
+  std::array<Vector, kNumQueues> vectors_;
+  Outcome last_;
 };
 
 }  // namespace kvcpu

@@ -33,10 +33,10 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kMapVersion = 0x00010000u;
+inline constexpr uint32_t kMapVersion = 0x00020000u;
 inline constexpr uint32_t kMapVersionMajor = 0u;
 
-// Offsets
+// Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)
 inline constexpr uint32_t kId = 0x000u;
 inline constexpr uint32_t kVersion = 0x004u;
 inline constexpr uint32_t kCapabilities = 0x008u;
@@ -54,15 +54,96 @@ inline constexpr uint32_t kErrStatus = 0x038u;
 inline constexpr uint32_t kErrAddr = 0x03Cu;
 inline constexpr uint32_t kIntrStatus = 0x040u;
 inline constexpr uint32_t kIntrMask = 0x044u;
+inline constexpr uint32_t kTimeLo = 0x048u;
+inline constexpr uint32_t kTimeHi = 0x04Cu;
+inline constexpr uint32_t kClockHz = 0x050u;
+inline constexpr uint32_t kHintCount = 0x080u;
+inline constexpr uint32_t kHintCountStride = 0x004u;
+inline constexpr unsigned kHintCountInstances = 5u;
+constexpr uint32_t kHintCountAt(unsigned i) { return kHintCount + i * kHintCountStride; }
+inline constexpr uint32_t kQSqBaseLo = 0x400u;
+inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
+inline constexpr unsigned kQSqBaseLoInstances = 8u;
+constexpr uint32_t kQSqBaseLoAt(unsigned i) { return kQSqBaseLo + i * kQSqBaseLoStride; }
+inline constexpr uint32_t kQSqBaseHi = 0x404u;
+inline constexpr uint32_t kQSqBaseHiStride = 0x040u;
+inline constexpr unsigned kQSqBaseHiInstances = 8u;
+constexpr uint32_t kQSqBaseHiAt(unsigned i) { return kQSqBaseHi + i * kQSqBaseHiStride; }
+inline constexpr uint32_t kQCqBaseLo = 0x408u;
+inline constexpr uint32_t kQCqBaseLoStride = 0x040u;
+inline constexpr unsigned kQCqBaseLoInstances = 8u;
+constexpr uint32_t kQCqBaseLoAt(unsigned i) { return kQCqBaseLo + i * kQCqBaseLoStride; }
+inline constexpr uint32_t kQCqBaseHi = 0x40Cu;
+inline constexpr uint32_t kQCqBaseHiStride = 0x040u;
+inline constexpr unsigned kQCqBaseHiInstances = 8u;
+constexpr uint32_t kQCqBaseHiAt(unsigned i) { return kQCqBaseHi + i * kQCqBaseHiStride; }
+inline constexpr uint32_t kQProvBaseLo = 0x410u;
+inline constexpr uint32_t kQProvBaseLoStride = 0x040u;
+inline constexpr unsigned kQProvBaseLoInstances = 8u;
+constexpr uint32_t kQProvBaseLoAt(unsigned i) { return kQProvBaseLo + i * kQProvBaseLoStride; }
+inline constexpr uint32_t kQProvBaseHi = 0x414u;
+inline constexpr uint32_t kQProvBaseHiStride = 0x040u;
+inline constexpr unsigned kQProvBaseHiInstances = 8u;
+constexpr uint32_t kQProvBaseHiAt(unsigned i) { return kQProvBaseHi + i * kQProvBaseHiStride; }
+inline constexpr uint32_t kQCtrl = 0x418u;
+inline constexpr uint32_t kQCtrlStride = 0x040u;
+inline constexpr unsigned kQCtrlInstances = 8u;
+constexpr uint32_t kQCtrlAt(unsigned i) { return kQCtrl + i * kQCtrlStride; }
+inline constexpr uint32_t kQCoal = 0x41Cu;
+inline constexpr uint32_t kQCoalStride = 0x040u;
+inline constexpr unsigned kQCoalInstances = 8u;
+constexpr uint32_t kQCoalAt(unsigned i) { return kQCoal + i * kQCoalStride; }
+inline constexpr uint32_t kQStatus = 0x420u;
+inline constexpr uint32_t kQStatusStride = 0x040u;
+inline constexpr unsigned kQStatusInstances = 8u;
+constexpr uint32_t kQStatusAt(unsigned i) { return kQStatus + i * kQStatusStride; }
+inline constexpr uint32_t kQCplCount = 0x424u;
+inline constexpr uint32_t kQCplCountStride = 0x040u;
+inline constexpr unsigned kQCplCountInstances = 8u;
+constexpr uint32_t kQCplCountAt(unsigned i) { return kQCplCount + i * kQCplCountStride; }
+inline constexpr uint32_t kQIrqCount = 0x428u;
+inline constexpr uint32_t kQIrqCountStride = 0x040u;
+inline constexpr unsigned kQIrqCountInstances = 8u;
+constexpr uint32_t kQIrqCountAt(unsigned i) { return kQIrqCount + i * kQIrqCountStride; }
+inline constexpr uint32_t kSqTailDb = 0x1000u;
+inline constexpr uint32_t kSqTailDbStride = 0x008u;
+inline constexpr unsigned kSqTailDbInstances = 8u;
+constexpr uint32_t kSqTailDbAt(unsigned i) { return kSqTailDb + i * kSqTailDbStride; }
+inline constexpr uint32_t kCqHeadDb = 0x1004u;
+inline constexpr uint32_t kCqHeadDbStride = 0x008u;
+inline constexpr unsigned kCqHeadDbInstances = 8u;
+constexpr uint32_t kCqHeadDbAt(unsigned i) { return kCqHeadDb + i * kCqHeadDbStride; }
+inline constexpr uint32_t kMsixAddrLo = 0x2000u;
+inline constexpr uint32_t kMsixAddrLoStride = 0x010u;
+inline constexpr unsigned kMsixAddrLoInstances = 8u;
+constexpr uint32_t kMsixAddrLoAt(unsigned i) { return kMsixAddrLo + i * kMsixAddrLoStride; }
+inline constexpr uint32_t kMsixAddrHi = 0x2004u;
+inline constexpr uint32_t kMsixAddrHiStride = 0x010u;
+inline constexpr unsigned kMsixAddrHiInstances = 8u;
+constexpr uint32_t kMsixAddrHiAt(unsigned i) { return kMsixAddrHi + i * kMsixAddrHiStride; }
+inline constexpr uint32_t kMsixData = 0x2008u;
+inline constexpr uint32_t kMsixDataStride = 0x010u;
+inline constexpr unsigned kMsixDataInstances = 8u;
+constexpr uint32_t kMsixDataAt(unsigned i) { return kMsixData + i * kMsixDataStride; }
+inline constexpr uint32_t kMsixCtrl = 0x200Cu;
+inline constexpr uint32_t kMsixCtrlStride = 0x010u;
+inline constexpr unsigned kMsixCtrlInstances = 8u;
+constexpr uint32_t kMsixCtrlAt(unsigned i) { return kMsixCtrl + i * kMsixCtrlStride; }
+inline constexpr uint32_t kMsixPba = 0x3000u;
 
 // Constants and reset values
 inline constexpr uint32_t kIdValue = 0x0A101DE5u;
-inline constexpr uint32_t kVersionValue = 0x00010000u;
+inline constexpr uint32_t kVersionValue = 0x00020000u;
 inline constexpr uint32_t kScratchReset = 0x00000000u;
 inline constexpr uint32_t kControlReset = 0x00000000u;
 inline constexpr uint32_t kErrStatusReset = 0x00000000u;
 inline constexpr uint32_t kIntrStatusReset = 0x00000000u;
 inline constexpr uint32_t kIntrMaskReset = 0xFFFFFFFFu;
+inline constexpr uint32_t kQCoalReset = 0x00000000u;
+inline constexpr uint32_t kMsixAddrLoReset = 0x00000000u;
+inline constexpr uint32_t kMsixAddrHiReset = 0x00000000u;
+inline constexpr uint32_t kMsixDataReset = 0x00000000u;
+inline constexpr uint32_t kMsixCtrlReset = 0x00000001u;
 
 // Fields
 inline constexpr Field kIdVendor{"VENDOR", 0, 16};
@@ -88,7 +169,20 @@ inline constexpr Field kErrStatusPartial{"PARTIAL", 2, 1};
 inline constexpr Field kErrStatusRoWrite{"RO_WRITE", 3, 1};
 inline constexpr Field kErrStatusStepBackwards{"STEP_BACKWARDS", 4, 1};
 inline constexpr Field kErrStatusStepZero{"STEP_ZERO", 5, 1};
+inline constexpr Field kErrStatusBadDoorbell{"BAD_DOORBELL", 6, 1};
+inline constexpr Field kErrStatusQcfg{"QCFG", 7, 1};
+inline constexpr Field kErrStatusHostRd{"HOST_RD", 8, 1};
+inline constexpr Field kErrStatusHostWr{"HOST_WR", 9, 1};
 inline constexpr Field kIntrStatusErr{"ERR", 0, 1};
+inline constexpr Field kQCtrlEnable{"ENABLE", 0, 1};
+inline constexpr Field kQCtrlProvEn{"PROV_EN", 1, 1};
+inline constexpr Field kQCtrlSizeLog2{"SIZE_LOG2", 8, 4};
+inline constexpr Field kQCoalCount{"COUNT", 0, 8};
+inline constexpr Field kQCoalTime{"TIME", 8, 24};
+inline constexpr Field kQStatusSqHead{"SQ_HEAD", 0, 16};
+inline constexpr Field kQStatusCqTail{"CQ_TAIL", 16, 16};
+inline constexpr Field kMsixCtrlMask{"MASK", 0, 1};
+inline constexpr Field kMsixPbaPending{"PENDING", 0, 8};
 
 inline constexpr Field kIdFields[] = {kIdVendor, kIdDevice};
 inline constexpr Field kVersionFields[] = {kVersionPatch, kVersionMinor, kVersionMajor};
@@ -96,13 +190,19 @@ inline constexpr Field kCapabilitiesFields[] = {kCapabilitiesStep, kCapabilities
 inline constexpr Field kBoardIdFields[] = {kBoardIdBoard, kBoardIdDirty};
 inline constexpr Field kControlFields[] = {kControlIrqEn};
 inline constexpr Field kStatusFields[] = {kStatusReady, kStatusStepStaged, kStatusErr};
-inline constexpr Field kErrStatusFields[] = {kErrStatusDecerr, kErrStatusUnaligned, kErrStatusPartial, kErrStatusRoWrite, kErrStatusStepBackwards, kErrStatusStepZero};
+inline constexpr Field kErrStatusFields[] = {kErrStatusDecerr, kErrStatusUnaligned, kErrStatusPartial, kErrStatusRoWrite, kErrStatusStepBackwards, kErrStatusStepZero, kErrStatusBadDoorbell, kErrStatusQcfg, kErrStatusHostRd, kErrStatusHostWr};
 inline constexpr Field kIntrStatusFields[] = {kIntrStatusErr};
+inline constexpr Field kQCtrlFields[] = {kQCtrlEnable, kQCtrlProvEn, kQCtrlSizeLog2};
+inline constexpr Field kQCoalFields[] = {kQCoalCount, kQCoalTime};
+inline constexpr Field kQStatusFields[] = {kQStatusSqHead, kQStatusCqTail};
+inline constexpr Field kMsixCtrlFields[] = {kMsixCtrlMask};
+inline constexpr Field kMsixPbaFields[] = {kMsixPbaPending};
 
+// Every register instance by offset; instance i of an array is named "NAME[i]".
 inline constexpr RegInfo kRegisters[] = {
     {"ID", 0x000u, Access::kRo, 0xFFFFFFFFu, true, 0x0A101DE5u, kIdFields, 2,
      "PCI identity as config space lays it out: vendor id in [15:0], device id in [31:16]."},
-    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00010000u, kVersionFields, 3,
+    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00020000u, kVersionFields, 3,
      "Register-map version (major.minor.patch). A driver refuses a different major."},
     {"CAPABILITIES", 0x008u, Access::kRo, 0x0000003Fu, false, 0x00000000u, kCapabilitiesFields, 6,
      "Which blocks this build of the core contains."},
@@ -126,7 +226,7 @@ inline constexpr RegInfo kRegisters[] = {
      "Device control."},
     {"STATUS", 0x034u, Access::kRo, 0x00000007u, false, 0x00000000u, kStatusFields, 3,
      "Device status."},
-    {"ERR_STATUS", 0x038u, Access::kW1c, 0x0000003Fu, true, 0x00000000u, kErrStatusFields, 6,
+    {"ERR_STATUS", 0x038u, Access::kW1c, 0x000003FFu, true, 0x00000000u, kErrStatusFields, 10,
      "Sticky error bits; write 1 to clear a bit. ERR_ADDR holds the BAR offset of the first error recorded since the register was last all-clear."},
     {"ERR_ADDR", 0x03Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "BAR offset of the first error recorded since ERR_STATUS was last all-clear. When a read and a write complete in the same cycle, the write's error counts first; a clear of ERR_STATUS in the same cycle as a new error counts as before it."},
@@ -134,9 +234,300 @@ inline constexpr RegInfo kRegisters[] = {
      "Interrupt cause bits, write 1 to clear (placeholder: no source yet, reads 0)."},
     {"INTR_MASK", 0x044u, Access::kRw, 0xFFFFFFFFu, true, 0xFFFFFFFFu, nullptr, 0,
      "Interrupt mask, 1 = masked (placeholder: all causes masked at reset)."},
+    {"TIME_LO", 0x048u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Free-running device cycle counter [31:0], the clock of the provenance timestamps (CLOCK_HZ gives its frequency)."},
+    {"TIME_HI", 0x04Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Free-running device cycle counter [63:32]."},
+    {"CLOCK_HZ", 0x050u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Core clock frequency in Hz, tied by the top like the build identity."},
+    {"HINT_COUNT[0]", 0x080u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"HINT_COUNT[1]", 0x084u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"HINT_COUNT[2]", 0x088u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"HINT_COUNT[3]", 0x08Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"HINT_COUNT[4]", 0x090u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[0]", 0x408u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[0]", 0x40Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[0]", 0x410u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[0]", 0x414u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[0]", 0x418u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[0]", 0x41Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[0]", 0x420u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[0]", 0x424u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[0]", 0x428u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[1]", 0x440u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[1]", 0x444u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[1]", 0x448u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[1]", 0x44Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[1]", 0x450u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[1]", 0x454u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[1]", 0x458u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[1]", 0x45Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[1]", 0x460u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[1]", 0x464u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[1]", 0x468u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[2]", 0x480u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[2]", 0x484u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[2]", 0x488u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[2]", 0x48Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[2]", 0x490u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[2]", 0x494u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[2]", 0x498u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[2]", 0x49Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[2]", 0x4A0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[2]", 0x4A4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[2]", 0x4A8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[3]", 0x4C0u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[3]", 0x4C4u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[3]", 0x4C8u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[3]", 0x4CCu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[3]", 0x4D0u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[3]", 0x4D4u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[3]", 0x4D8u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[3]", 0x4DCu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[3]", 0x4E0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[3]", 0x4E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[3]", 0x4E8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[4]", 0x500u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[4]", 0x504u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[4]", 0x508u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[4]", 0x50Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[4]", 0x510u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[4]", 0x514u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[4]", 0x518u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[4]", 0x51Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[4]", 0x520u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[4]", 0x524u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[4]", 0x528u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[5]", 0x540u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[5]", 0x544u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[5]", 0x548u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[5]", 0x54Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[5]", 0x550u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[5]", 0x554u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[5]", 0x558u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[5]", 0x55Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[5]", 0x560u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[5]", 0x564u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[5]", 0x568u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[6]", 0x580u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[6]", 0x584u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[6]", 0x588u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[6]", 0x58Cu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[6]", 0x590u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[6]", 0x594u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[6]", 0x598u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[6]", 0x59Cu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[6]", 0x5A0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[6]", 0x5A4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[6]", 0x5A8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"Q_SQ_BASE_LO[7]", 0x5C0u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_SQ_BASE_HI[7]", 0x5C4u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CQ_BASE_LO[7]", 0x5C8u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [31:0]; bits [3:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_CQ_BASE_HI[7]", 0x5CCu, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_PROV_BASE_LO[7]", 0x5D0u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [31:0] (64 B per CQ slot); bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
+    {"Q_PROV_BASE_HI[7]", 0x5D4u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Provenance ring base [63:32]. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG)."},
+    {"Q_CTRL[7]", 0x5D8u, Access::kHw, 0x00000F03u, false, 0x00000000u, kQCtrlFields, 3,
+     "Queue control. ENABLE = 1 to a disabled queue enables it with the other fields of the write (refused unless SIZE_LOG2 is 1..12); ENABLE = 1 to an enabled queue is refused unless the other fields are unchanged (then a no-op). ENABLE = 0 disables the queue at once: head = tail = 0, phase 1, Q_CPL_COUNT = 0."},
+    {"Q_COAL[7]", 0x5DCu, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, kQCoalFields, 2,
+     "Interrupt coalescing of queue q. Vector q fires when the pending CQE count reaches COUNT (0 and 1 both mean every CQE) or when TIME != 0 and the timer started by the first pending CQE reaches TIME cycles."},
+    {"Q_STATUS[7]", 0x5E0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kQStatusFields, 2,
+     "Queue state as the device sees it."},
+    {"Q_CPL_COUNT[7]", 0x5E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQEs posted since the queue was enabled (wraps)."},
+    {"Q_IRQ_COUNT[7]", 0x5E8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "MSI-X messages sent for vector q since reset (wraps)."},
+    {"SQ_TAIL_DB[0]", 0x1000u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[0]", 0x1004u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[1]", 0x1008u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[1]", 0x100Cu, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[2]", 0x1010u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[2]", 0x1014u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[3]", 0x1018u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[3]", 0x101Cu, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[4]", 0x1020u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[4]", 0x1024u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[5]", 0x1028u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[5]", 0x102Cu, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[6]", 0x1030u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[6]", 0x1034u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"SQ_TAIL_DB[7]", 0x1038u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "SQ tail doorbell of queue q: bits [15:0] are the new SQ tail. A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"CQ_HEAD_DB[7]", 0x103Cu, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "CQ head doorbell of queue q: bits [15:0] are the new CQ head (slots released by the host). A doorbell to a disabled queue or with a value >= 2^SIZE_LOG2 is ignored and sets ERR_STATUS.BAD_DOORBELL. Reads return 0."},
+    {"MSIX_ADDR_LO[0]", 0x2000u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[0]", 0x2004u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[0]", 0x2008u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[0]", 0x200Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[1]", 0x2010u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[1]", 0x2014u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[1]", 0x2018u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[1]", 0x201Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[2]", 0x2020u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[2]", 0x2024u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[2]", 0x2028u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[2]", 0x202Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[3]", 0x2030u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[3]", 0x2034u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[3]", 0x2038u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[3]", 0x203Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[4]", 0x2040u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[4]", 0x2044u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[4]", 0x2048u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[4]", 0x204Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[5]", 0x2050u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[5]", 0x2054u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[5]", 0x2058u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[5]", 0x205Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[6]", 0x2060u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[6]", 0x2064u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[6]", 0x2068u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[6]", 0x206Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_ADDR_LO[7]", 0x2070u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [31:0] of vector v."},
+    {"MSIX_ADDR_HI[7]", 0x2074u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message address [63:32] of vector v."},
+    {"MSIX_DATA[7]", 0x2078u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "MSI-X message data of vector v."},
+    {"MSIX_CTRL[7]", 0x207Cu, Access::kRw, 0x00000001u, true, 0x00000001u, kMsixCtrlFields, 1,
+     "MSI-X vector control of vector v. While MASK is set a firing sets the vector's PBA bit instead of sending; the message is sent when the vector is unmasked."},
+    {"MSIX_PBA", 0x3000u, Access::kRo, 0x000000FFu, false, 0x00000000u, kMsixPbaFields, 1,
+     "MSI-X pending bits: bit v is set while vector v has fired masked and not yet been sent."},
 };
 
-// Looks a register up by name (exact, upper case); nullptr when unknown.
+// Looks a register up by name (exact, upper case; "NAME[i]" for an array instance);
+// nullptr when unknown.
 constexpr const RegInfo* find(std::string_view name) {
   for (const RegInfo& r : kRegisters) {
     if (r.name == name) {

@@ -1,0 +1,646 @@
+// kvcpu_exec testbench: a queue engine stand-in issues random commands on cmd (every opcode,
+// random reserved fields, lengths at the limits, misaligned DMA, DMA across 4 KiB pages and
+// into error-injected memory, STEP_ADVANCE forwards and backwards), takes completions with
+// random cpl_ready backpressure; a core stand-in owns the 64-bit step, holds step_ready low
+// at random and then sometimes changes the step (an MMIO write); host memory is the AXI4
+// model of tb/hif/axi_mem.h with latency, backpressure and SLVERR/DECERR injection.
+//
+// Scoreboard against the reference model (exec_model.h): every completion (qid, cid,
+// status, result), the step offered on every step handshake, HINT_COUNT after every
+// completion and while idle, the exact read and write bursts of every DMA_COPY, the
+// destination memory after it (and one word either side), error pulses, busy_o, hold rules.
+// The run is cut into epochs, each from reset with new backpressure levels. Coverage bins
+// (opcode x status and the corner cases) are printed; a hole fails the test.
+//
+//   tb_exec [+seed=N] [+n=COMMANDS] [+big=MAX_DMA_2^20_COPIES] [+timeout=CYCLES] [+trace[=FILE]]
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "Vkvcpu_exec.h"
+#include "axi_mem.h"
+#include "coverage.h"
+#include "exec_model.h"
+#include "sim.h"
+
+namespace {
+
+using Model = Vkvcpu_exec;
+using kvcpu::sim::Sim;
+using kvcpu::sim::SimOptions;
+using kvcpu::tb::AxiJitter;
+using kvcpu::tb::AxiMem;
+using kvcpu::tb::ExecCmd;
+using kvcpu::tb::ExecRefModel;
+namespace tb = kvcpu::tb;
+
+constexpr unsigned kQidW = 3;
+
+struct EpochCfg {
+  uint64_t cmds;
+  AxiJitter jit;
+  double p_cpl_ready, p_step_ready, p_mmio, p_cmd_gap;
+  double p_rd_err, p_wr_err;  // per DMA_COPY: inject an error line into its range
+  bool big;                   // issue one 2^20-byte DMA_COPY in this epoch
+};
+
+// A command the driver is presenting or that is in flight.
+struct Pending {
+  ExecCmd c;
+  unsigned qid = 0;
+  uint16_t chk = 0;  // model status before running
+  // DMA_COPY: the plan (at acceptance) and the destination before it, from dst - 8
+  ExecRefModel::DmaPlan plan;
+  std::vector<uint64_t> dst_before;
+  // observed while in flight
+  std::vector<ExecRefModel::Chunk> ar, aw;
+  unsigned step_hs = 0;
+  uint64_t step_hs_value = 0, step_at_hs = 0;
+  bool ready_high_seen = false;
+  uint64_t last_ready_step = 0;  // step_i in the last cycle with step_ready_i high
+  bool step_changed = false;
+  bool no_errors = false;  // DMA_COPY: inject no error lines
+  uint64_t accepted_at = 0;
+};
+
+class Bench {
+ public:
+  explicit Bench(const SimOptions& opt, unsigned big_max)
+      : sim_(opt), mem_(sim_.rng()), big_left_(big_max) {
+    auto& r = rng();
+    // two source and two destination regions of 8 MiB, far apart; DMA offsets stay below
+    // 2 MiB + 1 MiB, so source and destination never overlap and memory stays bounded
+    for (unsigned i = 0; i < 2; ++i) {
+      const uint64_t base = r() & 0xFFFF'FFFF'FC00'0000ull;
+      src_base_[i] = base;
+      dst_base_[i] = base + (2ull << 23);
+    }
+  }
+
+  Sim<Model>& sim() { return sim_; }
+  std::mt19937_64& rng() { return sim_.rng(); }
+  const kvcpu::sim::Coverage& bins() const { return bins_; }
+  int failures() const { return failures_; }
+  uint64_t commands() const { return total_; }
+
+  void expect(bool ok, const std::string& what) {
+    if (!ok && failures_++ < 20) {
+      std::printf("MISMATCH (cycle %" PRIu64 "): %s\n", sim_.cycle(), what.c_str());
+    }
+  }
+
+  void run_epoch(const EpochCfg& c) {
+    cfg_ = c;
+    auto& d = sim_.dut();
+    ref_.reset();
+    mem_.reset();
+    mem_.set_jitter(c.jit);
+    mem_.rd_err_lines().clear();
+    mem_.wr_err_lines().clear();
+    drv_.reset();
+    fly_.reset();
+    cmd_drv_ = false;
+    rd_err_beats_ = rd_err_pulses_ = wr_err_resps_ = wr_err_pulses_ = 0;
+    prev_cpl_ = false;
+    rbeat_ = 0;
+    d.cmd_valid_i = 0;
+    d.cpl_ready_i = 0;
+    d.step_ready_i = 0;
+    d.step_i = step_;
+    d.m_axi_arready_i = 0;
+    d.m_axi_awready_i = 0;
+    d.m_axi_wready_i = 0;
+    d.m_axi_rvalid_i = 0;
+    d.m_axi_bvalid_i = 0;
+    sim_.reset();
+
+    uint64_t issued = 0;
+    bool big_pending = c.big && big_left_ > 0;
+    uint64_t last_progress = sim_.cycle();
+    uint64_t done0 = done_;
+    while ((issued < c.cmds || drv_ || fly_) && failures_ == 0) {
+      if (!drv_ && issued < c.cmds && !std::bernoulli_distribution(c.p_cmd_gap)(rng())) {
+        if (big_pending) {
+          drv_ = make_big_dma();
+          big_pending = false;
+          --big_left_;
+        } else {
+          drv_ = make_cmd();
+        }
+        ++issued;
+      }
+      step();
+      if (done_ != done0) {
+        done0 = done_;
+        last_progress = sim_.cycle();
+      }
+      if (sim_.cycle() - last_progress > 4'000'000) {
+        expect(false, "no completion for 4M cycles (hang)");
+        break;
+      }
+      if (sim_.timed_out()) {
+        expect(false, "cycle budget (+timeout) used up");
+        break;
+      }
+    }
+    for (unsigned i = 0; i < 4; ++i) step();
+    expect(mem_.error().empty(), "AXI protocol: " + mem_.error());
+    expect(mem_.idle(), "AXI traffic left after the last completion");
+    expect(rd_err_pulses_ == rd_err_beats_,
+           "err_host_rd_o pulses " + std::to_string(rd_err_pulses_) + " != error beats " + std::to_string(rd_err_beats_));
+    expect(wr_err_pulses_ == wr_err_resps_, "err_host_wr_o pulses " + std::to_string(wr_err_pulses_) +
+                                                " != error responses " + std::to_string(wr_err_resps_));
+  }
+
+ private:
+  // ---------------------------------------------------------------- stimulus
+  uint32_t pick_len(bool dma) {
+    auto& r = rng();
+    static const uint32_t kLimits[] = {0, 1, 8, 1u << 20, (1u << 20) + 8, 1u << 30, (1u << 30) + 1, 0xFFFFFFF8u,
+                                       0xFFFFFFFFu};
+    const unsigned k = static_cast<unsigned>(r() % 100);
+    if (k < 20) {
+      const uint32_t l = kLimits[r() % std::size(kLimits)];
+      // a 2^20-byte copy takes ~10^6 cycles: those come from make_big_dma() only
+      return dma && l == (1u << 20) ? l + 8 : l;
+    }
+    if (dma) {
+      if (k < 60) return static_cast<uint32_t>(8 * (1 + r() % 16));
+      if (k < 90) return static_cast<uint32_t>(8 * (1 + r() % 512));
+      if (k < 97) return static_cast<uint32_t>(8 * (1 + r() % 4096));
+      return static_cast<uint32_t>(r());
+    }
+    if (k < 70) return static_cast<uint32_t>(1 + r() % 100000);
+    return static_cast<uint32_t>(r());
+  }
+
+  uint64_t dma_addr(bool src) {
+    auto& r = rng();
+    const uint64_t base = (src ? src_base_ : dst_base_)[r() & 1];
+    uint64_t off = r() % (2u << 20);
+    switch (r() % 4) {
+      case 0:  // just below a 4 KiB boundary
+        off = (off | 0xFFF) - 8 * (r() % 20) - 7;
+        break;
+      case 1:  // at a boundary
+        off &= ~0xFFFull;
+        break;
+      default:
+        break;
+    }
+    return base + (off & ~7ull);
+  }
+
+  Pending make_cmd() {
+    auto& r = rng();
+    Pending p;
+    ExecCmd& c = p.c;
+    c.set_le(2, 2, r());  // cid
+    c.set_le(4, 4, r());  // flow_id
+    c.set_le(8, 2, r());  // home_queue
+    c.b[10] = static_cast<uint8_t>(r() % 5);
+    const unsigned k = static_cast<unsigned>(r() % 100);
+    if (k < 3) {
+      c.b[0] = tb::kOpNop;
+      for (unsigned i = 12; i < 64; ++i) c.b[i] = (r() & 1) ? static_cast<uint8_t>(r()) : 0;  // ignored
+    } else if (k < 20) {
+      c.b[0] = tb::kOpStepAdvance;
+      const unsigned m = static_cast<unsigned>(r() % 10);
+      c.b[40] = m < 5 ? 0 : m < 9 ? 1 : static_cast<uint8_t>(2 + r() % 254);
+      uint64_t a;
+      switch (r() % 6) {
+        case 0: a = step_; break;                             // mode 1: equal
+        case 1: a = step_ - 1 - r() % 3; break;               // mode 1: backwards
+        case 2: a = r(); break;                               // anything (wraps in mode 0)
+        case 3: a = r() % 2; break;                           // 0 / 1
+        default: a = (c.b[40] == 1 ? step_ : 0) + r() % 1000; break;
+      }
+      c.set_le(32, 8, a);
+    } else if (k < 45) {
+      c.b[0] = static_cast<uint8_t>(tb::kOpMarkHot + r() % 5);
+      c.set_le(12, 4, pick_len(false));
+      c.set_le(16, 8, r());
+      if (c.b[0] == tb::kOpPrefetch) c.set_le(32, 8, r() & 1 ? r() : r() % 100);
+    } else if (k < 55) {
+      c.b[0] = tb::kOpEcho;
+      c.set_le(32, 4, r());
+    } else if (k < 88) {
+      c.b[0] = tb::kOpDmaCopy;
+      c.set_le(12, 4, pick_len(true));
+      c.set_le(16, 8, dma_addr(true));
+      c.set_le(24, 8, dma_addr(false));
+      if (r() % 20 == 0) c.b[16 + 8 * (r() & 1)] |= static_cast<uint8_t>(1 + r() % 7);  // misaligned
+    } else if (k < 95) {
+      uint8_t op;
+      do {
+        op = static_cast<uint8_t>(r());
+      } while (op == 0x00 || op == 0x01 || (op >= 0x10 && op <= 0x14) || op == 0x20 || op == 0x21);
+      c.b[0] = op;
+      for (unsigned i = 12; i < 64; ++i) c.b[i] = (r() % 4 == 0) ? static_cast<uint8_t>(r()) : 0;
+    } else {
+      // a known opcode with random bytes 12..63
+      static const uint8_t kOps[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x20, 0x21};
+      c.b[0] = kOps[r() % std::size(kOps)];
+      for (unsigned i = 12; i < 64; ++i) c.b[i] = static_cast<uint8_t>(r());
+    }
+    // a random byte of 12..63 set (reserved for most opcodes)
+    if (r() % 10 == 0) c.b[12 + r() % 52] |= static_cast<uint8_t>(1u << (r() % 8));
+    // the engine's own fields (the engine filters these; the executor repeats the check)
+    if (r() % 40 == 0) {
+      switch (r() % 3) {
+        case 0: c.b[1] = static_cast<uint8_t>(1 + r() % 255); break;
+        case 1: c.b[11] = static_cast<uint8_t>(1 + r() % 255); break;
+        default: c.b[10] = static_cast<uint8_t>(5 + r() % 251); break;
+      }
+    }
+    p.qid = static_cast<unsigned>(r() % (1u << kQidW));
+    return p;
+  }
+
+  Pending make_big_dma() {
+    Pending p;
+    ExecCmd& c = p.c;
+    auto& r = rng();
+    c.b[0] = tb::kOpDmaCopy;
+    c.set_le(2, 2, r());
+    c.set_le(12, 4, 1u << 20);
+    c.set_le(16, 8, src_base_[0] + 8 * (r() % 1024));
+    c.set_le(24, 8, dst_base_[1] + 8 * (r() % 1024));
+    p.qid = static_cast<unsigned>(r() % (1u << kQidW));
+    p.no_errors = true;
+    return p;
+  }
+
+  // Source data and error lines of a DMA_COPY are set up when it is accepted.
+  void prepare_dma(Pending& p) {
+    auto& r = rng();
+    const ExecCmd& c = p.c;
+    const uint64_t src = c.addr0(), dst = c.addr1(), len = c.length();
+    for (uint64_t o = 0; o < len; o += 8) mem_.write64(src + o, r());
+    mem_.rd_err_lines().clear();
+    mem_.rd_err_words().clear();
+    mem_.wr_err_lines().clear();
+    if (!p.no_errors && std::bernoulli_distribution(cfg_.p_rd_err)(r)) {
+      // a whole 64-byte line (every beat of the bursts touching it), or one word mid-burst
+      if (r() & 1) {
+        mem_.rd_err_lines().insert((src + (r() % len)) & ~63ull);
+      } else {
+        mem_.rd_err_words().insert((src + (r() % len)) & ~7ull);
+      }
+    }
+    if (!p.no_errors && std::bernoulli_distribution(cfg_.p_wr_err)(r)) mem_.wr_err_lines().insert((dst + (r() % len)) & ~15ull);
+    const auto& rl = mem_.rd_err_lines();
+    const auto& rw = mem_.rd_err_words();
+    const auto& wl = mem_.wr_err_lines();
+    p.plan = ExecRefModel::dma_plan(
+        c, [&rl, &rw](uint64_t a) { return rl.count(a & ~63ull) != 0 || rw.count(a) != 0; },
+        [&wl](uint64_t a) { return wl.count(a & ~15ull) != 0; });
+    p.dst_before.clear();
+    for (uint64_t o = 0; o < len + 16; o += 8) p.dst_before.push_back(mem_.read64(dst - 8 + o));
+  }
+
+  // ---------------------------------------------------------------- checks
+  void on_accept(Pending& p) {
+    p.chk = ExecRefModel::check(p.c);
+    p.accepted_at = sim_.cycle();
+    if (p.c.opcode() == tb::kOpDmaCopy && p.chk == tb::kExSuccess) prepare_dma(p);
+  }
+
+  void on_complete(Pending& p, uint16_t status, uint32_t result, unsigned qid, uint16_t cid) {
+    const ExecCmd& c = p.c;
+    const uint8_t op = c.opcode();
+    uint16_t want = p.chk;
+    uint32_t want_res = 0;
+    std::string what = std::string(tb::opcode_name(op));
+    char hdr[96];
+    std::snprintf(hdr, sizeof hdr, "cmd %" PRIu64 " op %02x (%s) len %u", total_, op, what.c_str(), c.length());
+    expect(qid == p.qid && cid == c.cid(), std::string(hdr) + ": completion carries qid/cid " + std::to_string(qid) +
+                                               "/" + std::to_string(cid) + ", want " + std::to_string(p.qid) + "/" +
+                                               std::to_string(c.cid()));
+    const bool runs = p.chk == tb::kExSuccess;
+    if (runs && op == tb::kOpStepAdvance) {
+      if (p.step_hs > 0) {
+        const auto o = ExecRefModel::step(c, p.step_at_hs);
+        expect(p.step_hs == 1, std::string(hdr) + ": more than one step handshake");
+        expect(o.status == tb::kExSuccess && o.new_step == p.step_hs_value,
+               std::string(hdr) + ": step offered " + std::to_string(p.step_hs_value) + " with step_i " +
+                   std::to_string(p.step_at_hs) + ", model " + tb::status_name(o.status) + " " +
+                   std::to_string(o.new_step));
+        want = o.status;
+        want_res = o.result;
+        if (c.mode() == 1 && c.arg() == p.step_at_hs) ++bins_["step: mode 1 to the current step"];
+        if (c.mode() == 0 && o.new_step < p.step_at_hs) ++bins_["step: mode 0 wraps"];
+      } else {
+        // no handshake: the decision used step_i of a cycle with step_ready_i high
+        expect(p.ready_high_seen, std::string(hdr) + ": completed without ever seeing step_ready_i");
+        const auto o = ExecRefModel::step(c, p.last_ready_step);
+        expect(o.status == tb::kExStepBackwards,
+               std::string(hdr) + ": completed without a step handshake, model says " + tb::status_name(o.status));
+        want = tb::kExStepBackwards;
+      }
+      if (p.step_changed) ++bins_["step: changed by MMIO while in flight"];
+    } else if (runs && op == tb::kOpEcho) {
+      want_res = static_cast<uint32_t>(c.arg());
+    } else if (runs && ExecRefModel::is_hint(op)) {
+      ref_.count_hint(op);
+    } else if (runs && op == tb::kOpDmaCopy) {
+      want = p.plan.status;
+      want_res = p.plan.result;
+      check_dma(p, hdr);
+    }
+    if (!(runs && op == tb::kOpDmaCopy)) {
+      expect(p.ar.empty() && p.aw.empty(), std::string(hdr) + ": AXI traffic for a command without DMA");
+    }
+    if (!(runs && op == tb::kOpStepAdvance)) {
+      expect(p.step_hs == 0, std::string(hdr) + ": step handshake for a command that does not step");
+    }
+    char buf[200];
+    std::snprintf(buf, sizeof buf, ": dut status %s (0x%x) result 0x%08x, model %s (0x%x) result 0x%08x",
+                  tb::status_name(status), status, result, tb::status_name(want), want, want_res);
+    expect(status == want && result == want_res, std::string(hdr) + buf);
+    check_hints(hdr);
+    // coverage
+    const bool eng = c.flags() != 0 || c.rsvd() != 0 || c.io_class() > 4;
+    if (eng) {
+      ++bins_["engine field set: INVALID_FIELD"];
+    } else {
+      std::string opn = ExecRefModel::check(c) == tb::kExInvalidOpcode ? "unknown" : tb::opcode_name(op);
+      ++bins_["op " + opn + " / " + tb::status_name(want)];
+    }
+    if (op == tb::kOpDmaCopy || ExecRefModel::is_hint(op)) {
+      const uint32_t l = c.length();
+      const char* lname = l == 0 ? "0" : l == 8 ? "8" : l == (1u << 20) ? "2^20" : l == (1u << 20) + 8 ? "2^20+8"
+                          : l == (1u << 30) ? "2^30" : l == (1u << 30) + 1 ? "2^30+1" : nullptr;
+      if (lname && !eng) {
+        ++bins_[std::string(op == tb::kOpDmaCopy ? "len dma " : "len hint ") + lname + " / " + tb::status_name(want)];
+      }
+    }
+    ++total_;
+    ++done_;
+  }
+
+  void check_dma(const Pending& p, const char* hdr) {
+    const auto& pl = p.plan;
+    auto same = [](const std::vector<ExecRefModel::Chunk>& got, const std::vector<ExecRefModel::Chunk>& want,
+                   bool src) {
+      if (got.size() != want.size()) return false;
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (got[i].beats != want[i].beats || (src ? got[i].src != want[i].src : got[i].dst != want[i].dst)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    expect(same(p.ar, pl.reads, true), std::string(hdr) + ": read bursts " + std::to_string(p.ar.size()) +
+                                           " differ from the model's " + std::to_string(pl.reads.size()));
+    expect(same(p.aw, pl.writes, false), std::string(hdr) + ": write bursts " + std::to_string(p.aw.size()) +
+                                             " differ from the model's " + std::to_string(pl.writes.size()));
+    // destination: written chunks hold the source, everything else (one word either side) as before
+    const uint64_t src = p.c.addr0(), dst = p.c.addr1();
+    uint64_t written = 0;
+    for (const auto& ch : pl.writes) written += 8ull * ch.beats;
+    unsigned bad = 0;
+    for (size_t i = 0; i < p.dst_before.size(); ++i) {
+      const uint64_t a = dst - 8 + 8 * i;
+      const uint64_t o = 8 * i;  // offset + 8
+      const bool in = o >= 8 && o - 8 < written;
+      const uint64_t want = in ? mem_.read64(src + (o - 8)) : p.dst_before[i];
+      if (mem_.read64(a) != want && bad++ < 3) {
+        char b[160];
+        std::snprintf(b, sizeof b, ": dst word 0x%" PRIx64 " is %016" PRIx64 ", want %016" PRIx64, a, mem_.read64(a),
+                      want);
+        expect(false, std::string(hdr) + b);
+      }
+    }
+    if (pl.read_error) ++bins_[pl.result ? "dma: read error after written chunks" : "dma: read error in the first chunk"];
+    if (pl.write_error) ++bins_[pl.result ? "dma: write error after written chunks" : "dma: write error in the first chunk"];
+    for (const auto& ch : pl.reads) {
+      if (ch.beats == 16) ++bins_["dma: 16-beat chunk"];
+      if (ch.beats == 1) ++bins_["dma: 1-beat chunk"];
+      const bool src_cut = ((ch.src + 8ull * ch.beats) & 0xFFF) == 0;
+      const bool dst_cut = ((ch.dst + 8ull * ch.beats) & 0xFFF) == 0;
+      if (ch.beats < 16 && src_cut && !dst_cut) ++bins_["dma: chunk cut at a source 4 KiB boundary"];
+      if (ch.beats < 16 && dst_cut && !src_cut) ++bins_["dma: chunk cut at a destination 4 KiB boundary"];
+    }
+  }
+
+  void check_hints(const char* hdr) {
+    auto& d = sim_.dut();
+    for (unsigned i = 0; i < 5; ++i) {
+      const uint32_t got = d.hint_count_o[i];
+      if (got != ref_.hint(i)) {
+        expect(false, std::string(hdr) + ": HINT_COUNT[" + std::to_string(i) + "] " + std::to_string(got) +
+                          ", model " + std::to_string(ref_.hint(i)));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- one cycle
+  void step() {
+    auto& d = sim_.dut();
+    auto& r = rng();
+    const uint64_t cyc = sim_.cycle();
+    // ---- drive
+    mem_.drive(d, cyc);
+    if (drv_ && !cmd_drv_) cmd_drv_ = true;
+    d.cmd_valid_i = cmd_drv_;
+    if (cmd_drv_) {
+      for (unsigned i = 0; i < 16; ++i) d.cmd_sqe_i[i] = static_cast<uint32_t>(drv_->c.le(4 * i, 4));
+      d.cmd_qid_i = drv_->qid;
+    } else {
+      for (unsigned i = 0; i < 16; ++i) d.cmd_sqe_i[i] = static_cast<uint32_t>(r());
+      d.cmd_qid_i = static_cast<unsigned>(r() % (1u << kQidW));
+    }
+    d.cpl_ready_i = std::bernoulli_distribution(cfg_.p_cpl_ready)(r);
+    const bool sready = std::bernoulli_distribution(cfg_.p_step_ready)(r);
+    if (!sready && std::bernoulli_distribution(cfg_.p_mmio)(r)) {
+      // an MMIO write changes the step; the core holds step_ready_i low in that cycle
+      switch (r() % 3) {
+        case 0: step_ += 1 + r() % 4; break;
+        case 1: step_ -= 1 + r() % 4; break;
+        default: step_ = r(); break;
+      }
+      if (fly_) fly_->step_changed = true;
+    }
+    d.step_ready_i = sready;
+    d.step_i = step_;
+    sim_.settle();
+
+    // ---- observe
+    const bool fly = fly_.has_value();
+    expect(d.busy_o == fly, "busy_o " + std::to_string(d.busy_o) + " with " + (fly ? "a" : "no") +
+                                " command in flight");
+    expect(!d.cpl_valid_o || fly, "cpl_valid_o without a command in flight");
+    if (prev_cpl_) {
+      expect(d.cpl_valid_o && d.cpl_status_o == prev_status_ && d.cpl_result_o == prev_result_ &&
+                 d.cpl_cid_o == prev_cid_ && d.cpl_qid_o == prev_qid_,
+             "cpl dropped or changed before cpl_ready");
+    }
+    if (!fly) check_hints("idle");
+    if (d.step_valid_o) {
+      const bool ok = fly && fly_->c.opcode() == tb::kOpStepAdvance && fly_->chk == tb::kExSuccess;
+      expect(ok, "step_valid_o without a STEP_ADVANCE in flight");
+      if (ok && fly_->c.mode() == 1) {
+        expect(fly_->c.arg() >= d.step_i, "step_valid_o offers a step below step_i (mode 1)");
+      }
+      if (!d.step_ready_i) ++bins_["step: step_ready low while offered"];
+    }
+    if (fly && d.step_ready_i && !d.cpl_valid_o) {
+      fly_->ready_high_seen = true;
+      fly_->last_ready_step = d.step_i;
+    }
+    // AXI: bursts of the command in flight, error beats and responses
+    if (d.m_axi_arvalid_o && d.m_axi_arready_i) {
+      expect(d.m_axi_arlen_o < 16, "read burst longer than 16 beats");
+      if (fly) fly_->ar.push_back({d.m_axi_araddr_o, 0, static_cast<unsigned>(d.m_axi_arlen_o) + 1});
+    }
+    if (d.m_axi_awvalid_o && d.m_axi_awready_i) {
+      expect(d.m_axi_awlen_o < 16, "write burst longer than 16 beats");
+      if (fly) fly_->aw.push_back({0, d.m_axi_awaddr_o, static_cast<unsigned>(d.m_axi_awlen_o) + 1});
+    }
+    if (d.m_axi_rvalid_i && d.m_axi_rready_o && d.m_axi_rresp_i >= 2) {
+      ++rd_err_beats_;
+      if (rbeat_ > 0 && rfirst_ok_) ++bins_["axi: read error after an OKAY beat of the burst"];
+      ++bins_[d.m_axi_rresp_i == 2 ? "axi: read SLVERR" : "axi: read DECERR"];
+    }
+    if (d.m_axi_rvalid_i && d.m_axi_rready_o) {
+      if (rbeat_ == 0) rfirst_ok_ = d.m_axi_rresp_i < 2;
+      rbeat_ = d.m_axi_rlast_i ? 0 : rbeat_ + 1;
+    }
+    if (d.m_axi_bvalid_i && d.m_axi_bready_o && d.m_axi_bresp_i >= 2) ++wr_err_resps_;
+    rd_err_pulses_ += d.err_host_rd_o;
+    wr_err_pulses_ += d.err_host_wr_o;
+    expect(rd_err_pulses_ <= rd_err_beats_, "err_host_rd_o without an error beat");
+    expect(wr_err_pulses_ <= wr_err_resps_, "err_host_wr_o without an error response");
+    mem_.observe(d, cyc);
+
+    bool accepted = false;
+    if (d.cmd_valid_i && d.cmd_ready_o) {
+      expect(!fly, "cmd accepted while a command is in flight");
+      on_accept(*drv_);
+      accepted = true;
+    } else if (d.cmd_valid_i && fly) {
+      ++bins_["cmd: held while busy"];
+    }
+    if (fly && d.step_valid_o && d.step_ready_i) {
+      ++fly_->step_hs;
+      fly_->step_hs_value = d.step_value_o;
+      fly_->step_at_hs = d.step_i;
+    }
+    bool completed = false;
+    if (fly && d.cpl_valid_o && d.cpl_ready_i) {
+      on_complete(*fly_, d.cpl_status_o, d.cpl_result_o, d.cpl_qid_o, d.cpl_cid_o);
+      completed = true;
+    } else if (d.cpl_valid_o) {
+      ++bins_["cpl: backpressure"];
+    }
+    prev_cpl_ = d.cpl_valid_o && !d.cpl_ready_i;
+    prev_status_ = d.cpl_status_o;
+    prev_result_ = d.cpl_result_o;
+    prev_cid_ = d.cpl_cid_o;
+    prev_qid_ = d.cpl_qid_o;
+    // a step handshake: the core takes the value
+    if (d.step_valid_o && d.step_ready_i) step_ = d.step_value_o;
+    sim_.tick();
+    if (completed) fly_.reset();
+    if (accepted) {
+      fly_ = std::move(drv_);
+      drv_.reset();
+      cmd_drv_ = false;
+    }
+  }
+
+  Sim<Model> sim_;
+  AxiMem<Model> mem_;
+  ExecRefModel ref_;
+  kvcpu::sim::Coverage bins_;
+  EpochCfg cfg_{};
+  std::optional<Pending> drv_, fly_;
+  bool cmd_drv_ = false;
+  uint64_t step_ = 0;
+  uint64_t src_base_[2]{}, dst_base_[2]{};
+  unsigned big_left_;
+  uint64_t total_ = 0, done_ = 0;
+  uint64_t rd_err_beats_ = 0, rd_err_pulses_ = 0, wr_err_resps_ = 0, wr_err_pulses_ = 0;
+  bool prev_cpl_ = false;
+  unsigned rbeat_ = 0;  // beat of the current read burst
+  bool rfirst_ok_ = false;
+  uint16_t prev_status_ = 0, prev_cid_ = 0;
+  uint32_t prev_result_ = 0;
+  unsigned prev_qid_ = 0;
+  int failures_ = 0;
+};
+
+std::vector<std::string> required_bins() {
+  std::vector<std::string> v;
+  auto add = [&v](const std::string& op, std::initializer_list<const char*> sts) {
+    for (const char* s : sts) v.push_back("op " + op + " / " + s);
+  };
+  add("NOP", {"SUCCESS"});
+  add("STEP_ADVANCE", {"SUCCESS", "INVALID_FIELD", "STEP_BACKWARDS"});
+  for (const char* h : {"MARK_HOT", "EVICT", "PREFETCH", "SHARE_PREFIX", "RELEASE"}) {
+    add(h, {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH"});
+  }
+  add("ECHO", {"SUCCESS", "INVALID_FIELD"});
+  add("DMA_COPY", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "DMA_ERROR"});
+  add("unknown", {"INVALID_OPCODE"});
+  for (const char* l : {"len hint 0 / INVALID_LENGTH", "len hint 8 / SUCCESS", "len hint 2^20 / SUCCESS",
+                        "len hint 2^30 / SUCCESS", "len hint 2^30+1 / INVALID_LENGTH", "len dma 0 / INVALID_LENGTH",
+                        "len dma 8 / SUCCESS", "len dma 2^20 / SUCCESS", "len dma 2^20+8 / INVALID_LENGTH",
+                        "len dma 2^30 / INVALID_LENGTH", "len dma 2^30+1 / INVALID_FIELD"}) {
+    v.emplace_back(l);
+  }
+  for (const char* b : {"engine field set: INVALID_FIELD", "dma: read error in the first chunk",
+                        "dma: read error after written chunks", "dma: write error in the first chunk",
+                        "dma: write error after written chunks", "dma: 16-beat chunk", "dma: 1-beat chunk",
+                        "dma: chunk cut at a source 4 KiB boundary", "dma: chunk cut at a destination 4 KiB boundary",
+                        "axi: read SLVERR", "axi: read DECERR", "axi: read error after an OKAY beat of the burst", "step: mode 1 to the current step", "step: mode 0 wraps",
+                        "step: step_ready low while offered", "step: changed by MMIO while in flight",
+                        "cpl: backpressure", "cmd: held while busy"}) {
+    v.emplace_back(b);
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Verilated::commandArgs(argc, argv);
+  const SimOptions opt = SimOptions::from_args(argc, argv, "tb_exec");
+  const uint64_t n = SimOptions::plusarg(argc, argv, "n", 3000);
+  const unsigned big = static_cast<unsigned>(SimOptions::plusarg(argc, argv, "big", 1));
+  Bench b(opt, big);
+  auto& r = b.rng();
+  uint64_t left = n;
+  unsigned epoch = 0;
+  while (left > 0 && b.failures() == 0) {
+    EpochCfg c{};
+    c.cmds = std::min<uint64_t>(left, 200 + r() % 400);
+    const unsigned lvl = epoch % 4;  // backpressure level: none, light, medium, heavy
+    static const double kReady[] = {1.0, 0.8, 0.5, 0.2};
+    c.jit = AxiJitter{kReady[lvl], lvl * 6u, lvl * 0.15};
+    c.p_cpl_ready = lvl == 0 ? 1.0 : kReady[3 - lvl];
+    c.p_step_ready = lvl == 0 ? 1.0 : kReady[(lvl + 1) % 4] + 0.1;
+    c.p_mmio = lvl == 0 ? 0.0 : 0.1;
+    c.p_cmd_gap = lvl * 0.2;
+    c.p_rd_err = epoch % 3 == 1 ? 0.3 : 0.05;
+    c.p_wr_err = epoch % 3 == 2 ? 0.3 : 0.05;
+    c.big = lvl == 0;
+    b.run_epoch(c);
+    left -= c.cmds;
+    ++epoch;
+  }
+  b.bins().print("tb_exec");
+  const bool cov_ok = b.bins().check(required_bins());
+  const bool ok = b.failures() == 0 && !b.sim().assertion_failed() && cov_ok;
+  std::printf("[tb_exec] %" PRIu64 " commands in %u epochs, %" PRIu64 " cycles, seed %" PRIu64 ": %s\n", b.commands(),
+              epoch, b.sim().cycle(), b.sim().seed(), ok ? "PASS" : "FAIL");
+  if (b.sim().assertion_failed()) std::printf("[tb_exec] RTL assertion failed\n");
+  return ok ? 0 : 1;
+}
