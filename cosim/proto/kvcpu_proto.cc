@@ -1,5 +1,6 @@
 #include "kvcpu_proto.h"
 
+#include <array>
 #include <cstring>
 
 namespace kvcpu::proto {
@@ -50,7 +51,17 @@ class Reader {
   bool ok_ = true;
 };
 
-bool known_type(uint16_t t) { return t >= 1 && t <= 7; }
+bool known_type(uint16_t t) { return t >= 1 && t <= 11; }
+
+constexpr size_t kStatsCounters10 = 8;
+constexpr size_t kStatsCounters11 = 15;
+
+std::array<uint64_t*, kStatsCounters11> counters(Stats& m) {
+  return {&m.mmio_reads,      &m.mmio_writes,      &m.posted_writes,  &m.bus_errors,
+          &m.protocol_errors, &m.clients,          &m.busy_refusals,  &m.resets,
+          &m.dma_read_bytes,  &m.dma_write_bytes,  &m.dma_refused,    &m.msix_delivered,
+          &m.msix_dropped,    &m.msix_unrouted,    &m.run_ahead_cycles};
+}
 
 }  // namespace
 
@@ -66,6 +77,9 @@ std::string_view to_string(ErrorCode c) {
     case ErrorCode::kBadBar: return "no such BAR";
     case ErrorCode::kBadFlags: return "bad flags";
     case ErrorCode::kTimeout: return "message incomplete: timed out";
+    case ErrorCode::kBadFd: return "file descriptor missing or unexpected";
+    case ErrorCode::kBadMap: return "host memory mapping refused";
+    case ErrorCode::kBadIrq: return "interrupt binding refused";
   }
   return "unknown error";
 }
@@ -79,8 +93,18 @@ std::string_view to_string(MsgType t) {
     case MsgType::kReset: return "RESET";
     case MsgType::kStats: return "STATS";
     case MsgType::kShutdown: return "SHUTDOWN";
+    case MsgType::kMemMap: return "MEM_MAP";
+    case MsgType::kMemUnmap: return "MEM_UNMAP";
+    case MsgType::kIrqBind: return "IRQ_BIND";
+    case MsgType::kIrqUnbind: return "IRQ_UNBIND";
   }
   return "UNKNOWN";
+}
+
+bool takes_fd(MsgType t) { return t == MsgType::kMemMap || t == MsgType::kIrqBind; }
+
+size_t stats_length(uint16_t minor) {
+  return 8 * (minor == 0 ? kStatsCounters10 : kStatsCounters11);
 }
 
 void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
@@ -114,19 +138,27 @@ std::optional<size_t> request_length(MsgType t) {
     case MsgType::kReset:
     case MsgType::kStats:
     case MsgType::kShutdown: return 0;
+    case MsgType::kMemMap: return 24;
+    case MsgType::kMemUnmap: return 8;
+    case MsgType::kIrqBind:
+    case MsgType::kIrqUnbind: return 4;
   }
   return std::nullopt;
 }
 
-std::optional<size_t> reply_length(MsgType t) {
+std::optional<size_t> reply_length(MsgType t, uint16_t minor) {
   switch (t) {
     case MsgType::kHello: return 16;
     case MsgType::kMmioRead: return 8;
     case MsgType::kMmioWrite: return 4;
     case MsgType::kMmioWritePosted: return std::nullopt;  // never replied, except errors
     case MsgType::kReset: return 0;
-    case MsgType::kStats: return 64;
-    case MsgType::kShutdown: return 0;
+    case MsgType::kStats: return stats_length(minor);
+    case MsgType::kShutdown:
+    case MsgType::kMemMap:
+    case MsgType::kMemUnmap:
+    case MsgType::kIrqBind:
+    case MsgType::kIrqUnbind: return 0;
   }
   return std::nullopt;
 }
@@ -148,7 +180,7 @@ ErrorCode check_request_header(const Header& h) {
   return ErrorCode::kNone;
 }
 
-ErrorCode check_reply_header(const Header& h) {
+ErrorCode check_reply_header(const Header& h, uint16_t minor) {
   if (h.magic != kMagic) {
     return ErrorCode::kBadMagic;
   }
@@ -162,7 +194,7 @@ ErrorCode check_reply_header(const Header& h) {
     return ErrorCode::kBadLength;
   }
   if ((h.flags & kFlagError) == 0) {
-    auto want = reply_length(static_cast<MsgType>(h.type));
+    auto want = reply_length(static_cast<MsgType>(h.type), minor);
     if (!want || *want + kReplyPrefixSize != h.length) {
       return ErrorCode::kBadLength;
     }
@@ -234,12 +266,20 @@ void encode(const MmioWrite& m, std::vector<uint8_t>& o) {
   put32(o, m.strb);
 }
 void encode(const MmioWriteReply& m, std::vector<uint8_t>& o) { put32(o, static_cast<uint32_t>(m.resp)); }
-void encode(const Stats& m, std::vector<uint8_t>& o) {
-  for (uint64_t v : {m.mmio_reads, m.mmio_writes, m.posted_writes, m.bus_errors, m.protocol_errors,
-                     m.clients, m.busy_refusals, m.resets}) {
-    put64(o, v);
+void encode(const Stats& m, std::vector<uint8_t>& o, uint16_t minor) {
+  Stats copy = m;
+  auto all = counters(copy);
+  for (size_t i = 0; i < stats_length(minor) / 8; ++i) {
+    put64(o, *all[i]);
   }
 }
+void encode(const MemMap& m, std::vector<uint8_t>& o) {
+  put64(o, m.iova);
+  put64(o, m.size);
+  put64(o, m.fd_offset);
+}
+void encode(const MemUnmap& m, std::vector<uint8_t>& o) { put64(o, m.iova); }
+void encode(const IrqBind& m, std::vector<uint8_t>& o) { put32(o, m.irq_id); }
 void encode(const SimTime& m, std::vector<uint8_t>& o) {
   put64(o, m.time_ps);
   put64(o, m.cycle);
@@ -301,13 +341,33 @@ std::optional<MmioWriteReply> decode_mmio_write_reply(std::span<const uint8_t> i
   }
   return MmioWriteReply{static_cast<Resp>(resp)};
 }
-std::optional<Stats> decode_stats(std::span<const uint8_t> in) {
+std::optional<Stats> decode_stats(std::span<const uint8_t> in, uint16_t minor) {
   Reader r(in);
   Stats m;
-  for (uint64_t* v : {&m.mmio_reads, &m.mmio_writes, &m.posted_writes, &m.bus_errors,
-                      &m.protocol_errors, &m.clients, &m.busy_refusals, &m.resets}) {
-    *v = r.u64();
+  auto all = counters(m);
+  for (size_t i = 0; i < stats_length(minor) / 8; ++i) {
+    *all[i] = r.u64();
   }
+  return r.done() ? std::optional(m) : std::nullopt;
+}
+std::optional<MemMap> decode_mem_map(std::span<const uint8_t> in) {
+  Reader r(in);
+  MemMap m;
+  m.iova = r.u64();
+  m.size = r.u64();
+  m.fd_offset = r.u64();
+  return r.done() ? std::optional(m) : std::nullopt;
+}
+std::optional<MemUnmap> decode_mem_unmap(std::span<const uint8_t> in) {
+  Reader r(in);
+  MemUnmap m;
+  m.iova = r.u64();
+  return r.done() ? std::optional(m) : std::nullopt;
+}
+std::optional<IrqBind> decode_irq_bind(std::span<const uint8_t> in) {
+  Reader r(in);
+  IrqBind m;
+  m.irq_id = r.u32();
   return r.done() ? std::optional(m) : std::nullopt;
 }
 std::optional<SimTime> decode_sim_time(std::span<const uint8_t> in) {

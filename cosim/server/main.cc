@@ -1,9 +1,10 @@
 // kvcpu-cosim: the cosim device server. See docs/cosim-protocol.md.
 //
-// The command line is parsed by hand: five options do not justify a dependency, and the
+// The command line is parsed by hand: a handful of options do not justify a dependency, and the
 // machine has no Boost.ProgramOptions development package (only the runtime library).
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -16,6 +17,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kvcpu-cosim --socket PATH [--trace FILE.fst] [--msg-timeout-ms N] [--quiet]\n"
+    "                   [--mem-latency N] [--mem-stall P] [--drop-irq N]\n"
     "\n"
     "Serves the BAR0 of the verilated KV-CPU core over a Unix-domain socket.\n"
     "\n"
@@ -24,6 +26,11 @@ constexpr char kUsage[] =
     "  --trace FILE.fst      write FST waves of the whole run to FILE.fst\n"
     "  --msg-timeout-ms N    a started message must complete within N ms (default 2000)\n"
     "  --quiet               no log lines on stderr\n"
+    "  --mem-latency N       host memory: N extra cycles before read data and write\n"
+    "                        responses (default 0)\n"
+    "  --mem-stall P         host memory: hold back ready/valid with probability P per\n"
+    "                        cycle, 0..0.9 (default 0; seeded, reproducible)\n"
+    "  --drop-irq N          fault injection: drop every Nth MSI-X message (default 0: none)\n"
     "  --help                this text\n"
     "\n"
     "Prints \"kvcpu-cosim: listening on PATH\" on stdout once ready. Exits 0 after SHUTDOWN,\n"
@@ -93,6 +100,42 @@ Parsed parse_args(int argc, char** argv) {
         return p;
       }
       p.options.msg_timeout = std::chrono::milliseconds(ms);
+    } else if (arg == "--mem-latency" || arg == "--drop-irq") {
+      auto v = value();
+      long long n = -1;
+      if (v) {
+        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc() || end != v->data() + v->size()) {
+          n = -1;
+        }
+      }
+      if (n < 0 || n > 1'000'000) {
+        p.error = std::string(arg) + ": expected an integer in 0..1000000, got '" +
+                  std::string(v.value_or("")) + "'";
+        return p;
+      }
+      if (arg == "--drop-irq") {
+        p.options.drop_irq = static_cast<uint32_t>(n);
+      } else {
+        p.options.axi.read_latency = p.options.axi.write_latency = static_cast<unsigned>(n);
+      }
+    } else if (arg == "--mem-stall") {
+      auto v = value();
+      double prob = -1;
+      if (v) {
+        std::string text(*v);
+        char* end = nullptr;
+        prob = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0') {
+          prob = -1;
+        }
+      }
+      if (!(prob >= 0.0 && prob <= 0.9)) {
+        p.error = "--mem-stall: expected a probability in 0..0.9, got '" +
+                  std::string(v.value_or("")) + "'";
+        return p;
+      }
+      p.options.axi.p_stall = prob;
     } else {
       p.error = "unknown argument '" + std::string(argv[i]) + "'";
       return p;

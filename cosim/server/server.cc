@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <exception>
 #include <span>
 #include <stdexcept>
@@ -27,7 +28,9 @@
 // clang-format on
 
 #include "Vkvcpu_core.h"
-#include "axil_master.h"
+#include "axi_host_slave.h"
+#include "axil_master.h"  // sim::AxilResp
+#include "host_memory.h"
 #include "kvcpu/regs.h"
 #include "kvcpu_build_info.h"
 #include "kvcpu_proto.h"
@@ -87,33 +90,197 @@ class SocketFile {
   ino_t ino_ = 0;
 };
 
-// The verilated kvcpu_core behind BAR0, with its build identity tied off.
-class Device {
+// Whether the verilated core has the host-interface ports (host memory AXI4 master, MSI-X,
+// busy_o, clock_hz_i). Everything that touches them is a template, so the server builds
+// against a core without them too (it then never runs ahead and maps memory no one reads).
+template <class M>
+constexpr bool kHasHostPorts = requires(M& m) {
+  m.m_axi_arvalid_o;
+  m.m_axi_bresp_i;
+  m.msix_valid_o;
+  m.msix_data_o;
+  m.busy_o;
+  m.clock_hz_i;
+};
+
+constexpr uint32_t kClockHz = 250'000'000;  // the 4000 ps core clock
+
+// Counters of host memory and interrupts (reported in STATS).
+struct HostCounters {
+  uint64_t msix_delivered = 0;
+  uint64_t msix_dropped = 0;
+  uint64_t msix_unrouted = 0;
+  uint64_t msix_refused = 0;  // MSI-X writes outside the mapped regions (in dma_refused)
+  uint64_t msix_seen = 0;     // every MSI-X handshake (for --drop-irq)
+};
+
+// An owned file descriptor.
+class UniqueFd {
  public:
-  explicit Device(const std::string& trace_path) : sim_(make_options(), /*quiet=*/true) {
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The verilated kvcpu_core with its build identity tied off, its BAR0 driven by an
+// AXI4-Lite master, its host-memory port served from the client's mapped regions and its
+// MSI-X messages routed to the client's eventfds. One clock cycle at a time (cycle()).
+template <class Model>
+class DeviceT {
+ public:
+  DeviceT(const std::string& trace_path, const AxiSlaveOptions& axi, uint32_t drop_irq)
+      : sim_(make_options(), /*quiet=*/true), slave_(memory_, axi), drop_irq_(drop_irq) {
     auto& d = sim_.dut();
     d.build_git_hash_i = build::git_hash();
     d.build_date_i = build::build_date();
     d.build_board_id_i =
         regs::kBoardIdDirty.put(regs::kBoardIdBoard.put(0, kBoardCosim), build::dirty() ? 1 : 0);
+    if constexpr (kHasHostPorts<Model>) {
+      d.clock_hz_i = kClockHz;
+    }
     if (!trace_path.empty() && !sim_.set_trace(trace_path)) {
       throw std::runtime_error("cannot write waves to " + trace_path);
     }
-    master_ = std::make_unique<sim::AxilMaster<Vkvcpu_core>>(sim_, kDeviceTimeoutCycles);
+    lite_idle();
     reset();
   }
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
+  DeviceT(const DeviceT&) = delete;
+  DeviceT& operator=(const DeviceT&) = delete;
 
-  void reset() { sim_.reset(); }
+  // Pulses the reset; bursts in flight at the host-memory port are dropped.
+  void reset() {
+    slave_.reset();
+    drive_host();
+    sim_.reset();
+  }
 
-  // std::nullopt: the device did not answer in time (or broke the AXI protocol). The bus
-  // is then returned to idle and the device reset, so that the next access starts clean.
-  std::optional<sim::AxilResp> read(uint32_t offset) { return checked(master_->read(offset)); }
+  // std::nullopt: the device did not answer in time. The bus is then returned to idle and
+  // the device reset, so that the next access starts clean.
+  std::optional<sim::AxilResp> read(uint32_t offset) {
+    auto& d = sim_.dut();
+    d.s_axil_arvalid_i = 1;
+    d.s_axil_araddr_i = offset;
+    d.s_axil_rready_i = 1;
+    const uint64_t start = sim_.cycle();
+    while (sim_.cycle() - start < kDeviceTimeoutCycles) {
+      bool ar_fire = false;
+      std::optional<sim::AxilResp> r;
+      cycle([&] {
+        ar_fire = d.s_axil_arvalid_i && d.s_axil_arready_o;
+        if (d.s_axil_rvalid_o) {
+          r = sim::AxilResp{d.s_axil_rdata_o, static_cast<uint8_t>(d.s_axil_rresp_o), 0};
+        }
+      });
+      if (ar_fire) {
+        d.s_axil_arvalid_i = 0;
+      }
+      if (r) {
+        lite_idle();
+        r->cycles = sim_.cycle() - start;
+        return r;
+      }
+    }
+    return timed_out();
+  }
+
   std::optional<sim::AxilResp> write(uint32_t offset, uint32_t data, uint8_t strb) {
-    return checked(master_->write(offset, data, strb));
+    auto& d = sim_.dut();
+    d.s_axil_awvalid_i = 1;
+    d.s_axil_awaddr_i = offset;
+    d.s_axil_wvalid_i = 1;
+    d.s_axil_wdata_i = data;
+    d.s_axil_wstrb_i = strb;
+    d.s_axil_bready_i = 1;
+    const uint64_t start = sim_.cycle();
+    while (sim_.cycle() - start < kDeviceTimeoutCycles) {
+      bool aw_fire = false, w_fire = false;
+      std::optional<sim::AxilResp> r;
+      cycle([&] {
+        aw_fire = d.s_axil_awvalid_i && d.s_axil_awready_o;
+        w_fire = d.s_axil_wvalid_i && d.s_axil_wready_o;
+        if (d.s_axil_bvalid_o) {
+          r = sim::AxilResp{0, static_cast<uint8_t>(d.s_axil_bresp_o), 0};
+        }
+      });
+      if (aw_fire) {
+        d.s_axil_awvalid_i = 0;
+      }
+      if (w_fire) {
+        d.s_axil_wvalid_i = 0;
+      }
+      if (r) {
+        lite_idle();
+        r->cycles = sim_.cycle() - start;
+        return r;
+      }
+    }
+    return timed_out();
   }
   const std::string& last_bus_error() const { return last_bus_error_; }
+
+  // Whether the device has work of its own (busy_o): the server then runs the clock.
+  bool busy() {
+    if constexpr (kHasHostPorts<Model>) {
+      sim_.settle();
+      return sim_.dut().busy_o != 0;
+    } else {
+      return false;
+    }
+  }
+  // Runs up to `max` cycles while busy(); returns the cycles run.
+  uint64_t run_ahead(uint64_t max) {
+    uint64_t n = 0;
+    while (n < max && busy()) {
+      cycle([] {});
+      ++n;
+    }
+    return n;
+  }
+
+  HostMemory& memory() { return memory_; }
+  // Binds `irq_id` (an MSI-X data value sent to the interrupt window) to an eventfd,
+  // replacing (and closing) an earlier one.
+  void bind_irq(uint32_t irq_id, UniqueFd fd) { irqs_[irq_id] = std::move(fd); }
+  bool unbind_irq(uint32_t irq_id) { return irqs_.erase(irq_id) != 0; }
+  // Forgets everything of the departed client: its regions and eventfds.
+  void release_host() {
+    memory_.clear();
+    irqs_.clear();
+  }
+  void fill(proto::Stats& st) const {
+    st.dma_read_bytes = slave_.read_bytes();
+    st.dma_write_bytes = slave_.write_bytes();
+    st.dma_refused = slave_.refused() + host_.msix_refused;
+    st.msix_delivered = host_.msix_delivered;
+    st.msix_dropped = host_.msix_dropped;
+    st.msix_unrouted = host_.msix_unrouted;
+  }
+  // First AXI rule the core broke at its host-memory port (empty: none), once.
+  std::string take_host_protocol_error() {
+    if (slave_.protocol_error().empty() || host_perr_reported_) {
+      return {};
+    }
+    host_perr_reported_ = true;
+    return slave_.protocol_error();
+  }
 
   proto::SimTime now() const { return {sim_.time_ps(), sim_.cycle()}; }
   uint32_t clock_period_ps() const { return static_cast<uint32_t>(sim_.clock_period_ps()); }
@@ -128,19 +295,117 @@ class Device {
     return o;
   }
 
-  std::optional<sim::AxilResp> checked(std::optional<sim::AxilResp> r) {
-    if (!r) {
-      last_bus_error_ = master_->protocol_error();
-      master_ = std::make_unique<sim::AxilMaster<Vkvcpu_core>>(sim_, kDeviceTimeoutCycles);
-      reset();
+  // One clock cycle: drive the slave side, settle, sample every handshake (`sample` sees
+  // the settled BAR0 outputs), clock.
+  template <class F>
+  void cycle(F&& sample) {
+    drive_host();
+    sim_.settle();
+    sample();
+    if constexpr (kHasHostPorts<Model>) {
+      auto& d = sim_.dut();
+      AxiMasterSignals in;
+      in.arvalid = d.m_axi_arvalid_o;
+      in.araddr = d.m_axi_araddr_o;
+      in.arlen = d.m_axi_arlen_o;
+      in.arsize = d.m_axi_arsize_o;
+      in.arburst = d.m_axi_arburst_o;
+      in.rready = d.m_axi_rready_o;
+      in.awvalid = d.m_axi_awvalid_o;
+      in.awaddr = d.m_axi_awaddr_o;
+      in.awlen = d.m_axi_awlen_o;
+      in.awsize = d.m_axi_awsize_o;
+      in.awburst = d.m_axi_awburst_o;
+      in.wvalid = d.m_axi_wvalid_o;
+      in.wdata = d.m_axi_wdata_o;
+      in.wstrb = d.m_axi_wstrb_o;
+      in.wlast = d.m_axi_wlast_o;
+      in.bready = d.m_axi_bready_o;
+      const bool msix = d.msix_valid_o && d.msix_ready_i;
+      const uint64_t msix_addr = d.msix_addr_o;
+      const uint32_t msix_data = d.msix_data_o;
+      sim_.tick();
+      slave_.clock(in);
+      if (msix) {
+        deliver_msix(msix_addr, msix_data);
+      }
+    } else {
+      sim_.tick();
     }
-    return r;
   }
 
-  sim::Sim<Vkvcpu_core> sim_;
-  std::unique_ptr<sim::AxilMaster<Vkvcpu_core>> master_;
+  void drive_host() {
+    if constexpr (kHasHostPorts<Model>) {
+      auto& d = sim_.dut();
+      const AxiSlaveSignals o = slave_.outputs();
+      d.m_axi_arready_i = o.arready;
+      d.m_axi_rvalid_i = o.rvalid;
+      d.m_axi_rdata_i = o.rdata;
+      d.m_axi_rresp_i = o.rresp;
+      d.m_axi_rlast_i = o.rlast;
+      d.m_axi_awready_i = o.awready;
+      d.m_axi_wready_i = o.wready;
+      d.m_axi_bvalid_i = o.bvalid;
+      d.m_axi_bresp_i = o.bresp;
+      d.msix_ready_i = 1;
+    }
+  }
+
+  void deliver_msix(uint64_t addr, uint32_t data) {
+    ++host_.msix_seen;
+    if (drop_irq_ != 0 && host_.msix_seen % drop_irq_ == 0) {
+      ++host_.msix_dropped;
+      return;
+    }
+    if (addr == proto::kIrqWindow) {
+      auto it = irqs_.find(data);
+      if (it == irqs_.end()) {
+        ++host_.msix_unrouted;
+        return;
+      }
+      const uint64_t one = 1;
+      // An eventfd write only fails when its counter would overflow: still signalled.
+      [[maybe_unused]] ssize_t n = ::write(it->second.get(), &one, sizeof one);
+      ++host_.msix_delivered;
+      return;
+    }
+    if (memory_.write(addr, &data, sizeof data)) {
+      ++host_.msix_delivered;
+    } else {
+      ++host_.msix_refused;
+    }
+  }
+
+  void lite_idle() {
+    auto& d = sim_.dut();
+    d.s_axil_awvalid_i = 0;
+    d.s_axil_wvalid_i = 0;
+    d.s_axil_bready_i = 0;
+    d.s_axil_arvalid_i = 0;
+    d.s_axil_rready_i = 0;
+    d.s_axil_awaddr_i = 0;
+    d.s_axil_araddr_i = 0;
+    d.s_axil_wdata_i = 0;
+    d.s_axil_wstrb_i = 0;
+  }
+
+  std::optional<sim::AxilResp> timed_out() {
+    last_bus_error_ = "timeout after " + std::to_string(kDeviceTimeoutCycles) + " cycles";
+    lite_idle();
+    reset();
+    return std::nullopt;
+  }
+
+  sim::Sim<Model> sim_;
+  HostMemory memory_;
+  AxiHostSlave slave_;
+  std::map<uint32_t, UniqueFd> irqs_;
+  uint32_t drop_irq_ = 0;
+  HostCounters host_;
+  bool host_perr_reported_ = false;
   std::string last_bus_error_;
 };
+using Device = DeviceT<Vkvcpu_core>;
 
 bool is_bus_error(uint8_t resp) {
   return resp == static_cast<uint8_t>(proto::Resp::kSlvErr) ||
@@ -160,6 +425,9 @@ std::string type_name(uint16_t type) {
 struct Server::Impl {
   explicit Impl(ServerOptions o) : opt(std::move(o)) {}
 
+  // Cycles run ahead per slice before the socket is looked at again.
+  static constexpr uint64_t kRunAheadSlice = 256;
+
   void log(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   proto::SimTime now() const { return device->now(); }
   void accept_next();
@@ -168,6 +436,10 @@ struct Server::Impl {
   void refuse(local::socket socket);
   void detach(Session& s);
   void stop();
+  // Runs the clock ahead while the device is busy, a slice at a time, so that the socket
+  // is polled between slices (docs/cosim-protocol.md, "Run-ahead").
+  void kick();
+  void run_ahead_slice();
 
   ServerOptions opt;
   asio::io_context io;  // first member: outlives every object that uses it
@@ -184,6 +456,7 @@ struct Server::Impl {
   proto::Stats stats;
   uint64_t next_client = 1;
   bool stopping = false;
+  bool run_ahead_posted = false;
 };
 
 // One attached client. Requests are parsed from a byte buffer (several may arrive in one
@@ -208,6 +481,7 @@ class Session : public std::enable_shared_from_this<Session> {
     closed_ = true;
     closing_ = true;
     disarm();
+    fds_.clear();  // file descriptors received but never claimed by a message
     error_code ignored;
     socket_.shutdown(local::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -226,6 +500,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   uint64_t id() const { return id_; }
   bool shutdown_requested() const { return shutdown_requested_; }
+  // Whether this client ever mapped host memory or bound an interrupt: then its departure
+  // resets the device (no queue of its stays enabled, no DMA touches its memory).
+  bool used_host() const { return used_host_; }
 
  private:
   template <class F>
@@ -257,28 +534,71 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     reading_ = true;
-    socket_.async_read_some(asio::buffer(chunk_),
-                            [self = shared_from_this()](const error_code& ec, size_t n) {
-                              self->guarded([&] { self->on_read(ec, n); });
-                            });
+    // Readiness only: the bytes (and any file descriptors that came with them) are taken
+    // with recvmsg, which Asio's reads do not offer.
+    socket_.async_wait(local::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+      self->guarded([&] { self->on_readable(ec); });
+    });
   }
 
-  void on_read(const error_code& ec, size_t n) {
+  void on_readable(const error_code& ec) {
     reading_ = false;
     if (closing_) {
       return;
     }
     if (ec) {
-      if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      server_.log("client %llu: read failed: %s", ull(id_), ec.message().c_str());
+      close();
+      return;
+    }
+    constexpr size_t kMaxFdsPerRead = 8;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerRead)];
+    iovec iov{chunk_.data(), chunk_.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(socket_.native_handle(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        read_more();
+        return;
+      }
+      if (errno == ECONNRESET) {
         end("disconnected");
       } else {
-        server_.log("client %llu: read failed: %s", ull(id_), ec.message().c_str());
+        server_.log("client %llu: read failed: %s", ull(id_), std::strerror(errno));
         close();
       }
       return;
     }
-    in_.insert(in_.end(), chunk_.begin(), chunk_.begin() + static_cast<std::ptrdiff_t>(n));
+    // File descriptors first (owned at once, so that nothing below can leak them).
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd = -1;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          fds_.push_back({UniqueFd(fd), rx_total_, rx_total_ + static_cast<uint64_t>(n)});
+        }
+      }
+    }
+    if (n == 0) {
+      end("disconnected");
+      return;
+    }
+    rx_total_ += static_cast<uint64_t>(n);
+    in_.insert(in_.end(), chunk_.begin(), chunk_.begin() + n);
+    if ((mh.msg_flags & MSG_CTRUNC) != 0 || fds_.size() > kMaxQueuedFds) {
+      // Descriptors were lost (the kernel closed what did not fit) or are piling up
+      // without the messages that take them: the stream can no longer be trusted.
+      protocol_error(0, 0, ErrorCode::kBadFd,
+                     "too many file descriptors sent without the messages that take them");
+      return;
+    }
     process();
+    server_.kick();
     read_more();
   }
 
@@ -300,7 +620,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (avail < proto::kHeaderSize + h.length) {
         break;
       }
-      handle(h, std::span<const uint8_t>(in_.data() + pos + proto::kHeaderSize, h.length));
+      const uint64_t msg_end = consumed_ + pos + proto::kHeaderSize + h.length;
+      handle(h, std::span<const uint8_t>(in_.data() + pos + proto::kHeaderSize, h.length),
+             msg_end);
       pos += proto::kHeaderSize + h.length;
       consumed = true;
     }
@@ -308,6 +630,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    consumed_ += pos;
     if (in_.empty()) {
       disarm();
     } else if (consumed || !timer_armed_) {
@@ -341,8 +664,43 @@ class Session : public std::enable_shared_from_this<Session> {
     return buf;
   }
 
-  void handle(const proto::Header& h, std::span<const uint8_t> body) {
+  // Claims the file descriptor of a message that takes one (ending at stream offset
+  // `msg_end`): the oldest queued one, if it arrived with bytes before that offset.
+  std::optional<UniqueFd> claim_fd(uint64_t msg_end) {
+    if (fds_.empty() || fds_.front().begin >= msg_end) {
+      return std::nullopt;
+    }
+    UniqueFd fd = std::move(fds_.front().fd);
+    fds_.pop_front();
+    return fd;
+  }
+
+  // A message that takes no fd, ending at `msg_end`: any queued fd whose bytes all lie
+  // before that offset was sent with this or an earlier message that takes none.
+  bool stray_fd(uint64_t msg_end) const { return !fds_.empty() && fds_.front().end <= msg_end; }
+
+  // Non-fatal refusal of a well-formed request: error reply, connection stays open.
+  void refuse_request(const proto::Header& h, ErrorCode code, const std::string& msg) {
+    ++server_.stats.protocol_errors;
+    server_.log("client %llu: %s seq %u refused: %s", ull(id_), type_name(h.type).c_str(), h.seq,
+                msg.c_str());
+    send(proto::encode_error(static_cast<MsgType>(h.type), h.seq, server_.now(), {code, msg}));
+  }
+
+  void handle(const proto::Header& h, std::span<const uint8_t> body, uint64_t msg_end) {
     const auto type = static_cast<MsgType>(h.type);
+    std::optional<UniqueFd> fd;
+    if (proto::takes_fd(type)) {
+      fd = claim_fd(msg_end);
+    } else if (stray_fd(msg_end)) {
+      while (stray_fd(msg_end)) {
+        fds_.pop_front();  // closes it
+      }
+      protocol_error(h.type, h.seq, ErrorCode::kBadFd,
+                     "a file descriptor came with " + type_name(h.type) +
+                         ", which takes none (closed)");
+      return;
+    }
     if (!hello_done_ && type != MsgType::kHello) {
       protocol_error(h.type, h.seq, ErrorCode::kNotHello,
                      "first message must be HELLO, got " + type_name(h.type));
@@ -371,6 +729,7 @@ class Session : public std::enable_shared_from_this<Session> {
           return;
         }
         hello_done_ = true;
+        client_minor_ = m->minor;
         proto::HelloReply r;
         r.major = proto::kVersionMajor;
         r.minor = proto::kVersionMinor;
@@ -440,8 +799,62 @@ class Session : public std::enable_shared_from_this<Session> {
         ++st.resets;
         break;
       case MsgType::kStats:
-        proto::encode(st, out);
+        dev.fill(st);
+        proto::encode(st, out, std::min(client_minor_, proto::kVersionMinor));
         break;
+      case MsgType::kMemMap: {
+        auto m = proto::decode_mem_map(body);
+        if (!m) {
+          return bad_body(h);
+        }
+        if (!fd) {
+          return refuse_request(h, ErrorCode::kBadFd, "MEM_MAP without a file descriptor");
+        }
+        if (auto e = dev.memory().map(fd->get(), m->iova, m->size, m->fd_offset)) {
+          return refuse_request(h, ErrorCode::kBadMap, "MEM_MAP: " + *e);
+        }
+        used_host_ = true;
+        break;  // the mapping keeps the file; the fd itself is closed here
+      }
+      case MsgType::kMemUnmap: {
+        auto m = proto::decode_mem_unmap(body);
+        if (!m) {
+          return bad_body(h);
+        }
+        if (auto e = dev.memory().unmap(m->iova)) {
+          return refuse_request(h, ErrorCode::kBadMap, "MEM_UNMAP: " + *e);
+        }
+        break;
+      }
+      case MsgType::kIrqBind:
+      case MsgType::kIrqUnbind: {
+        auto m = proto::decode_irq_bind(body);
+        if (!m) {
+          return bad_body(h);
+        }
+        const bool bind = type == MsgType::kIrqBind;
+        if (bind && !fd) {
+          return refuse_request(h, ErrorCode::kBadFd, "IRQ_BIND without a file descriptor");
+        }
+        if (m->irq_id >= proto::kMaxIrqId) {
+          return refuse_request(h, ErrorCode::kBadIrq,
+                                type_name(h.type) + ": irq_id " + std::to_string(m->irq_id) +
+                                    " out of range (at most " +
+                                    std::to_string(proto::kMaxIrqId - 1) + ")");
+        }
+        if (bind) {
+          if (!is_eventfd(fd->get())) {
+            return refuse_request(h, ErrorCode::kBadFd,
+                                  "IRQ_BIND: the file descriptor is not an eventfd");
+          }
+          dev.bind_irq(m->irq_id, std::move(*fd));
+          used_host_ = true;
+        } else if (!dev.unbind_irq(m->irq_id)) {
+          return refuse_request(h, ErrorCode::kBadIrq,
+                                "IRQ_UNBIND: irq_id " + std::to_string(m->irq_id) + " is not bound");
+        }
+        break;
+      }
       case MsgType::kShutdown:
         server_.log("client %llu requested shutdown", ull(id_));
         shutdown_requested_ = true;
@@ -566,6 +979,21 @@ class Session : public std::enable_shared_from_this<Session> {
                        " bytes)");
   }
 
+  static bool is_eventfd(int fd) {
+    char link[64] = {};
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+    return n > 0 && std::string_view(link, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
+  }
+
+  // At most this many received descriptors wait for their messages.
+  static constexpr size_t kMaxQueuedFds = 16;
+  struct QueuedFd {
+    UniqueFd fd;
+    uint64_t begin = 0;  // stream offsets of the bytes it arrived with
+    uint64_t end = 0;
+  };
+
   Server::Impl& server_;
   local::socket socket_;
   asio::steady_timer timer_;
@@ -582,6 +1010,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // no more requests are read; close once the replies are out
   bool closed_ = false;
   bool shutdown_requested_ = false;
+  bool used_host_ = false;
+  uint16_t client_minor_ = 0;      // minor version announced in HELLO
+  std::deque<QueuedFd> fds_;       // received, not yet claimed; oldest first
+  uint64_t rx_total_ = 0;          // stream bytes received so far
+  uint64_t consumed_ = 0;          // stream offset of in_[0]
 };
 
 void Server::Impl::log(const char* fmt, ...) {
@@ -672,6 +1105,16 @@ void Server::Impl::detach(Session& s) {
   if (active.get() != &s) {
     return;
   }
+  if (s.used_host()) {
+    // Nothing of the departed client may stay reachable: reset first (no queue enabled,
+    // no DMA in flight), then unmap its memory and close its eventfds.
+    device->reset();
+    log("client %llu used host memory: device reset", static_cast<unsigned long long>(s.id()));
+  }
+  device->release_host();
+  if (auto e = device->take_host_protocol_error(); !e.empty()) {
+    log("device broke the AXI rules at its host-memory port: %s", e.c_str());
+  }
   active.reset();
   if (s.shutdown_requested()) {
     stop();
@@ -683,6 +1126,28 @@ void Server::Impl::detach(Session& s) {
     waiting_timer.cancel();
     attach(std::move(next));
   }
+}
+
+void Server::Impl::kick() {
+  if (run_ahead_posted || stopping || !device || !device->busy()) {
+    return;
+  }
+  run_ahead_posted = true;
+  asio::post(io, [this] { run_ahead_slice(); });
+}
+
+void Server::Impl::run_ahead_slice() {
+  run_ahead_posted = false;
+  if (stopping) {
+    return;
+  }
+  try {
+    stats.run_ahead_cycles += device->run_ahead(kRunAheadSlice);
+  } catch (const std::exception& e) {
+    log("internal error while running ahead: %s", e.what());
+    return;
+  }
+  kick();
 }
 
 void Server::Impl::stop() {
@@ -723,7 +1188,7 @@ std::optional<std::string> Server::listen() {
            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)";
   }
   try {
-    s.device.emplace(s.opt.trace_path);
+    s.device.emplace(s.opt.trace_path, s.opt.axi, s.opt.drop_irq);
   } catch (const std::exception& e) {
     return std::string("cannot build the device model: ") + e.what();
   }

@@ -4,12 +4,16 @@
 // Single-threaded: one Boost.Asio io_context runs the acceptor, the attached client, the
 // refusals of further clients, the signal handler and the simulation itself (every request
 // is executed to completion in its handler, so requests are applied in arrival order).
+// While the device is busy (busy_o), the clock also runs ahead between requests, in slices
+// posted to the same io_context, so the socket is polled every few hundred cycles.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "axi_host_slave.h"
 
 namespace kvcpu::cosim {
 
@@ -20,6 +24,8 @@ struct ServerOptions {
   std::string trace_path;                       // FST waveform file; empty: no waves
   std::chrono::milliseconds msg_timeout{2000};  // first byte of a message to its last
   bool quiet = false;                           // no per-connection log lines on stderr
+  AxiSlaveOptions axi;                          // host-memory latency/backpressure (tests)
+  uint32_t drop_irq = 0;                        // drop every Nth MSI-X message; 0: none
 };
 
 class Server {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -35,9 +36,19 @@ ErrorCode map_server_error(proto::ErrorCode code) {
       return ErrorCode::kBusy;
     case proto::ErrorCode::kBadVersion:
       return ErrorCode::kVersionMismatch;
+    case proto::ErrorCode::kBadFd:
+    case proto::ErrorCode::kBadMap:
+    case proto::ErrorCode::kBadIrq:
+      return ErrorCode::kInvalidArgument;
     default:
       return ErrorCode::kProtocol;
   }
+}
+
+// Server refusals of a single request; the connection stays usable after them.
+bool request_level(proto::ErrorCode code) {
+  return code == proto::ErrorCode::kBadBar || code == proto::ErrorCode::kBadFd ||
+         code == proto::ErrorCode::kBadMap || code == proto::ErrorCode::kBadIrq;
 }
 
 bool set_timeouts(int fd, std::chrono::milliseconds t) {
@@ -147,7 +158,8 @@ Status CosimTransport::fail(Status why) {
   return why;
 }
 
-Status CosimTransport::send_request(proto::MsgType type, std::span<const uint8_t> body) {
+Status CosimTransport::send_request(proto::MsgType type, std::span<const uint8_t> body,
+                                    int fd) {
   if (fd_ < 0) {
     return dead_status();
   }
@@ -155,7 +167,28 @@ Status CosimTransport::send_request(proto::MsgType type, std::span<const uint8_t
   std::vector<uint8_t> msg = proto::encode_request(type, seq, body);
   size_t done = 0;
   while (done < msg.size()) {
-    ssize_t n = ::send(fd_, msg.data() + done, msg.size() - done, MSG_NOSIGNAL);
+    ssize_t n;
+    if (fd >= 0) {
+      // The descriptor rides on the first bytes of the message, in one sendmsg.
+      iovec iov{msg.data(), msg.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      msghdr mh{};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = control;
+      mh.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&mh);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+      n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
+      if (n > 0) {
+        fd = -1;  // sent; the rest of the message goes without it
+      }
+    } else {
+      n = ::send(fd_, msg.data() + done, msg.size() - done, MSG_NOSIGNAL);
+    }
     if (n < 0) {
       int err = errno;
       if (err == EINTR) {
@@ -209,7 +242,7 @@ Result<std::vector<uint8_t>> CosimTransport::receive_reply(proto::MsgType type, 
     return fail(s);
   }
   proto::Header h = proto::decode_header(std::span<const uint8_t, proto::kHeaderSize>(raw));
-  if (proto::ErrorCode e = proto::check_reply_header(h); e != proto::ErrorCode::kNone) {
+  if (proto::ErrorCode e = proto::check_reply_header(h, minor()); e != proto::ErrorCode::kNone) {
     return fail(Status(ErrorCode::kProtocol,
                        "bad reply header from " + name_ + ": " + std::string(proto::to_string(e))));
   }
@@ -234,7 +267,7 @@ Result<std::vector<uint8_t>> CosimTransport::receive_reply(proto::MsgType type, 
     std::string msg = "server: " + (err->message.empty() ? std::string(proto::to_string(err->code))
                                                          : err->message);
     Status s(map_server_error(err->code), msg);
-    if (err->code == proto::ErrorCode::kBadBar) {
+    if (request_level(err->code)) {
       return s;  // a request-level refusal; the connection stays usable
     }
     return fail(s);
@@ -253,9 +286,9 @@ Result<std::vector<uint8_t>> CosimTransport::receive_reply(proto::MsgType type, 
 }
 
 Result<std::vector<uint8_t>> CosimTransport::call(proto::MsgType type,
-                                                  std::span<const uint8_t> body) {
+                                                  std::span<const uint8_t> body, int fd) {
   uint32_t seq = next_seq_;
-  if (Status s = send_request(type, body); !s.ok()) {
+  if (Status s = send_request(type, body, fd); !s.ok()) {
     return s;
   }
   return receive_reply(type, seq);
@@ -308,7 +341,7 @@ Result<proto::Stats> CosimTransport::stats() {
   if (!reply.ok()) {
     return reply.status();
   }
-  auto s = proto::decode_stats(*reply);
+  auto s = proto::decode_stats(*reply, minor());
   if (!s) {
     return fail(Status(ErrorCode::kProtocol, "malformed STATS reply"));
   }
@@ -327,5 +360,53 @@ Status CosimTransport::set_timeout(std::chrono::milliseconds timeout) {
 }
 
 std::string CosimTransport::describe() const { return name_; }
+
+uint16_t CosimTransport::minor() const {
+  // Before the handshake completes (HELLO's own reply) the layout does not depend on it.
+  return hello_.major == 0 ? proto::kVersionMinor : std::min(hello_.minor, proto::kVersionMinor);
+}
+
+Status CosimTransport::call_host(proto::MsgType type, std::span<const uint8_t> body, int fd) {
+  if (fd_ < 0) {
+    return dead_status();
+  }
+  if (minor() < 1) {
+    return Status(ErrorCode::kUnsupported,
+                  std::string(proto::to_string(type)) + " needs protocol 1.1; " + name_ +
+                      " speaks 1." + std::to_string(hello_.minor));
+  }
+  auto reply = call(type, body, fd);
+  return reply.ok() ? Status() : reply.status();
+}
+
+Status CosimTransport::map_memory(int fd, uint64_t iova, uint64_t size, uint64_t fd_offset) {
+  if (fd < 0) {
+    return Status(ErrorCode::kInvalidArgument, "map_memory: invalid file descriptor");
+  }
+  std::vector<uint8_t> body;
+  proto::encode(proto::MemMap{iova, size, fd_offset}, body);
+  return call_host(proto::MsgType::kMemMap, body, fd);
+}
+
+Status CosimTransport::unmap_memory(uint64_t iova) {
+  std::vector<uint8_t> body;
+  proto::encode(proto::MemUnmap{iova}, body);
+  return call_host(proto::MsgType::kMemUnmap, body);
+}
+
+Status CosimTransport::bind_irq(uint32_t irq_id, int eventfd) {
+  if (eventfd < 0) {
+    return Status(ErrorCode::kInvalidArgument, "bind_irq: invalid file descriptor");
+  }
+  std::vector<uint8_t> body;
+  proto::encode(proto::IrqBind{irq_id}, body);
+  return call_host(proto::MsgType::kIrqBind, body, eventfd);
+}
+
+Status CosimTransport::unbind_irq(uint32_t irq_id) {
+  std::vector<uint8_t> body;
+  proto::encode(proto::IrqBind{irq_id}, body);
+  return call_host(proto::MsgType::kIrqUnbind, body);
+}
 
 }  // namespace kvcpu

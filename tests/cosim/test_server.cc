@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -95,6 +97,61 @@ class Client {
   void send(MsgType t, const std::vector<uint8_t>& body) {
     send_raw(encode_request(t, ++seq_, body));
   }
+  // One sendmsg carrying the whole message and `fd` (SCM_RIGHTS).
+  void send_with_fd(MsgType t, const std::vector<uint8_t>& body, int fd) {
+    auto msg = encode_request(t, ++seq_, body);
+    iovec iov{msg.data(), msg.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ASSERT_EQ(::sendmsg(fd_, &mh, MSG_NOSIGNAL), static_cast<ssize_t>(msg.size()))
+        << std::strerror(errno);
+  }
+  // A 1.1 request with an empty reply; the reply (error or not), checked for seq and type.
+  std::optional<Reply> host_call(MsgType t, const std::vector<uint8_t>& body, int fd = -1) {
+    if (fd >= 0) {
+      send_with_fd(t, body, fd);
+    } else {
+      send(t, body);
+    }
+    auto r = recv();
+    if (r) {
+      EXPECT_EQ(r->header.seq, seq_);
+      EXPECT_EQ(r->header.type, static_cast<uint16_t>(t));
+      if (!r->error()) {
+        EXPECT_TRUE(r->body.empty());
+      }
+    }
+    return r;
+  }
+  std::optional<Reply> mem_map(int fd, uint64_t iova, uint64_t size, uint64_t off = 0) {
+    std::vector<uint8_t> b;
+    encode(MemMap{iova, size, off}, b);
+    return host_call(MsgType::kMemMap, b, fd);
+  }
+  std::optional<Reply> mem_unmap(uint64_t iova) {
+    std::vector<uint8_t> b;
+    encode(MemUnmap{iova}, b);
+    return host_call(MsgType::kMemUnmap, b);
+  }
+  std::optional<Reply> irq_bind(uint32_t irq, int fd) {
+    std::vector<uint8_t> b;
+    encode(IrqBind{irq}, b);
+    return host_call(MsgType::kIrqBind, b, fd);
+  }
+  std::optional<Reply> irq_unbind(uint32_t irq) {
+    std::vector<uint8_t> b;
+    encode(IrqBind{irq}, b);
+    return host_call(MsgType::kIrqUnbind, b);
+  }
   uint32_t seq() const { return seq_; }
 
   // Reads exactly n bytes; false on EOF, reset or timeout.
@@ -117,7 +174,7 @@ class Client {
     }
     Reply r;
     r.header = decode_header(hb);
-    EXPECT_EQ(check_reply_header(r.header), ErrorCode::kNone);
+    EXPECT_EQ(check_reply_header(r.header, minor_), ErrorCode::kNone);
     std::vector<uint8_t> payload(r.header.length);
     if (!read_exact(payload.data(), payload.size())) {
       return std::nullopt;
@@ -141,9 +198,10 @@ class Client {
     return r == 0 || (r < 0 && errno == ECONNRESET);
   }
 
-  std::optional<HelloReply> hello(uint16_t major = kVersionMajor) {
+  std::optional<HelloReply> hello(uint16_t major = kVersionMajor, uint16_t minor = kVersionMinor) {
+    minor_ = minor;
     std::vector<uint8_t> b;
-    encode(Hello{major, kVersionMinor}, b);
+    encode(Hello{major, minor}, b);
     send(MsgType::kHello, b);
     auto r = recv();
     if (!r || r->error()) {
@@ -182,15 +240,61 @@ class Client {
     if (!r || r->error()) {
       return std::nullopt;
     }
-    return decode_stats(r->body);
+    return decode_stats(r->body, minor_);
   }
 
  private:
   int fd_ = -1;
   bool connected_ = false;
   uint32_t seq_ = 0;
+  uint16_t minor_ = kVersionMinor;
   uint64_t* last_time_;
 };
+
+// A memfd of `size` bytes, sealable (as the protocol asks), closed on destruction.
+class Memfd {
+ public:
+  explicit Memfd(uint64_t size, unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING) {
+    fd_ = ::memfd_create("kvcpu-test", flags);
+    EXPECT_GE(fd_, 0);
+    EXPECT_EQ(::ftruncate(fd_, static_cast<off_t>(size)), 0);
+  }
+  ~Memfd() { ::close(fd_); }
+  Memfd(const Memfd&) = delete;
+  Memfd& operator=(const Memfd&) = delete;
+  int fd() const { return fd_; }
+  uint32_t read32(uint64_t off) const {
+    uint32_t v = 0;
+    EXPECT_EQ(::pread(fd_, &v, 4, static_cast<off_t>(off)), 4);
+    return v;
+  }
+  void write(uint64_t off, const void* p, size_t n) {
+    EXPECT_EQ(::pwrite(fd_, p, n, static_cast<off_t>(off)), static_cast<ssize_t>(n));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Open descriptors and memfd mappings of a process (the server), from /proc.
+size_t open_fds(pid_t pid) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+size_t memfd_mappings(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  size_t n = 0;
+  while (std::getline(f, line)) {
+    n += line.find("/memfd:kvcpu-test") != std::string::npos ? 1 : 0;
+  }
+  return n;
+}
 
 // Exit code from waitpid's status word: -1 when it did not exit in time, -2 when a signal
 // ended it.
@@ -436,7 +540,9 @@ TEST_F(CosimServer, UnknownMajorVersionIsRefused) {
   auto r = c->recv();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->code(), ErrorCode::kBadVersion);
-  EXPECT_NE(r->message().find("1.0"), std::string::npos) << r->message();
+  EXPECT_NE(r->message().find(std::to_string(kVersionMajor) + "." + std::to_string(kVersionMinor)),
+            std::string::npos)
+      << r->message();
   EXPECT_TRUE(c->at_eof());
 }
 
@@ -698,6 +804,384 @@ TEST_F(CosimServer, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_GT(r->time.cycle, last_cycle);
     last_cycle = r->time.cycle;
   }
+}
+
+// --- protocol 1.1: host memory and interrupts ---
+
+void expect_refused(const std::optional<Reply>& r, ErrorCode code, const char* text) {
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->error());
+  EXPECT_EQ(r->code(), code) << r->message();
+  EXPECT_NE(r->message().find(text), std::string::npos) << r->message();
+}
+
+TEST_F(CosimServer, MemMapRefusalsKeepTheConnectionAndLeakNothing) {
+  start();
+  auto c = attached();
+  const size_t fds0 = open_fds(server_->pid());
+  Memfd f(0x4000);
+  ASSERT_FALSE(c->mem_map(f.fd(), 0x10000, 0x2000)->error());
+  struct Case {
+    uint64_t iova, size, off;
+    const char* text;
+  };
+  for (const Case& k : {Case{0x20000, 0, 0, "zero"}, Case{0x20800, 0x1000, 0, "multiples of 4096"},
+                        Case{0x20000, 0x800, 0, "multiples of 4096"},
+                        Case{0x20000, 0x1000, 0x200, "multiples of 4096"},
+                        Case{0xFFFFFFFFFFFFF000ull, 0x2000, 0, "overflows"},
+                        Case{0x11000, 0x1000, 0, "overlaps"},
+                        Case{0x20000, 0x1000, 0x4000, "beyond the file"},
+                        Case{0x20000, 0x8000, 0, "beyond the file"}}) {
+    expect_refused(c->mem_map(f.fd(), k.iova, k.size, k.off), ErrorCode::kBadMap, k.text);
+  }
+  // Not a file; not sealable against shrinking; mmap refused (write-sealed).
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  expect_refused(c->mem_map(p[0], 0x20000, 0x1000), ErrorCode::kBadMap, "regular file");
+  ::close(p[0]);
+  ::close(p[1]);
+  Memfd unsealable(0x1000, MFD_CLOEXEC);
+  expect_refused(c->mem_map(unsealable.fd(), 0x20000, 0x1000), ErrorCode::kBadMap, "F_SEAL_SHRINK");
+  Memfd sealed(0x1000);
+  ASSERT_EQ(::fcntl(sealed.fd(), F_ADD_SEALS, F_SEAL_WRITE), 0);
+  expect_refused(c->mem_map(sealed.fd(), 0x20000, 0x1000), ErrorCode::kBadMap, "mmap failed");
+  // No fd at all: refused, connection open.
+  std::vector<uint8_t> b;
+  encode(MemMap{0x20000, 0x1000, 0}, b);
+  expect_refused(c->host_call(MsgType::kMemMap, b), ErrorCode::kBadFd, "without a file descriptor");
+  // MEM_UNMAP takes a region's base.
+  expect_refused(c->mem_unmap(0x11000), ErrorCode::kBadMap, "no region");
+  expect_refused(c->mem_unmap(0x30000), ErrorCode::kBadMap, "no region");
+  EXPECT_EQ(c->read(kIdOffset)->data, kIdValue);  // still attached
+  // At most 64 regions.
+  Memfd page(0x1000);
+  for (uint64_t i = 1; i < kMaxRegions; ++i) {
+    ASSERT_FALSE(c->mem_map(page.fd(), 0x100000 + 0x2000 * i, 0x1000)->error()) << i;
+  }
+  expect_refused(c->mem_map(page.fd(), 0x900000, 0x1000), ErrorCode::kBadMap, "too many");
+  EXPECT_EQ(memfd_mappings(server_->pid()), kMaxRegions);
+  // Unmap one, map another: fine.
+  ASSERT_FALSE(c->mem_unmap(0x10000)->error());
+  ASSERT_FALSE(c->mem_map(page.fd(), 0x900000, 0x1000)->error());
+  // Every fd the server received was closed again (the mappings hold the files).
+  EXPECT_EQ(open_fds(server_->pid()), fds0);
+  auto st = c->stats();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->protocol_errors, 15u);
+}
+
+TEST_F(CosimServer, UnmapThenMapAgainSeesTheNewFile) {
+  start();
+  auto c = attached();
+  Memfd a(0x1000), b(0x2000);
+  ASSERT_FALSE(c->mem_map(a.fd(), 0x40000, 0x1000)->error());
+  expect_refused(c->mem_map(b.fd(), 0x40000, 0x2000), ErrorCode::kBadMap, "overlaps");
+  ASSERT_FALSE(c->mem_unmap(0x40000)->error());
+  expect_refused(c->mem_unmap(0x40000), ErrorCode::kBadMap, "no region");
+  ASSERT_FALSE(c->mem_map(b.fd(), 0x40000, 0x2000)->error());
+  EXPECT_EQ(memfd_mappings(server_->pid()), 1u);
+  // The file is sealed against shrinking while mapped (it would crash the server).
+  EXPECT_NE(::ftruncate(b.fd(), 0x1000), 0);
+}
+
+TEST_F(CosimServer, IrqBindRefusalsAndRebindLeakNothing) {
+  start();
+  auto c = attached();
+  const size_t fds0 = open_fds(server_->pid());
+  int e1 = ::eventfd(0, EFD_CLOEXEC);
+  int e2 = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(e1, 0);
+  ASSERT_GE(e2, 0);
+  expect_refused(c->irq_bind(kMaxIrqId, e1), ErrorCode::kBadIrq, "out of range");
+  Memfd f(0x1000);
+  expect_refused(c->irq_bind(3, f.fd()), ErrorCode::kBadFd, "not an eventfd");
+  std::vector<uint8_t> b;
+  encode(IrqBind{3}, b);
+  expect_refused(c->host_call(MsgType::kIrqBind, b), ErrorCode::kBadFd, "without a file descriptor");
+  expect_refused(c->irq_unbind(3), ErrorCode::kBadIrq, "not bound");
+  expect_refused(c->irq_unbind(5000), ErrorCode::kBadIrq, "out of range");
+  EXPECT_EQ(open_fds(server_->pid()), fds0);
+  ASSERT_FALSE(c->irq_bind(3, e1)->error());
+  EXPECT_EQ(open_fds(server_->pid()), fds0 + 1);
+  ASSERT_FALSE(c->irq_bind(3, e2)->error());  // replaces (and closes) the first
+  EXPECT_EQ(open_fds(server_->pid()), fds0 + 1);
+  ASSERT_FALSE(c->irq_bind(kMaxIrqId - 1, e1)->error());
+  EXPECT_EQ(open_fds(server_->pid()), fds0 + 2);
+  ASSERT_FALSE(c->irq_unbind(3)->error());
+  ASSERT_FALSE(c->irq_unbind(kMaxIrqId - 1)->error());
+  EXPECT_EQ(open_fds(server_->pid()), fds0);
+  ::close(e1);
+  ::close(e2);
+}
+
+TEST_F(CosimServer, FdOnAMessageThatTakesNoneIsClosedWithTheConnection) {
+  start();
+  const size_t fds_idle = open_fds(server_->pid());
+  {
+    auto c = attached();
+    Memfd f(0x1000);
+    std::vector<uint8_t> b;
+    encode(MmioRead{0, kIdOffset}, b);
+    c->send_with_fd(MsgType::kMmioRead, b, f.fd());
+    auto r = c->recv();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->code(), ErrorCode::kBadFd) << r->message();
+    EXPECT_EQ(r->header.seq, c->seq());
+    EXPECT_NE(r->message().find("takes none"), std::string::npos) << r->message();
+    EXPECT_TRUE(c->at_eof());
+  }
+  // The next client attaches; the stray fd is gone from the server.
+  auto c = attached();
+  EXPECT_EQ(c->read(kIdOffset)->data, kIdValue);
+  EXPECT_EQ(open_fds(server_->pid()), fds_idle + 1);  // + this client's socket
+  EXPECT_EQ(memfd_mappings(server_->pid()), 0u);
+}
+
+TEST_F(CosimServer, PipelinedMapsTakeTheirOwnFds) {
+  start();
+  auto c = attached();
+  Memfd a(0x1000), b(0x1000);
+  uint32_t va = 0x11111111, vb = 0x22222222;
+  a.write(0, &va, 4);
+  b.write(0, &vb, 4);
+  // Read, map, read, map without waiting for replies.
+  std::vector<uint8_t> rd;
+  encode(MmioRead{0, kIdOffset}, rd);
+  c->send(MsgType::kMmioRead, rd);
+  std::vector<uint8_t> m1, m2;
+  encode(MemMap{0x10000, 0x1000, 0}, m1);
+  encode(MemMap{0x20000, 0x1000, 0}, m2);
+  c->send_with_fd(MsgType::kMemMap, m1, a.fd());
+  c->send(MsgType::kMmioRead, rd);
+  c->send_with_fd(MsgType::kMemMap, m2, b.fd());
+  for (int i = 0; i < 4; ++i) {
+    auto r = c->recv();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->error()) << r->message();
+    EXPECT_EQ(r->header.seq, static_cast<uint32_t>(i + 2));
+  }
+  EXPECT_EQ(memfd_mappings(server_->pid()), 2u);
+  // Overlap proves which fd went where: 0x10000 is taken, 0x20000 too.
+  Memfd x(0x1000);
+  expect_refused(c->mem_map(x.fd(), 0x10000, 0x1000), ErrorCode::kBadMap, "overlaps");
+  expect_refused(c->mem_map(x.fd(), 0x20000, 0x1000), ErrorCode::kBadMap, "overlaps");
+}
+
+TEST_F(CosimServer, DepartingHostMemoryClientIsCleanedUp) {
+  start();
+  const size_t fds_idle = open_fds(server_->pid());
+  Memfd f(0x2000);
+  int e = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(e, 0);
+  {
+    auto c = attached();
+    ASSERT_FALSE(c->mem_map(f.fd(), 0x10000, 0x2000)->error());
+    ASSERT_FALSE(c->irq_bind(0, e)->error());
+    ASSERT_TRUE(c->write(kScratch, 0xCAFE));
+    EXPECT_EQ(memfd_mappings(server_->pid()), 1u);
+  }  // disconnects
+  auto c = attached();
+  // Regions unmapped, eventfds closed, device reset (its state is gone).
+  EXPECT_EQ(c->read(kScratch)->data, 0u);
+  EXPECT_EQ(memfd_mappings(server_->pid()), 0u);
+  EXPECT_EQ(open_fds(server_->pid()), fds_idle + 1);
+  // The file is the client's again: still sealed against shrinking, but unmapped.
+  ::close(e);
+}
+
+TEST_F(CosimServer, StatsLayoutFollowsTheClientsMinor) {
+  start();
+  {
+    auto c = client();
+    ASSERT_TRUE(c->connected());
+    auto h = c->hello(kVersionMajor, 0);  // a 1.0 client still attaches
+    ASSERT_TRUE(h.has_value());
+    EXPECT_EQ(h->minor, kVersionMinor);
+    c->send(MsgType::kStats, {});
+    auto r = c->recv();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body.size(), 64u);
+  }
+  auto c = attached();
+  c->send(MsgType::kStats, {});
+  auto r = c->recv();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body.size(), 120u);
+  auto s = decode_stats(r->body);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->clients, 2u);
+  EXPECT_EQ(s->dma_refused, 0u);
+  EXPECT_EQ(s->msix_delivered, 0u);
+}
+
+TEST_F(CosimServer, HostMemoryOptionsAreCheckedOnTheCommandLine) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--socket", sock_, "--mem-latency", "-1"},
+           {"--socket", sock_, "--mem-stall", "1.5"},
+           {"--socket", sock_, "--mem-stall", "x"},
+           {"--socket", sock_, "--drop-irq"}}) {
+    auto p = spawn_server(args, dir_ + "/stderr.1");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(exit_code(p->wait(5s)), 2);
+  }
+  start({"--mem-latency", "3", "--mem-stall", "0.25", "--drop-irq", "2"});
+  auto c = attached();
+  EXPECT_EQ(c->read(kIdOffset)->data, kIdValue);
+}
+
+// --- the device's host-memory port, MSI-X and run-ahead (needs the core's queue engine) ---
+
+// BAR0 offsets from docs/host-interface.md (written out here: an independent reading of
+// the contract, not the generated header).
+constexpr uint32_t kErrStatus = 0x038;
+constexpr uint32_t kErrHostWr = 1u << 9;
+constexpr uint32_t q_reg(unsigned q, uint32_t off) { return 0x400 + 0x40 * q + off; }
+constexpr uint32_t kQSqBaseLo = 0x00, kQSqBaseHi = 0x04, kQCqBaseLo = 0x08, kQCqBaseHi = 0x0C;
+constexpr uint32_t kQCtrl = 0x18, kQCoal = 0x1C, kQIrqCount = 0x28;
+constexpr uint32_t sq_tail_db(unsigned q) { return 0x1000 + 8 * q; }
+constexpr uint32_t msix_reg(unsigned v, uint32_t off) { return 0x2000 + 16 * v + off; }
+
+struct Cqe {
+  uint32_t result, flow_id;
+  uint16_t sq_head, sq_id, cid, status_phase;
+};
+
+Cqe read_cqe(const Memfd& f, uint64_t off) {
+  uint8_t b[16];
+  EXPECT_EQ(::pread(f.fd(), b, 16, static_cast<off_t>(off)), 16);
+  Cqe c;
+  std::memcpy(&c.result, b, 4);
+  std::memcpy(&c.flow_id, b + 4, 4);
+  std::memcpy(&c.sq_head, b + 8, 2);
+  std::memcpy(&c.sq_id, b + 10, 2);
+  std::memcpy(&c.cid, b + 12, 2);
+  std::memcpy(&c.status_phase, b + 14, 2);
+  return c;
+}
+
+// A NOP in SQ slot `slot` of the ring at file offset `sq_off`.
+void put_nop(Memfd& f, uint64_t sq_off, unsigned slot, uint16_t cid, uint32_t flow) {
+  uint8_t sqe[64] = {};
+  sqe[0] = 0x00;  // NOP
+  std::memcpy(sqe + 2, &cid, 2);
+  std::memcpy(sqe + 4, &flow, 4);
+  f.write(sq_off + 64 * slot, sqe, sizeof sqe);
+}
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+TEST_F(CosimServer, DoorbellCompletesANopByItselfAndInterruptsOnUnmask) {
+  start();
+  auto c = attached();
+  // Host memory: SQ (4 x 64 B) at IOVA 0x100000, CQ (4 x 16 B) at 0x101000.
+  Memfd f(0x2000);
+  put_nop(f, 0, 0, 0x1234, 0xABCD0001);
+  ASSERT_FALSE(c->mem_map(f.fd(), 0x100000, 0x2000)->error());
+  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ASSERT_GE(efd, 0);
+  ASSERT_FALSE(c->irq_bind(5, efd)->error());
+  // MSI-X vector 0 -> the interrupt window, data 5; still masked (reset value).
+  ASSERT_EQ(c->write(msix_reg(0, 0x0), 0xFEE00000u)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(msix_reg(0, 0x4), 0)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(msix_reg(0, 0x8), 5)->resp, Resp::kOkay);
+  // Queue 0: bases, coalescing off (every CQE fires), enable with 4 entries.
+  ASSERT_EQ(c->write(q_reg(0, kQSqBaseLo), 0x100000)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQSqBaseHi), 0)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCqBaseLo), 0x101000)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCqBaseHi), 0)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCoal), 0)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCtrl), 1u | (2u << 8))->resp, Resp::kOkay);
+  ASSERT_EQ(c->read(kErrStatus)->data, 0u);
+  // Ring the doorbell (posted) and send nothing more: the server runs the clock itself.
+  c->post(sq_tail_db(0), 1);
+  Cqe cqe{};
+  for (int i = 0; i < 30000 && (cqe.status_phase & 1) == 0; ++i) {  // liveness guard only
+    std::this_thread::sleep_for(1ms);
+    cqe = read_cqe(f, 0x1000);
+  }
+  ASSERT_EQ(cqe.status_phase & 1, 1) << "no CQE appeared without further messages";
+  EXPECT_EQ(cqe.status_phase >> 1, 0u);  // SUCCESS
+  EXPECT_EQ(cqe.cid, 0x1234u);
+  EXPECT_EQ(cqe.flow_id, 0xABCD0001u);
+  EXPECT_EQ(cqe.sq_head, 1u);
+  EXPECT_EQ(cqe.sq_id, 0u);
+  // Masked: no interrupt yet (it is pending in the PBA).
+  EXPECT_FALSE(readable(efd, 50));
+  // Unmask: the pending message goes out, to the eventfd bound to its data.
+  c->post(msix_reg(0, 0xC), 0);
+  ASSERT_TRUE(readable(efd, 30000)) << "no eventfd signal after unmasking";
+  uint64_t n = 0;
+  ASSERT_EQ(::read(efd, &n, sizeof n), static_cast<ssize_t>(sizeof n));
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(c->read(q_reg(0, kQIrqCount))->data, 1u);
+  EXPECT_EQ(c->read(kErrStatus)->data, 0u);
+  auto st = c->stats();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->msix_delivered, 1u);
+  EXPECT_EQ(st->msix_unrouted, 0u);
+  EXPECT_EQ(st->msix_dropped, 0u);
+  EXPECT_EQ(st->dma_refused, 0u);
+  EXPECT_GE(st->dma_read_bytes, 64u);   // the SQE
+  EXPECT_GE(st->dma_write_bytes, 16u);  // the CQE
+  EXPECT_GT(st->run_ahead_cycles, 0u);
+  ::close(efd);
+}
+
+TEST_F(CosimServer, CqOutsideHostMemoryIsRefusedAndFlagged) {
+  start();
+  auto c = attached();
+  Memfd f(0x1000);
+  put_nop(f, 0, 0, 7, 1);
+  ASSERT_FALSE(c->mem_map(f.fd(), 0x100000, 0x1000)->error());
+  ASSERT_EQ(c->write(q_reg(1, kQSqBaseLo), 0x100000)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(1, kQCqBaseLo), 0x900000)->resp, Resp::kOkay);  // not mapped
+  ASSERT_EQ(c->write(q_reg(1, kQCtrl), 1u | (2u << 8))->resp, Resp::kOkay);
+  c->post(sq_tail_db(1), 1);
+  uint32_t err = 0;
+  for (int i = 0; i < 30000 && (err & kErrHostWr) == 0; ++i) {  // liveness guard only
+    std::this_thread::sleep_for(1ms);
+    err = c->read(kErrStatus)->data;
+  }
+  EXPECT_NE(err & kErrHostWr, 0u) << "ERR_STATUS 0x" << std::hex << err;
+  auto st = c->stats();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_GT(st->dma_refused, 0u);
+  EXPECT_EQ(st->dma_write_bytes, 0u);  // nothing was written anywhere
+}
+
+TEST_F(CosimServer, DroppedAndUnroutedInterruptsAreCounted) {
+  start({"--drop-irq", "2"});
+  auto c = attached();
+  Memfd f(0x2000);
+  for (unsigned i = 0; i < 3; ++i) {
+    put_nop(f, 0, i, static_cast<uint16_t>(i), i);
+  }
+  ASSERT_FALSE(c->mem_map(f.fd(), 0x100000, 0x2000)->error());
+  // Vector 0 unmasked, to the window with data 9 (nothing bound yet).
+  ASSERT_EQ(c->write(msix_reg(0, 0x0), 0xFEE00000u)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(msix_reg(0, 0x8), 9)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(msix_reg(0, 0xC), 0)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQSqBaseLo), 0x100000)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCqBaseLo), 0x101000)->resp, Resp::kOkay);
+  ASSERT_EQ(c->write(q_reg(0, kQCtrl), 1u | (2u << 8))->resp, Resp::kOkay);
+  // Three NOPs one at a time, each waited for through Q_IRQ_COUNT (the device's own count).
+  for (uint32_t k = 1; k <= 3; ++k) {
+    c->post(sq_tail_db(0), k);
+    uint32_t irqs = 0;
+    for (int i = 0; i < 30000 && irqs < k; ++i) {
+      std::this_thread::sleep_for(1ms);
+      irqs = c->read(q_reg(0, kQIrqCount))->data;
+    }
+    ASSERT_EQ(irqs, k);
+  }
+  auto st = c->stats();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->msix_dropped, 1u);   // the 2nd
+  EXPECT_EQ(st->msix_unrouted, 2u);  // the 1st and 3rd: no eventfd bound to 9
+  EXPECT_EQ(st->msix_delivered, 0u);
 }
 
 }  // namespace

@@ -380,6 +380,33 @@ TEST_F(CosimTransportTest, SilentServerTimesOut) {
   done.set_value();
 }
 
+TEST_F(CosimTransportTest, HostMemoryNeedsA11ServerAnd10StatsStillDecode) {
+  start([](FakeServer& s) {
+    ASSERT_TRUE(s.hello());  // a 1.0 server (HELLO minor 0)
+    auto req = s.read_request();
+    ASSERT_TRUE(req);
+    ASSERT_EQ(req->header.type, static_cast<uint16_t>(proto::MsgType::kStats));
+    Bytes body;
+    proto::encode(proto::Stats{1, 2, 3, 4, 5, 6, 7, 8}, body, 0);
+    ASSERT_EQ(body.size(), 64u);
+    s.reply(*req, body);
+    EXPECT_FALSE(s.read_request());  // nothing else was sent
+  });
+  auto t = adopt();
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  auto& tr = *t.value();
+  EXPECT_EQ(tr.map_memory(0, 0x1000, 0x1000, 0).code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(tr.unmap_memory(0x1000).code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(tr.bind_irq(0, 0).code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(tr.unbind_irq(0).code(), ErrorCode::kUnsupported);
+  auto st = tr.stats();
+  ASSERT_TRUE(st.ok()) << st.status().to_string();
+  EXPECT_EQ(st.value().resets, 8u);
+  EXPECT_EQ(st.value().dma_read_bytes, 0u);
+  EXPECT_TRUE(tr.alive());
+  t.value().reset();  // closes: the script sees EOF
+}
+
 TEST(CosimConnect, MissingSocketIsConnectionError) {
   auto t = CosimTransport::connect("/nonexistent/kvcpu-test.sock", kShort);
   ASSERT_FALSE(t.ok());

@@ -1,6 +1,7 @@
 // Wire protocol codec: round trips, header and body validation, and a fuzz loop.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +41,8 @@ Header reply_header(MsgType t, uint32_t length, uint16_t flags = kFlagReply) {
 
 constexpr MsgType kAllTypes[] = {MsgType::kHello,           MsgType::kMmioRead, MsgType::kMmioWrite,
                                  MsgType::kMmioWritePosted, MsgType::kReset,    MsgType::kStats,
-                                 MsgType::kShutdown};
+                                 MsgType::kShutdown,        MsgType::kMemMap,   MsgType::kMemUnmap,
+                                 MsgType::kIrqBind,         MsgType::kIrqUnbind};
 
 TEST(ProtoHeader, RoundTrip) {
   Header h;
@@ -150,6 +152,65 @@ TEST(ProtoMessages, StatsRoundTrip) {
   EXPECT_EQ(d->clients, 6u);
   EXPECT_EQ(d->busy_refusals, 7u);
   EXPECT_EQ(d->resets, 0xFFFFFFFFFFFFFFFFull);
+  EXPECT_EQ(d->dma_read_bytes, 0u);
+}
+
+TEST(ProtoMessages, StatsLayoutFollowsTheClientsMinor) {
+  Stats s{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  Bytes b11;
+  encode(s, b11);
+  ASSERT_EQ(b11.size(), 120u);
+  ASSERT_EQ(*reply_length(MsgType::kStats, 1), 120u);
+  auto d = decode_stats(b11);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->resets, 8u);
+  EXPECT_EQ(d->dma_read_bytes, 9u);
+  EXPECT_EQ(d->dma_write_bytes, 10u);
+  EXPECT_EQ(d->dma_refused, 11u);
+  EXPECT_EQ(d->msix_delivered, 12u);
+  EXPECT_EQ(d->msix_dropped, 13u);
+  EXPECT_EQ(d->msix_unrouted, 14u);
+  EXPECT_EQ(d->run_ahead_cycles, 15u);
+  // A 1.0 client gets the eight 1.0 counters, byte for byte the 1.0 layout.
+  Bytes b10;
+  encode(s, b10, 0);
+  ASSERT_EQ(b10.size(), 64u);
+  ASSERT_EQ(*reply_length(MsgType::kStats, 0), 64u);
+  EXPECT_TRUE(std::equal(b10.begin(), b10.end(), b11.begin()));
+  auto d10 = decode_stats(b10, 0);
+  ASSERT_TRUE(d10);
+  EXPECT_EQ(d10->resets, 8u);
+  EXPECT_EQ(d10->dma_read_bytes, 0u);
+  EXPECT_FALSE(decode_stats(b10, 1));
+  EXPECT_FALSE(decode_stats(b11, 0));
+  EXPECT_EQ(check_reply_header(reply_header(MsgType::kStats, 16 + 64), 0), ErrorCode::kNone);
+  EXPECT_EQ(check_reply_header(reply_header(MsgType::kStats, 16 + 64), 1), ErrorCode::kBadLength);
+}
+
+TEST(ProtoMessages, HostMemoryAndIrqBodiesRoundTrip) {
+  Bytes b;
+  encode(MemMap{0x1234'5678'9000ull, 0x20000, 0x3000}, b);
+  ASSERT_EQ(b.size(), *request_length(MsgType::kMemMap));
+  auto m = decode_mem_map(b);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->iova, 0x1234'5678'9000ull);
+  EXPECT_EQ(m->size, 0x20000u);
+  EXPECT_EQ(m->fd_offset, 0x3000u);
+  b.clear();
+  encode(MemUnmap{0xFFFF'F000ull}, b);
+  ASSERT_EQ(b.size(), *request_length(MsgType::kMemUnmap));
+  EXPECT_EQ(decode_mem_unmap(b)->iova, 0xFFFF'F000ull);
+  b.clear();
+  encode(IrqBind{2047}, b);
+  ASSERT_EQ(b.size(), *request_length(MsgType::kIrqBind));
+  ASSERT_EQ(b.size(), *request_length(MsgType::kIrqUnbind));
+  EXPECT_EQ(decode_irq_bind(b)->irq_id, 2047u);
+  for (MsgType t : kAllTypes) {
+    EXPECT_EQ(takes_fd(t), t == MsgType::kMemMap || t == MsgType::kIrqBind) << to_string(t);
+  }
+  for (MsgType t : {MsgType::kMemMap, MsgType::kMemUnmap, MsgType::kIrqBind, MsgType::kIrqUnbind}) {
+    EXPECT_EQ(*reply_length(t), 0u) << to_string(t);
+  }
 }
 
 TEST(ProtoMessages, SimTimeRoundTrip) {
@@ -264,7 +325,7 @@ TEST(ProtoRequestHeader, FlagsOnARequest) {
 }
 
 TEST(ProtoRequestHeader, UnknownType) {
-  for (uint16_t t : {uint16_t{0}, uint16_t{8}, uint16_t{0x100}, uint16_t{0xFFFF}}) {
+  for (uint16_t t : {uint16_t{0}, uint16_t{12}, uint16_t{0x100}, uint16_t{0xFFFF}}) {
     Header h;
     h.type = t;
     h.length = 0;
@@ -360,7 +421,11 @@ TEST(ProtoBodies, WrongLengthRejected) {
     EXPECT_EQ(decode_mmio_read_reply(sized(n)).has_value(), n == 8) << n;
     EXPECT_EQ(decode_mmio_write(sized(n)).has_value(), n == 16) << n;
     EXPECT_EQ(decode_mmio_write_reply(sized(n)).has_value(), n == 4) << n;
-    EXPECT_EQ(decode_stats(sized(n)).has_value(), n == 64) << n;
+    EXPECT_EQ(decode_stats(sized(n)).has_value(), n == 120) << n;
+    EXPECT_EQ(decode_stats(sized(n), 0).has_value(), n == 64) << n;
+    EXPECT_EQ(decode_mem_map(sized(n)).has_value(), n == 24) << n;
+    EXPECT_EQ(decode_mem_unmap(sized(n)).has_value(), n == 8) << n;
+    EXPECT_EQ(decode_irq_bind(sized(n)).has_value(), n == 4) << n;
     EXPECT_EQ(decode_sim_time(sized(n)).has_value(), n >= 16) << n;
     EXPECT_EQ(decode_error(sized(n)).has_value(), n == 8) << n;  // zero-length message
   }
@@ -417,7 +482,7 @@ TEST(ProtoFuzz, RandomBuffersNeverAcceptMisSizedBodies) {
   std::printf("proto fuzz seed 0x%08X (override with KVCPU_FUZZ_SEED)\n", seed);
   std::mt19937 rng(seed);
   constexpr int kIterations = 200000;
-  const size_t interesting[] = {0, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65};
+  const size_t interesting[] = {0, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 119, 120, 121};
   Bytes buf(kMaxPayload + 64);
   int accepted = 0;
   for (int i = 0; i < kIterations; ++i) {
@@ -471,7 +536,7 @@ TEST(ProtoFuzz, RandomBuffersNeverAcceptMisSizedBodies) {
       ++accepted;
     }
     if (decode_stats(in)) {
-      ASSERT_EQ(n, 64u);
+      ASSERT_EQ(n, 120u);
       ++accepted;
     }
     if (decode_sim_time(in)) {
@@ -485,7 +550,7 @@ TEST(ProtoFuzz, RandomBuffersNeverAcceptMisSizedBodies) {
       Header h = decode_header(std::span<const uint8_t, kHeaderSize>(buf.data(), kHeaderSize));
       if (rng() % 2 == 0) {  // steer towards valid headers to reach the deeper checks
         h.magic = kMagic;
-        h.type = static_cast<uint16_t>(h.type % 9);
+        h.type = static_cast<uint16_t>(h.type % 13);
         h.flags = static_cast<uint16_t>(h.flags % 4);
         h.length = h.length % 80;
       }

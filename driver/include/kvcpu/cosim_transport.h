@@ -42,7 +42,15 @@ class CosimTransport final : public Transport {
   Status reset() override;
   std::string describe() const override;
 
-  // Server counters (STATS).
+  // Host memory and interrupts (protocol 1.1; kUnsupported against a 1.0 server). The fd
+  // travels with the request (SCM_RIGHTS); the caller keeps its own. A request the server
+  // refuses is kInvalidArgument with the server's reason, and the connection stays up.
+  Status map_memory(int fd, uint64_t iova, uint64_t size, uint64_t fd_offset) override;
+  Status unmap_memory(uint64_t iova) override;
+  Status bind_irq(uint32_t irq_id, int eventfd) override;
+  Status unbind_irq(uint32_t irq_id) override;
+
+  // Server counters (STATS): the 1.1 host-memory/interrupt counters stay 0 on a 1.0 server.
   Result<proto::Stats> stats();
   // What the server answered to HELLO.
   const proto::HelloReply& hello() const { return hello_; }
@@ -56,9 +64,15 @@ class CosimTransport final : public Transport {
   CosimTransport(int fd, std::string name, CosimOptions options);
 
   Status handshake();
-  Status send_request(proto::MsgType type, std::span<const uint8_t> body);
+  // `fd` >= 0 is sent along with the message's bytes (SCM_RIGHTS).
+  Status send_request(proto::MsgType type, std::span<const uint8_t> body, int fd = -1);
   // Sends a request and receives its reply body (after the SimTime prefix).
-  Result<std::vector<uint8_t>> call(proto::MsgType type, std::span<const uint8_t> body);
+  Result<std::vector<uint8_t>> call(proto::MsgType type, std::span<const uint8_t> body,
+                                    int fd = -1);
+  // A 1.1 request with an empty reply.
+  Status call_host(proto::MsgType type, std::span<const uint8_t> body, int fd = -1);
+  // Minor version both sides speak (the server's HELLO minor, at most ours).
+  uint16_t minor() const;
   Result<std::vector<uint8_t>> receive_reply(proto::MsgType type, uint32_t seq);
   Status recv_all(uint8_t* data, size_t size);
   // Closes the socket, remembers why; returns `why`.

@@ -29,6 +29,21 @@ class Transport {
   virtual Status reset() = 0;
   // Human-readable description, e.g. "cosim:/tmp/kvcpu.sock".
   virtual std::string describe() const = 0;
+
+  // Host memory and interrupts (transports that simulate the host side; cosim protocol
+  // 1.1). The defaults answer ErrorCode::kUnsupported.
+  //
+  // Makes [iova, iova + size) of device-visible host memory the bytes of `fd` (a memfd
+  // created with MFD_ALLOW_SEALING; it gets sealed against shrinking) from `fd_offset` on.
+  // iova, size and fd_offset are multiples of 4096; regions must not overlap. The caller
+  // keeps its fd. A refused mapping is kInvalidArgument and changes nothing.
+  virtual Status map_memory(int fd, uint64_t iova, uint64_t size, uint64_t fd_offset);
+  // Unmaps the region mapped at exactly `iova`.
+  virtual Status unmap_memory(uint64_t iova);
+  // MSI-X messages to the interrupt window with data `irq_id` (< 2048) signal `eventfd`
+  // (the caller keeps its fd); binding again replaces the earlier eventfd.
+  virtual Status bind_irq(uint32_t irq_id, int eventfd);
+  virtual Status unbind_irq(uint32_t irq_id);
 };
 
 }  // namespace kvcpu
