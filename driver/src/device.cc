@@ -1,6 +1,11 @@
 #include "kvcpu/device.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "kvcpu/mock_transport.h"
@@ -22,7 +27,7 @@ std::string hex(uint32_t v) {
 }  // namespace
 
 Device::Device(std::unique_ptr<Transport> transport)
-    : transport_(std::move(transport)), mu_(std::make_unique<std::mutex>()) {}
+    : transport_(std::move(transport)), mu_(std::make_unique<std::mutex>()), host_(std::make_unique<HostState>()) {}
 
 Result<Device> Device::open(std::string_view uri, const OpenOptions& options) {
   size_t colon = uri.find(':');
@@ -215,6 +220,70 @@ Status Device::reset() {
   }
   std::lock_guard<std::mutex> lock(*mu_);
   return transport_->reset();
+}
+
+Result<uint32_t> Device::clock_hz() { return read(regs::kClockHz); }
+
+Result<std::unique_ptr<DmaBuffer>> Device::alloc_dma(size_t bytes) {
+  if (Status s = check_open(); !s.ok()) return s;
+  if (bytes == 0 || bytes > (1ull << 32)) {
+    return Status(ErrorCode::kInvalidArgument, "DMA buffer size must be 1 B .. 4 GiB");
+  }
+  const uint64_t size = (static_cast<uint64_t>(bytes) + 4095) & ~uint64_t{4095};
+  const int fd = memfd_create("kvcpu-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return Status(ErrorCode::kInternal, std::string("memfd_create: ") + std::strerror(errno));
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    close(fd);
+    return Status(ErrorCode::kInternal, std::string("ftruncate: ") + std::strerror(errno));
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    close(fd);
+    return Status(ErrorCode::kInternal, std::string("mmap: ") + std::strerror(errno));
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  const uint64_t iova = host_->next_iova;
+  if (Status s = transport_->map_memory(fd, iova, size, 0); !s.ok()) {
+    munmap(p, size);
+    close(fd);
+    return s;
+  }
+  host_->next_iova += size + 4096;  // a guard page between regions: overruns hit nothing
+  return std::unique_ptr<DmaBuffer>(
+      new DmaBuffer(transport_.get(), mu_.get(), fd, static_cast<uint8_t*>(p), iova, size));
+}
+
+Result<std::unique_ptr<QueuePair>> Device::create_queue(const QueueOptions& o) {
+  if (Status s = check_open(); !s.ok()) return s;
+  if (o.depth_log2 < 1 || o.depth_log2 > 12) {
+    return Status(ErrorCode::kInvalidArgument, "queue depth_log2 must be 1..12");
+  }
+  if (o.coalesce_time_cycles >= (1u << 24)) {
+    return Status(ErrorCode::kInvalidArgument, "coalesce_time_cycles must be below 2^24");
+  }
+  if (o.coalesce_count > 1 && o.coalesce_time_cycles == 0 && o.interrupts) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "coalesce_count > 1 needs a coalesce_time_cycles, or a partial batch never interrupts");
+  }
+  unsigned q = 0;
+  {
+    std::lock_guard<std::mutex> lock(*mu_);
+    while (q < regs::kQCtrlInstances && (host_->queues & (1u << q)) != 0) ++q;
+    if (q == regs::kQCtrlInstances) return Status(ErrorCode::kBusy, "all device queues are in use");
+    host_->queues |= 1u << q;
+  }
+  std::unique_ptr<QueuePair> qp(new QueuePair());
+  qp->t_ = transport_.get();
+  qp->mu_ = mu_.get();
+  qp->qmask_ = &host_->queues;
+  qp->qid_ = q;
+  const uint64_t n = 1ull << o.depth_log2;
+  const uint64_t ring = ((n * 64 + 4095) & ~uint64_t{4095}) * 2 + ((n * 16 + 4095) & ~uint64_t{4095});
+  auto mem = alloc_dma(ring);
+  if (!mem.ok()) return mem.status();  // ~QueuePair releases the queue id
+  qp->mem_ = std::move(*mem);
+  if (Status s = qp->setup(o); !s.ok()) return s;
+  return qp;
 }
 
 }  // namespace kvcpu

@@ -9,6 +9,7 @@
 
 #include "kvcpu/cosim_transport.h"
 #include "kvcpu/device_info.h"
+#include "kvcpu/queue.h"
 #include "kvcpu/result.h"
 #include "kvcpu/status.h"
 #include "kvcpu/transport.h"
@@ -66,6 +67,16 @@ class Device {
 
   Status reset();
 
+  // ---- host queues (docs/host-interface.md, docs/driver.md). Need a transport with host
+  // memory (cosim:); mock: answers kUnsupported.
+  // Device-visible host memory of at least `bytes` (rounded up to 4 KiB), zeroed.
+  Result<std::unique_ptr<DmaBuffer>> alloc_dma(size_t bytes);
+  // A queue pair on the lowest free queue id (kBusy when all are taken). Its rings are
+  // fresh DMA memory; on return the queue is enabled and its vector armed.
+  Result<std::unique_ptr<QueuePair>> create_queue(const QueueOptions& options = {});
+  // CLOCK_HZ: converts provenance cycles to time.
+  Result<uint32_t> clock_hz();
+
  private:
   explicit Device(std::unique_ptr<Transport> transport);
 
@@ -75,6 +86,11 @@ class Device {
 
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<std::mutex> mu_;  // heap-held so Device stays movable
+  struct HostState {
+    uint64_t next_iova = 1ull << 32;  // IOVAs are handed out once, page by page
+    uint32_t queues = 0;              // queue ids in use (bit q)
+  };
+  std::unique_ptr<HostState> host_;
 };
 
 }  // namespace kvcpu

@@ -1,0 +1,207 @@
+// Host queues of the device (docs/host-interface.md): DMA memory, commands, completions with
+// their provenance, and queue pairs with batch submit and completion by polling or by
+// waiting on the queue's MSI-X vector.
+//
+// Threading: a QueuePair belongs to one thread at a time (the intended use is one queue pair
+// per submitting thread); different QueuePairs of one Device may be used from different
+// threads at once (their register accesses go through the Device's lock). A Device must
+// outlive its QueuePairs and DmaBuffers.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "kvcpu/result.h"
+#include "kvcpu/status.h"
+#include "kvcpu/transport.h"
+
+namespace kvcpu {
+
+// I/O classes (SQE byte 10), the Kairo classes plus normal.
+enum class IoClass : uint8_t { kDecodeRead = 0, kPrefetchRead = 1, kPrefillWrite = 2, kEvict = 3, kNormal = 4 };
+const char* io_class_name(IoClass c);
+
+enum class Opcode : uint8_t {
+  kNop = 0x00,
+  kStepAdvance = 0x01,
+  kMarkHot = 0x10,
+  kEvict = 0x11,
+  kPrefetch = 0x12,
+  kSharePrefix = 0x13,
+  kRelease = 0x14,
+  kEcho = 0x20,
+  kDmaCopy = 0x21,
+};
+
+// Completion status codes (15 bits).
+namespace cqe_status {
+inline constexpr uint16_t kSuccess = 0x0000;
+inline constexpr uint16_t kInvalidOpcode = 0x0001;
+inline constexpr uint16_t kInvalidField = 0x0002;
+inline constexpr uint16_t kFetchError = 0x0003;
+inline constexpr uint16_t kInvalidLength = 0x0004;
+inline constexpr uint16_t kDmaError = 0x0005;
+inline constexpr uint16_t kStepBackwards = 0x0080;
+const char* name(uint16_t status);
+}  // namespace cqe_status
+
+// One 64-byte submission queue entry, little-endian. The driver fills in the cid.
+struct Command {
+  std::array<uint8_t, 64> b{};
+
+  static Command nop();
+  static Command step_advance(uint64_t n);  // n >= 1
+  static Command step_set(uint64_t step);   // must not go backwards
+  static Command hint(Opcode op, uint64_t va, uint32_t len, uint64_t target_step = 0);
+  static Command echo(uint32_t value);
+  static Command dma_copy(uint64_t src_iova, uint64_t dst_iova, uint32_t len);
+
+  Command& flow(uint32_t flow_id) { return put(4, flow_id, 4); }
+  Command& io_class(IoClass c) { return put(10, static_cast<uint8_t>(c), 1); }
+  Command& home_cpu(uint16_t cpu) { return put(8, cpu, 2); }
+
+  Opcode opcode() const { return static_cast<Opcode>(b[0]); }
+  uint16_t cid() const { return static_cast<uint16_t>(get(2, 2)); }
+  uint32_t flow_id() const { return static_cast<uint32_t>(get(4, 4)); }
+  // Raw field access (tests build malformed commands with these).
+  Command& put(unsigned offset, uint64_t v, unsigned bytes) {
+    for (unsigned i = 0; i < bytes; ++i) b[offset + i] = static_cast<uint8_t>(v >> (8 * i));
+    return *this;
+  }
+  uint64_t get(unsigned offset, unsigned bytes) const {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(b[offset + i]) << (8 * i);
+    return v;
+  }
+};
+
+// The device's side of a command's path (the provenance record), in device clock cycles.
+struct DeviceTimes {
+  uint16_t home_cpu = 0;
+  uint8_t io_class = 0;
+  uint8_t opcode = 0;
+  uint64_t doorbell = 0, fetched = 0, started = 0, done = 0, posted = 0;
+};
+
+// The host's side, CLOCK_MONOTONIC nanoseconds: submitted <= woken <= seen.
+struct HostTimes {
+  uint64_t submitted = 0;  // the command was written and its doorbell sent
+  uint64_t woken = 0;      // the waiting thread resumed on the interrupt (= seen when the
+                           // CQE was found by polling or by a re-check)
+  uint64_t seen = 0;       // the driver read its CQE
+};
+
+struct Completion {
+  uint32_t result = 0;
+  uint32_t flow_id = 0;
+  uint16_t sq_head = 0;
+  uint16_t sq_id = 0;
+  uint16_t cid = 0;
+  uint16_t status = 0;
+  bool has_provenance = false;
+  DeviceTimes dev;
+  HostTimes host;
+  bool ok() const { return status == cqe_status::kSuccess; }
+};
+
+uint64_t monotonic_ns();
+
+// Device-visible host memory: a memfd mapped here and into the device at `iova`.
+class DmaBuffer {
+ public:
+  ~DmaBuffer();
+  DmaBuffer(const DmaBuffer&) = delete;
+  DmaBuffer& operator=(const DmaBuffer&) = delete;
+
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  uint64_t iova() const { return iova_; }
+  size_t size() const { return size_; }
+
+ private:
+  friend class Device;
+  DmaBuffer(Transport* t, std::mutex* mu, int fd, uint8_t* data, uint64_t iova, size_t size)
+      : t_(t), mu_(mu), fd_(fd), data_(data), iova_(iova), size_(size) {}
+  Transport* t_;
+  std::mutex* mu_;
+  int fd_;
+  uint8_t* data_;
+  uint64_t iova_;
+  size_t size_;
+};
+
+struct QueueOptions {
+  unsigned depth_log2 = 8;   // 2^k entries, 1..12; at most 2^k - 1 commands in flight
+  bool provenance = true;    // the device writes a provenance record per completion
+  bool interrupts = true;    // MSI-X vector bound to an eventfd; wait() sleeps on it
+  uint8_t coalesce_count = 1;       // interrupt after this many completions (0/1: each)
+  uint32_t coalesce_time_cycles = 0;  // ... or this long after the first pending one (0: off)
+  // How long wait() sleeps on the vector before it re-checks the CQ and the device's
+  // completion counter (lost-interrupt recovery).
+  std::chrono::milliseconds recheck{5};
+
+  // Per-class presets: decode interrupts at once; prefetch, prefill and evict batch up to
+  // 16 completions or 8 µs at 250 MHz.
+  static QueueOptions for_class(IoClass c);
+};
+
+struct QueueStats {
+  uint64_t submitted = 0, completed = 0, doorbells = 0;
+  uint64_t interrupts = 0;  // eventfd wake-ups
+  uint64_t recovered = 0;   // completions found after a wait timed out without an interrupt
+};
+
+class QueuePair {
+ public:
+  ~QueuePair();  // disables the queue, masks its vector, unmaps its rings
+  QueuePair(const QueuePair&) = delete;
+  QueuePair& operator=(const QueuePair&) = delete;
+
+  unsigned id() const { return qid_; }
+  unsigned capacity() const { return mask_; }  // most commands in flight
+  unsigned in_flight() const { return in_flight_; }
+  const QueueStats& stats() const { return stats_; }
+
+  // Writes as many of cmds as fit (cid = the SQ slot), then rings the SQ doorbell once.
+  // Returns how many were queued (0 when the queue is full: reap first).
+  Result<size_t> submit(std::span<const Command> cmds);
+  // Reaps the completions that are visible now (up to out.size()); rings the CQ doorbell
+  // once if it reaped any.
+  Result<size_t> poll(std::span<Completion> out);
+  // Like poll(), but when nothing is there sleeps on the queue's vector (or spins politely
+  // when interrupts are off) until something completes or `timeout` passes (kTimeout).
+  // Every `recheck` without an interrupt it looks at the CQ and the device's counters, so a
+  // lost interrupt costs latency, not a hang; a server that went away gives kConnection.
+  Result<size_t> wait(std::span<Completion> out, std::chrono::milliseconds timeout);
+
+ private:
+  friend class Device;
+  QueuePair() = default;
+  Status setup(const QueueOptions& o);
+  size_t reap(std::span<Completion> out, uint64_t woken_ns);
+  Result<uint32_t> read_reg(uint32_t off);
+  Status write_reg(uint32_t off, uint32_t v, bool posted);
+
+  Transport* t_ = nullptr;
+  std::mutex* mu_ = nullptr;
+  uint32_t* qmask_ = nullptr;  // the Device's set of queues in use
+  unsigned qid_ = 0;
+  unsigned mask_ = 0;
+  bool prov_ = false, irq_ = false, irq_bound_ = false, enabled_ = false;
+  std::chrono::milliseconds recheck_{5};
+  std::unique_ptr<DmaBuffer> mem_;
+  uint8_t *sq_ = nullptr, *cq_ = nullptr, *pv_ = nullptr;
+  unsigned sq_tail_ = 0, cq_head_ = 0, in_flight_ = 0;
+  bool phase_ = true;
+  int efd_ = -1;
+  std::unique_ptr<uint64_t[]> t_submit_;  // per SQ slot
+  QueueStats stats_;
+};
+
+}  // namespace kvcpu

@@ -1,0 +1,191 @@
+// kvcpu-qbench: commands per wall-second through the host queues, end to end
+// (libkvcpu -> SQ in a memfd -> doorbell -> kvcpu-cosim -> verilated core fetches, executes,
+// posts the CQE and its provenance record -> the driver finds it), at batch sizes 1, 8 and
+// 64, for NOP and 4 KiB DMA_COPY commands; and where the time goes, stage by stage, from the
+// provenance timestamps (device stages in simulated ns, host stages in wall ns).
+//
+//   kvcpu-qbench [--commands N] [--server PATH] [--wait]
+//     --commands N  commands per (opcode, batch) point (default 20000)
+//     --wait        reap by sleeping on the MSI-X eventfd instead of polling the CQ
+// Exit 1 if a run failed or a completion was wrong (status, DMA data).
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cosim_process.h"
+#include "kvcpu/device.h"
+#include "kvcpu/queue.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace kvcpu;
+
+struct Stage {
+  const char* name;
+  std::vector<double> v;
+};
+
+double pct(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+struct Point {
+  double cmds_per_s = 0;
+  std::vector<Stage> stages;
+};
+
+bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_mode, double ns_per_cycle,
+               Point* out) {
+  QueueOptions o;
+  o.depth_log2 = 7;  // 127 in flight: room for a batch of 64 while the last one drains
+  o.interrupts = wait_mode;
+  auto qr = dev.create_queue(o);
+  if (!qr.ok()) {
+    std::fprintf(stderr, "kvcpu-qbench: %s\n", qr.status().to_string().c_str());
+    return false;
+  }
+  QueuePair& q = **qr;
+  constexpr uint32_t kLen = 4096;
+  std::unique_ptr<DmaBuffer> src, dst;
+  if (dma) {
+    auto s = dev.alloc_dma(kLen), d = dev.alloc_dma(kLen * 64);
+    if (!s.ok() || !d.ok()) return false;
+    src = std::move(*s);
+    dst = std::move(*d);
+    for (uint32_t i = 0; i < kLen; ++i) src->data()[i] = static_cast<uint8_t>(i * 131 + 7);
+  }
+  std::vector<Command> cmds(batch);
+  for (unsigned i = 0; i < batch; ++i) {
+    cmds[i] = dma ? Command::dma_copy(src->iova(), dst->iova() + uint64_t{kLen} * i, kLen) : Command::nop();
+    cmds[i].flow(i);
+  }
+  out->stages = {{"device: doorbell -> fetched", {}}, {"device: fetched -> started", {}},
+                 {"device: started -> done", {}},     {"device: done -> posted", {}},
+                 {"host: submit -> woken", {}},       {"host: woken -> CQE seen", {}}};
+  std::vector<Completion> got(256);
+  uint64_t done = 0, bad = 0;
+  const auto t0 = Clock::now();
+  while (done < total) {
+    auto n = q.submit(cmds);
+    if (!n.ok() || *n != batch) {
+      std::fprintf(stderr, "kvcpu-qbench: submit: %s\n", n.ok() ? "queue full" : n.status().to_string().c_str());
+      return false;
+    }
+    unsigned left = batch;
+    while (left > 0) {
+      auto r = wait_mode ? q.wait(got, std::chrono::seconds(10)) : q.poll(got);
+      if (!r.ok()) {
+        std::fprintf(stderr, "kvcpu-qbench: %s\n", r.status().to_string().c_str());
+        return false;
+      }
+      for (size_t i = 0; i < *r; ++i) {
+        const Completion& c = got[i];
+        bad += c.status != cqe_status::kSuccess || (dma && c.result != kLen);
+        if ((done + i) % 7 == 0) {  // sample: keeps the bookkeeping out of the measurement
+          auto& s = out->stages;
+          s[0].v.push_back(static_cast<double>(c.dev.fetched - c.dev.doorbell) * ns_per_cycle);
+          s[1].v.push_back(static_cast<double>(c.dev.started - c.dev.fetched) * ns_per_cycle);
+          s[2].v.push_back(static_cast<double>(c.dev.done - c.dev.started) * ns_per_cycle);
+          s[3].v.push_back(static_cast<double>(c.dev.posted - c.dev.done) * ns_per_cycle);
+          s[4].v.push_back(static_cast<double>(c.host.woken - c.host.submitted));
+          s[5].v.push_back(static_cast<double>(c.host.seen - c.host.woken));
+        }
+      }
+      left -= static_cast<unsigned>(*r);
+      done += *r;
+    }
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  out->cmds_per_s = static_cast<double>(done) / secs;
+  if (dma && std::memcmp(dst->data(), src->data(), kLen) != 0) {
+    std::fprintf(stderr, "kvcpu-qbench: DMA destination differs from the source\n");
+    return false;
+  }
+  if (bad != 0) {
+    std::fprintf(stderr, "kvcpu-qbench: %" PRIu64 " completions with a wrong status or result\n", bad);
+    return false;
+  }
+  return true;
+}
+
+int usage(const char* msg) {
+  std::fprintf(stderr, "kvcpu-qbench: %s\nusage: kvcpu-qbench [--commands N] [--server PATH] [--wait]\n", msg);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t total = 20000;
+  std::string server_bin = KVCPU_COSIM_BIN;
+  bool wait_mode = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--commands" && i + 1 < argc) {
+      char* end = nullptr;
+      total = std::strtoull(argv[++i], &end, 10);
+      if (*end != '\0' || total == 0 || argv[i][0] == '-') return usage("--commands needs a positive integer");
+    } else if (a == "--server" && i + 1 < argc) {
+      server_bin = argv[++i];
+    } else if (a == "--wait") {
+      wait_mode = true;
+    } else if (a == "--help") {
+      std::printf("usage: kvcpu-qbench [--commands N] [--server PATH] [--wait]\n");
+      return 0;
+    } else {
+      return usage(("unknown or incomplete argument '" + a + "'").c_str());
+    }
+  }
+  std::string err;
+  auto srv = CosimProcess::start(server_bin, {"--quiet"}, &err);
+  if (!srv) {
+    std::fprintf(stderr, "kvcpu-qbench: %s\n", err.c_str());
+    return 1;
+  }
+  auto d = Device::open(srv->uri());
+  if (!d.ok()) {
+    std::fprintf(stderr, "kvcpu-qbench: %s\n", d.status().to_string().c_str());
+    return 1;
+  }
+  Device dev = std::move(d).value();
+  auto hz = dev.clock_hz();
+  if (!hz.ok() || *hz == 0) {
+    std::fprintf(stderr, "kvcpu-qbench: CLOCK_HZ unreadable\n");
+    return 1;
+  }
+  const double ns_per_cycle = 1e9 / static_cast<double>(*hz);
+  std::printf("kvcpu-qbench: %" PRIu64 " commands per point, reaping by %s, device clock %.0f MHz\n\n", total,
+              wait_mode ? "waiting on the MSI-X eventfd" : "polling the CQ", *hz / 1e6);
+  std::printf("%-10s %6s %14s\n", "command", "batch", "commands/s");
+  std::vector<std::pair<std::string, Point>> points;
+  bool ok = true;
+  for (bool dma : {false, true}) {
+    for (unsigned batch : {1u, 8u, 64u}) {
+      Point p;
+      if (!run_point(dev, dma, batch, total, wait_mode, ns_per_cycle, &p)) {
+        ok = false;
+        continue;
+      }
+      const char* name = dma ? "DMA 4KiB" : "NOP";
+      std::printf("%-10s %6u %14.0f\n", name, batch, p.cmds_per_s);
+      std::fflush(stdout);
+      points.emplace_back(std::string(name) + " batch " + std::to_string(batch), std::move(p));
+    }
+  }
+  std::printf("\nper-stage latency from provenance timestamps (p50 / p99; device ns are simulated time)\n");
+  for (auto& [name, p] : points) {
+    std::printf("%s:\n", name.c_str());
+    for (auto& s : p.stages) {
+      const double p50 = pct(s.v, 0.5), p99 = pct(s.v, 0.99);
+      std::printf("  %-30s %12.0f ns %12.0f ns\n", s.name, p50, p99);
+    }
+  }
+  return ok ? 0 : 1;
+}
