@@ -4,9 +4,12 @@
 // 64, for NOP and 4 KiB DMA_COPY commands; and where the time goes, stage by stage, from the
 // provenance timestamps (device stages in simulated ns, host stages in wall ns).
 //
-//   kvcpu-qbench [--commands N] [--server PATH] [--wait]
-//     --commands N  commands per (opcode, batch) point (default 20000)
-//     --wait        reap by sleeping on the MSI-X eventfd instead of polling the CQ
+//   kvcpu-qbench [--commands N] [--server PATH] [--wait] [--no-provenance]
+//     --commands N     commands per (opcode, batch) point (default 20000)
+//     --wait           reap by sleeping on the MSI-X eventfd instead of polling the CQ
+//     --no-provenance  queues without provenance records (throughput only: no breakdown)
+// The commands of every point cycle through the five I/O classes; the breakdown of the
+// NOP batch-64 point is also printed per class.
 // Exit 1 if a run failed or a completion was wrong (status, DMA data).
 #include <algorithm>
 #include <chrono>
@@ -39,13 +42,30 @@ double pct(std::vector<double>& v, double p) {
 struct Point {
   double cmds_per_s = 0;
   std::vector<Stage> stages;
+  std::vector<std::vector<Stage>> by_class;  // [io_class][stage]
 };
 
-bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_mode, double ns_per_cycle,
-               Point* out) {
+std::vector<Stage> make_stages() {
+  return {{"device: doorbell -> fetched", {}}, {"device: fetched -> started", {}},
+          {"device: started -> done", {}},     {"device: done -> posted", {}},
+          {"host: submit -> woken", {}},       {"host: woken -> CQE seen", {}}};
+}
+
+void sample(std::vector<Stage>& s, const Completion& c, double ns_per_cycle) {
+  s[0].v.push_back(static_cast<double>(c.dev.fetched - c.dev.doorbell) * ns_per_cycle);
+  s[1].v.push_back(static_cast<double>(c.dev.started - c.dev.fetched) * ns_per_cycle);
+  s[2].v.push_back(static_cast<double>(c.dev.done - c.dev.started) * ns_per_cycle);
+  s[3].v.push_back(static_cast<double>(c.dev.posted - c.dev.done) * ns_per_cycle);
+  s[4].v.push_back(static_cast<double>(c.host.woken - c.host.submitted));
+  s[5].v.push_back(static_cast<double>(c.host.seen - c.host.woken));
+}
+
+bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_mode, bool prov,
+               double ns_per_cycle, Point* out) {
   QueueOptions o;
   o.depth_log2 = 7;  // 127 in flight: room for a batch of 64 while the last one drains
   o.interrupts = wait_mode;
+  o.provenance = prov;
   auto qr = dev.create_queue(o);
   if (!qr.ok()) {
     std::fprintf(stderr, "kvcpu-qbench: %s\n", qr.status().to_string().c_str());
@@ -64,11 +84,10 @@ bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_
   std::vector<Command> cmds(batch);
   for (unsigned i = 0; i < batch; ++i) {
     cmds[i] = dma ? Command::dma_copy(src->iova(), dst->iova() + uint64_t{kLen} * i, kLen) : Command::nop();
-    cmds[i].flow(i);
+    cmds[i].flow(i).io_class(static_cast<IoClass>(i % 5));
   }
-  out->stages = {{"device: doorbell -> fetched", {}}, {"device: fetched -> started", {}},
-                 {"device: started -> done", {}},     {"device: done -> posted", {}},
-                 {"host: submit -> woken", {}},       {"host: woken -> CQE seen", {}}};
+  out->stages = make_stages();
+  out->by_class.assign(5, make_stages());
   std::vector<Completion> got(256);
   uint64_t done = 0, bad = 0;
   const auto t0 = Clock::now();
@@ -88,14 +107,9 @@ bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_
       for (size_t i = 0; i < *r; ++i) {
         const Completion& c = got[i];
         bad += c.status != cqe_status::kSuccess || (dma && c.result != kLen);
-        if ((done + i) % 7 == 0) {  // sample: keeps the bookkeeping out of the measurement
-          auto& s = out->stages;
-          s[0].v.push_back(static_cast<double>(c.dev.fetched - c.dev.doorbell) * ns_per_cycle);
-          s[1].v.push_back(static_cast<double>(c.dev.started - c.dev.fetched) * ns_per_cycle);
-          s[2].v.push_back(static_cast<double>(c.dev.done - c.dev.started) * ns_per_cycle);
-          s[3].v.push_back(static_cast<double>(c.dev.posted - c.dev.done) * ns_per_cycle);
-          s[4].v.push_back(static_cast<double>(c.host.woken - c.host.submitted));
-          s[5].v.push_back(static_cast<double>(c.host.seen - c.host.woken));
+        if (prov && (done + i) % 7 == 0) {  // a sample keeps the bookkeeping small
+          sample(out->stages, c, ns_per_cycle);
+          if (c.dev.io_class < 5) sample(out->by_class[c.dev.io_class], c, ns_per_cycle);
         }
       }
       left -= static_cast<unsigned>(*r);
@@ -116,7 +130,9 @@ bool run_point(Device& dev, bool dma, unsigned batch, uint64_t total, bool wait_
 }
 
 int usage(const char* msg) {
-  std::fprintf(stderr, "kvcpu-qbench: %s\nusage: kvcpu-qbench [--commands N] [--server PATH] [--wait]\n", msg);
+  std::fprintf(stderr,
+               "kvcpu-qbench: %s\nusage: kvcpu-qbench [--commands N] [--server PATH] [--wait] [--no-provenance]\n",
+               msg);
   return 2;
 }
 
@@ -125,7 +141,7 @@ int usage(const char* msg) {
 int main(int argc, char** argv) {
   uint64_t total = 20000;
   std::string server_bin = KVCPU_COSIM_BIN;
-  bool wait_mode = false;
+  bool wait_mode = false, prov = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--commands" && i + 1 < argc) {
@@ -136,8 +152,10 @@ int main(int argc, char** argv) {
       server_bin = argv[++i];
     } else if (a == "--wait") {
       wait_mode = true;
+    } else if (a == "--no-provenance") {
+      prov = false;
     } else if (a == "--help") {
-      std::printf("usage: kvcpu-qbench [--commands N] [--server PATH] [--wait]\n");
+      std::printf("usage: kvcpu-qbench [--commands N] [--server PATH] [--wait] [--no-provenance]\n");
       return 0;
     } else {
       return usage(("unknown or incomplete argument '" + a + "'").c_str());
@@ -161,15 +179,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double ns_per_cycle = 1e9 / static_cast<double>(*hz);
-  std::printf("kvcpu-qbench: %" PRIu64 " commands per point, reaping by %s, device clock %.0f MHz\n\n", total,
-              wait_mode ? "waiting on the MSI-X eventfd" : "polling the CQ", *hz / 1e6);
+  std::printf("kvcpu-qbench: %" PRIu64 " commands per point, reaping by %s, provenance %s, device clock %.0f MHz\n\n",
+              total, wait_mode ? "waiting on the MSI-X eventfd" : "polling the CQ", prov ? "on" : "off", *hz / 1e6);
   std::printf("%-10s %6s %14s\n", "command", "batch", "commands/s");
   std::vector<std::pair<std::string, Point>> points;
   bool ok = true;
   for (bool dma : {false, true}) {
     for (unsigned batch : {1u, 8u, 64u}) {
       Point p;
-      if (!run_point(dev, dma, batch, total, wait_mode, ns_per_cycle, &p)) {
+      if (!run_point(dev, dma, batch, total, wait_mode, prov, ns_per_cycle, &p)) {
         ok = false;
         continue;
       }
@@ -179,12 +197,23 @@ int main(int argc, char** argv) {
       points.emplace_back(std::string(name) + " batch " + std::to_string(batch), std::move(p));
     }
   }
+  if (!prov) return ok ? 0 : 1;
+  auto print = [](std::vector<Stage>& st) {
+    for (auto& s : st) {
+      const double p50 = pct(s.v, 0.5), p99 = pct(s.v, 0.99);
+      std::printf("  %-30s %12.0f ns %12.0f ns\n", s.name, p50, p99);
+    }
+  };
   std::printf("\nper-stage latency from provenance timestamps (p50 / p99; device ns are simulated time)\n");
   for (auto& [name, p] : points) {
     std::printf("%s:\n", name.c_str());
-    for (auto& s : p.stages) {
-      const double p50 = pct(s.v, 0.5), p99 = pct(s.v, 0.99);
-      std::printf("  %-30s %12.0f ns %12.0f ns\n", s.name, p50, p99);
+    print(p.stages);
+  }
+  for (auto& [name, p] : points) {
+    if (name != "NOP batch 64") continue;
+    for (unsigned c = 0; c < 5; ++c) {
+      std::printf("%s, class %s:\n", name.c_str(), io_class_name(static_cast<IoClass>(c)));
+      print(p.by_class[c]);
     }
   }
   return ok ? 0 : 1;

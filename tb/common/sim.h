@@ -126,6 +126,19 @@ class Sim {
     ++cycle_;
   }
 
+  // tick() for a caller that has just settle()d and changed no input since: the falling
+  // half's evaluation would repeat settle()'s, so only the rising edge is evaluated. Half
+  // the evaluations per cycle of settle() + tick() (the cosim server's loop).
+  void tick_settled() {
+    dump();
+    ctx_->timeInc(opt_.clock_period_ps / 2);
+    dut_->clk_i = 1;
+    dut_->eval();
+    dump();
+    ctx_->timeInc(opt_.clock_period_ps / 2);
+    ++cycle_;
+  }
+
   // Asynchronous active-low reset held for `cycles` clock cycles.
   void reset(unsigned cycles = 4) {
     dut_->rst_ni = 0;
