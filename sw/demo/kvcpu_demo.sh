@@ -100,7 +100,13 @@ run errors --clear
 check "ERR_STATUS clears (write 1 to clear)" 0 "$(value ERR_STATUS)"
 
 echo
-echo "-- 5. stop the server"
+echo "-- 5. host queues: commands in host memory, DMA, completions with provenance"
+run queue-test 200
+check "200 commands and a 4 KiB DMA copy complete, each checked" 0 "$rc"
+check "every completion as asked" 1 "$(grep -c ' 0 wrong, DMA data verified' <<<"$out")"
+
+echo
+echo "-- 6. stop the server"
 kill -TERM "$pid"
 wait "$pid"
 src=$?
