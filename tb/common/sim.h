@@ -117,13 +117,7 @@ class Sim {
   void tick() {
     dut_->clk_i = 0;
     dut_->eval();
-    dump();
-    ctx_->timeInc(opt_.clock_period_ps / 2);
-    dut_->clk_i = 1;
-    dut_->eval();
-    dump();
-    ctx_->timeInc(opt_.clock_period_ps / 2);
-    ++cycle_;
+    tick_settled();
   }
 
   // tick() for a caller that has just settle()d and changed no input since: the falling
