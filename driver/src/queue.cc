@@ -224,12 +224,18 @@ Result<size_t> QueuePair::submit(std::span<const Command> cmds) {
   return n;
 }
 
+// The status/phase half-word of the CQE at the head, loaded before the rest of the entry.
+uint16_t QueuePair::head_status_phase() const {
+  const uint8_t* e = cq_ + static_cast<size_t>(cq_head_) * kCqeBytes;
+  return __atomic_load_n(reinterpret_cast<const uint16_t*>(e + 14), __ATOMIC_ACQUIRE);
+}
+
 size_t QueuePair::reap(std::span<Completion> out, uint64_t woken_ns) {
   size_t n = 0;
   while (n < out.size()) {
-    const uint8_t* e = cq_ + static_cast<size_t>(cq_head_) * kCqeBytes;
-    const uint16_t sp = __atomic_load_n(reinterpret_cast<const uint16_t*>(e + 14), __ATOMIC_ACQUIRE);
+    const uint16_t sp = head_status_phase();
     if (((sp & 1) != 0) != phase_) break;
+    const uint8_t* e = cq_ + static_cast<size_t>(cq_head_) * kCqeBytes;
     Completion& c = out[n++];
     c = Completion{};
     c.result = static_cast<uint32_t>(le(e, 4));
@@ -291,10 +297,7 @@ Result<size_t> QueuePair::wait(std::span<Completion> out, std::chrono::milliseco
       }
     } else {
       const auto until = std::chrono::steady_clock::now() + slice;
-      while (std::chrono::steady_clock::now() < until) {
-        const uint8_t* e = cq_ + static_cast<size_t>(cq_head_) * kCqeBytes;
-        const uint16_t sp = __atomic_load_n(reinterpret_cast<const uint16_t*>(e + 14), __ATOMIC_ACQUIRE);
-        if (((sp & 1) != 0) == phase_) break;
+      while (std::chrono::steady_clock::now() < until && ((head_status_phase() & 1) != 0) != phase_) {
         std::this_thread::yield();
       }
     }

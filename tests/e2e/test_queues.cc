@@ -344,6 +344,21 @@ TEST_F(Queues, PartialBatchInterruptsAfterTheCoalescingTime) {
   EXPECT_EQ(q->stats().recovered, 0u);
 }
 
+TEST_F(Queues, QueueWithoutInterruptsWaitsByPolling) {
+  QueueOptions o;
+  o.interrupts = false;  // vector stays masked: its pending bit is set, no message is sent
+  auto q = queue(o);
+  ASSERT_TRUE(q);
+  std::vector<Command> cmds;
+  for (uint32_t i = 0; i < 50; ++i) cmds.push_back(Command::echo(i + 1).flow(i));
+  auto got = run(*q, cmds);
+  ASSERT_EQ(got.size(), 50u);
+  for (uint32_t i = 0; i < 50; ++i) EXPECT_EQ(got[i].result, i + 1);
+  EXPECT_EQ(q->stats().interrupts, 0u);
+  EXPECT_EQ(reg(regs::kQIrqCountAt(q->id())), 0u);
+  EXPECT_NE(reg(regs::kMsixPba) & (1u << q->id()), 0u);
+}
+
 class LostInterrupts : public Queues {
  protected:
   void SetUp() override { start({"--drop-irq", "1"}); }  // the server drops every MSI-X message

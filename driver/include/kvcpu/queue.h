@@ -185,6 +185,7 @@ class QueuePair {
   QueuePair() = default;
   Status setup(const QueueOptions& o);
   size_t reap(std::span<Completion> out, uint64_t woken_ns);
+  uint16_t head_status_phase() const;
   Result<uint32_t> read_reg(uint32_t off);
   Status write_reg(uint32_t off, uint32_t v, bool posted);
 
