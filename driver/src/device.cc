@@ -277,9 +277,7 @@ Result<std::unique_ptr<QueuePair>> Device::create_queue(const QueueOptions& o) {
   qp->mu_ = mu_.get();
   qp->qmask_ = &host_->queues;
   qp->qid_ = q;
-  const uint64_t n = 1ull << o.depth_log2;
-  const uint64_t ring = ((n * 64 + 4095) & ~uint64_t{4095}) * 2 + ((n * 16 + 4095) & ~uint64_t{4095});
-  auto mem = alloc_dma(ring);
+  auto mem = alloc_dma(QueuePair::layout(o.depth_log2).bytes);
   if (!mem.ok()) return mem.status();  // ~QueuePair releases the queue id
   qp->mem_ = std::move(*mem);
   if (Status s = qp->setup(o); !s.ok()) return s;

@@ -128,19 +128,26 @@ Status QueuePair::write_reg(uint32_t off, uint32_t v, bool posted) {
   return posted ? t_->write32_posted(0, off, v) : t_->write32(0, off, v);
 }
 
+QueuePair::Layout QueuePair::layout(unsigned depth_log2) {
+  const uint64_t n = 1ull << depth_log2;
+  const uint64_t cq = page_up(n * kSqeBytes);
+  const uint64_t prov = cq + page_up(n * kCqeBytes);
+  return {cq, prov, prov + page_up(n * kProvBytes)};
+}
+
 Status QueuePair::setup(const QueueOptions& o) {
   const unsigned k = o.depth_log2;
   const uint64_t n = 1ull << k;
-  const uint64_t sq_bytes = page_up(n * kSqeBytes), cq_bytes = page_up(n * kCqeBytes);
+  const Layout l = layout(k);
   mask_ = static_cast<unsigned>(n - 1);
   prov_ = o.provenance;
   irq_ = o.interrupts;
   recheck_ = std::max(o.recheck, std::chrono::milliseconds(1));
   sq_ = mem_->data();
-  cq_ = sq_ + sq_bytes;
-  pv_ = cq_ + cq_bytes;
+  cq_ = sq_ + l.cq;
+  pv_ = sq_ + l.prov;
   t_submit_ = std::make_unique<uint64_t[]>(n);
-  const uint64_t sq = mem_->iova(), cq = sq + sq_bytes, pv = cq + cq_bytes;
+  const uint64_t sq = mem_->iova(), cq = sq + l.cq, pv = sq + l.prov;
   const unsigned q = qid_;
   struct W {
     uint32_t off, v;

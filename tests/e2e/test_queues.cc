@@ -201,7 +201,9 @@ TEST_F(Queues, EveryOpcodeAndMalformedCommandGetsItsDefinedStatus) {
       step = c.b[40] == 0 ? step + c.get(32, 8) : c.get(32, 8);
       EXPECT_EQ(got[0].result, static_cast<uint32_t>(step));
     }
-    if (want == st::kSuccess && c.b[0] == 0x20) EXPECT_EQ(got[0].result, c.get(32, 4));
+    if (want == st::kSuccess && c.b[0] == 0x20) {
+      EXPECT_EQ(got[0].result, c.get(32, 4));
+    }
     if (want == st::kSuccess && c.b[0] >= 0x10 && c.b[0] <= 0x14) ++hints[c.b[0] - 0x10];
   }
   EXPECT_EQ(dev_->step().value(), step);
@@ -241,7 +243,9 @@ TEST_F(Queues, DmaCopyMovesBytesAndChecksItsFields) {
       EXPECT_EQ(std::memcmp((*dst)->data() + c.doff, (*src)->data() + c.so, c.len), 0);
       // nothing outside the destination range was written
       for (size_t i = 0; i < (*dst)->size(); ++i) {
-        if (i < c.doff || i >= c.doff + c.len) ASSERT_EQ((*dst)->data()[i], 0) << "byte " << i;
+        if (i < c.doff || i >= c.doff + c.len) {
+          ASSERT_EQ((*dst)->data()[i], 0) << "byte " << i;
+        }
       }
     }
   }

@@ -183,6 +183,11 @@ class QueuePair {
  private:
   friend class Device;
   QueuePair() = default;
+  // Where the rings of a 2^k-entry queue lie in its one DMA buffer (page-aligned offsets).
+  struct Layout {
+    uint64_t cq, prov, bytes;  // the SQ is at offset 0
+  };
+  static Layout layout(unsigned depth_log2);
   Status setup(const QueueOptions& o);
   size_t reap(std::span<Completion> out, uint64_t woken_ns);
   uint16_t head_status_phase() const;
