@@ -3,11 +3,13 @@
 //
 // - Per queue q: SQ q and CQ q form a pair. Doorbells set the SQ tail and the CQ head; the
 //   engine owns the SQ head, the CQ tail and the CQ phase.
-// - Round-robin over enabled queues whose SQ head != tail. One command is in flight at a
-//   time: fetch (one 8-beat INCR read burst), decode, either forward it on cmd and wait for
-//   its completion on cpl, or complete it internally (NOP, reserved field set, fetch
-//   error); then wait while the CQ is full, post the CQE (one 2-beat INCR write burst),
-//   pulse irq. Only then is the next queue picked.
+// - Two stages. Fetch: round-robin over enabled queues whose SQ head != tail, read the SQE
+//   (one 8-beat INCR read burst), advance the SQ head, hold the entry. Completion: take the
+//   held entry, decode it, either forward it on cmd and wait for its completion on cpl, or
+//   complete it internally (NOP, reserved field set, fetch error); then wait while the CQ
+//   is full, write the provenance record (8-beat burst) if enabled, post the CQE (one
+//   2-beat INCR write burst), pulse irq. The fetch stage reads the next SQE while the
+//   completion stage works, so reads overlap writes; commands complete in fetch order.
 // - Every valid output is registered (from the FSM state) and never depends on a ready.
 `include "kvcpu_assert.svh"
 
@@ -102,28 +104,35 @@ module kvcpu_hif #(
   localparam int unsigned PtrW = QDepthLog2Max;
   localparam int unsigned DbW  = kvcpu_hif_pkg::DB_WIDTH;
 
+  // fetch stage: pick a queue, read its SQE, hold it until the completion stage takes it
+  typedef enum logic [1:0] {
+    S_F_IDLE,   // pick a queue
+    S_F_AR,     // SQE read address
+    S_F_R,      // SQE data, 8 beats
+    S_F_FULL    // SQE held for the completion stage
+  } fstate_e;
+  // completion stage: the command taken from the fetch stage, to its CQE
   typedef enum logic [3:0] {
-    S_IDLE,     // pick a queue
-    S_AR,       // SQE read address
-    S_R,        // SQE data, 8 beats
-    S_DECODE,   // consume the SQE, classify it
-    S_CMD,      // forward on cmd
-    S_CPL,      // wait for its completion
-    S_CQ_WAIT,  // wait while the CQ is full
-    S_PAW,      // provenance record write address
-    S_PW,       // provenance record, 8 beats
-    S_PB,       // its write response
-    S_AW,       // CQE write address
-    S_W0,       // CQE bytes 7:0
-    S_W1,       // CQE bytes 15:8 (wlast)
-    S_B         // write response
-  } state_e;
+    S_C_IDLE,     // nothing taken
+    S_C_DECODE,   // forward, or wait for CQ room (internal completions with room skip it)
+    S_C_CMD,      // forward on cmd
+    S_C_CPL,      // wait for its completion
+    S_C_CQ_WAIT,  // wait while the CQ is full
+    S_C_PAW,      // provenance record write address
+    S_C_PW,       // provenance record, 8 beats
+    S_C_PB,       // its write response
+    S_C_AW,       // CQE write address
+    S_C_W0,       // CQE bytes 7:0
+    S_C_W1,       // CQE bytes 15:8 (wlast)
+    S_C_B         // write response
+  } cstate_e;
 
   // ---- FSM-to-queue-bank controls and per-queue views (flat, queue g at [g*W +: W])
   logic                   sq_head_adv, cq_tail_adv;
-  logic [QidW-1:0]        cur_q_q, cur_q_d;
-  logic [NumQueues-1:0]   pend, db_hit, db_in_range, cq_full;
-  logic [NumQueues*PtrW-1:0] sq_head_all, cq_tail_all;
+  logic [QidW-1:0]        f_q_q, f_q_d;  // the queue fetched last (round-robin pointer)
+  logic [QidW-1:0]        c_q_q, c_q_d;  // the completion stage's queue
+  logic [NumQueues-1:0]   pend, db_hit, db_in_range, cq_full, cq_full_next;
+  logic [NumQueues*PtrW-1:0] sq_head_all, cq_tail_all, cq_tail_next_all;
   logic [NumQueues-1:0]   phase_all;
   logic [NumQueues*64-1:0] t_db_all;  // cycle of each queue's last accepted SQ doorbell
   logic                   db_ok;
@@ -136,19 +145,23 @@ module kvcpu_hif #(
     logic [PtrW-1:0] cq_head_q, cq_head_d, cq_tail_q, cq_tail_d;
     logic [PtrW-1:0] mask, sq_head_inc, cq_tail_inc;
     logic [DbW-1:0]  db_mask;
-    logic            phase_q, phase_d, is_cur;
+    logic            phase_q, phase_d, is_f, is_c;
     logic [63:0]     t_db_q;
 
     assign mask        = ~({PtrW{1'b1}} << q_size_log2_i[g*SzW +: SzW]);
     assign db_mask     = ~({DbW{1'b1}} << q_size_log2_i[g*SzW +: SzW]);
     assign sq_head_inc = (sq_head_q + 1'b1) & mask;
     assign cq_tail_inc = (cq_tail_q + 1'b1) & mask;
-    assign is_cur      = (cur_q_q == QidW'(g));
+    assign is_f        = (f_q_q == QidW'(g));
+    assign is_c        = (c_q_q == QidW'(g));
 
     assign db_hit[g]      = (db_qid_i == QidW'(g));
     assign db_in_range[g] = ((db_value_i & ~db_mask) == '0);
     assign pend[g]        = q_enable_i[g] && (sq_head_q != sq_tail_q);
     assign cq_full[g]     = (cq_tail_inc == cq_head_q);
+    // full after this cycle's tail advance (a CQE posted while the next command is taken)
+    assign cq_full_next[g] = (cq_tail_adv && is_c) ? (((cq_tail_inc + 1'b1) & mask) == cq_head_q)
+                                                   : cq_full[g];
 
     always_comb begin
       sq_head_d = sq_head_q;
@@ -171,10 +184,10 @@ module kvcpu_hif #(
             sq_tail_d = db_value_i[PtrW-1:0];
           end
         end
-        if (sq_head_adv && is_cur) begin
+        if (sq_head_adv && is_f) begin
           sq_head_d = sq_head_inc;
         end
-        if (cq_tail_adv && is_cur) begin
+        if (cq_tail_adv && is_c) begin
           cq_tail_d = cq_tail_inc;
           if (cq_tail_inc == '0) begin
             phase_d = ~phase_q;
@@ -205,22 +218,24 @@ module kvcpu_hif #(
 
     assign sq_head_all[g*PtrW +: PtrW] = sq_head_q;
     assign cq_tail_all[g*PtrW +: PtrW] = cq_tail_q;
+    // the tail after this cycle's advance: the CQ slot of a command taken in this cycle
+    assign cq_tail_next_all[g*PtrW +: PtrW] = (cq_tail_adv && is_c) ? cq_tail_inc : cq_tail_q;
     assign phase_all[g]                = phase_q;
     assign t_db_all[g*64 +: 64]        = t_db_q;
   end
 
-  // ---- round robin: the first pending queue after the last one served (cur_q_q)
+  // ---- round robin: the first pending queue after the last one fetched (f_q_q)
   logic [QidW-1:0] sel_q;
   logic            sel_found;
   logic [QidW:0]   sel_idx;
 
   always_comb begin
     sel_found = 1'b0;
-    sel_q     = cur_q_q;
+    sel_q     = f_q_q;
     sel_idx   = '0;
     // downwards, so that the nearest pending queue is the last one assigned
     for (int unsigned i = NumQueues; i > 0; i--) begin
-      sel_idx = {1'b0, cur_q_q} + (QidW + 1)'(i);
+      sel_idx = {1'b0, f_q_q} + (QidW + 1)'(i);
       if (sel_idx >= (QidW + 1)'(NumQueues)) begin
         sel_idx = sel_idx - (QidW + 1)'(NumQueues);
       end
@@ -231,41 +246,121 @@ module kvcpu_hif #(
     end
   end
 
-  // ---- the command in flight
-  state_e               state_q, state_d;
-  logic [63:0]          addr_q, addr_d;
-  logic [511:0]         sqe_q, sqe_d;
-  logic [2:0]           beat_q, beat_d;
-  logic                 rd_err_q, rd_err_d;
+  // ---- fetch stage: one SQE read ahead of the completion stage
+  fstate_e              f_state_q, f_state_d;
+  logic [511:0]         f_sqe_q, f_sqe_d;
+  logic [2:0]           f_beat_q, f_beat_d;
+  logic                 f_err_q, f_err_d;
+  logic [63:0]          f_t_db_q, f_t_db_d, f_t_fetched_q, f_t_fetched_d;
+  logic [63:0]          f_addr_q, f_addr_d;  // latched: AR must hold whatever the host does
+  logic [63:0]          sel_sq_base;
+  logic [PtrW-1:0]      f_sq_head;
+  logic                 take;  // the completion stage takes the fetched SQE this cycle
+
+  // the held entry, classified for the completion stage: fetch error, then reserved fields,
+  // then NOP are completed by the engine itself (internal)
+  kvcpu_hif_pkg::sqe_t  f_sqe;
+  logic                 f_reserved, f_internal;
+  logic [14:0]          f_status;
+  assign f_sqe      = f_sqe_q;
+  assign f_reserved = (f_sqe.flags != 8'h00) || (f_sqe.rsvd != 8'h00) ||
+                      (f_sqe.io_class > kvcpu_hif_pkg::IO_CLASS_MAX);
+  assign f_internal = f_err_q || f_reserved || (f_sqe.opcode == kvcpu_hif_pkg::OPC_NOP);
+  assign f_status   = f_err_q    ? kvcpu_hif_pkg::ST_FETCH_ERROR :
+                      f_reserved ? kvcpu_hif_pkg::ST_INVALID_FIELD : kvcpu_hif_pkg::ST_SUCCESS;
+
+  assign sel_sq_base = sq_base_i[sel_q*64 +: 64];
+  assign f_sq_head   = sq_head_all[f_q_q*PtrW +: PtrW];
+
+  always_comb begin
+    f_state_d     = f_state_q;
+    f_q_d         = f_q_q;
+    f_addr_d      = f_addr_q;
+    f_sqe_d       = f_sqe_q;
+    f_beat_d      = f_beat_q;
+    f_err_d       = f_err_q;
+    f_t_db_d      = f_t_db_q;
+    f_t_fetched_d = f_t_fetched_q;
+    sq_head_adv   = 1'b0;
+    unique case (f_state_q)
+      S_F_IDLE, S_F_FULL: begin
+        // the buffer is free (idle) or handed over this cycle: pick the next queue
+        if (f_state_q == S_F_IDLE || take) begin
+          f_state_d = S_F_IDLE;
+          if (sel_found) begin
+            f_q_d     = sel_q;
+            f_addr_d  = {sel_sq_base[63:6], 6'b0} +
+                        (64'(sq_head_all[sel_q*PtrW +: PtrW]) << kvcpu_hif_pkg::SQE_SHIFT);
+            f_beat_d  = '0;
+            f_err_d   = 1'b0;
+            f_t_db_d  = t_db_all[sel_q*64 +: 64];
+            f_state_d = S_F_AR;
+          end
+        end
+      end
+      S_F_AR: begin
+        if (m_axi_arready_i) begin
+          f_state_d = S_F_R;
+        end
+      end
+      S_F_R: begin
+        if (m_axi_rvalid_i) begin
+          f_sqe_d[f_beat_q*64 +: 64] = m_axi_rdata_i;
+          f_err_d  = f_err_q || m_axi_rresp_i[1];
+          f_beat_d = f_beat_q + 3'd1;
+          if (f_beat_q == 3'd7) begin
+            // the entry is consumed: the host may reuse its slot once a CQE reports it
+            sq_head_adv   = 1'b1;
+            f_t_fetched_d = time_i;
+            f_state_d     = S_F_FULL;
+          end
+        end
+      end
+      default: f_state_d = S_F_IDLE;
+    endcase
+  end
+
+  // ---- completion stage: one command at a time, in fetch order
+  cstate_e              c_state_q, c_state_d;
+  logic [511:0]         c_sqe_q, c_sqe_d;
+  logic [2:0]           c_beat_q, c_beat_d;
+  logic                 c_int_q, c_int_d;  // completed by the engine (status_q set at take)
+  logic [PtrW-1:0]      c_sq_head_q, c_sq_head_d;  // SQ head after this command
   logic [14:0]          status_q, status_d;
   logic [31:0]          result_q, result_d;
   logic                 irq_q, irq_d;
+  logic [QidW-1:0]      irq_vec_q;  // the queue of the CQE just posted
   logic [63:0]          t_db_q, t_db_d, t_fetched_q, t_fetched_d, t_started_q, t_started_d;
   logic [63:0]          t_done_q, t_done_d, t_posted_q, t_posted_d;
   logic [63:0]          prov_w;  // the provenance record beat in flight
   kvcpu_hif_pkg::sqe_t  sqe;
   kvcpu_hif_pkg::cqe_t  cqe;
-  logic [63:0]          cur_sq_base, cur_cq_base;
-  logic [PtrW-1:0]      cur_sq_head, cur_cq_tail;
-  logic                 sqe_reserved_set;
-  logic [63:0]          cur_prov_base;
+  // the command's CQ slot and record addresses, latched at the take (AW must hold whatever
+  // the host does; the slot is fixed then: only this command's B moves the tail)
+  logic [63:0]          cq_addr_q, cq_addr_d, prov_addr_q, prov_addr_d;
+  logic [63:0]          take_cq_base, take_prov_base;
+  logic [PtrW-1:0]      take_slot;
+  logic                 c_prov_en, c_cq_full;
 
-  assign sqe              = sqe_q;
-  assign sqe_reserved_set = (sqe.flags != 8'h00) || (sqe.rsvd != 8'h00) ||
-                            (sqe.io_class > kvcpu_hif_pkg::IO_CLASS_MAX);
-  assign cur_prov_base    = prov_base_i[cur_q_q*64 +: 64];
-  assign cur_sq_base      = sq_base_i[sel_q*64 +: 64];
-  assign cur_sq_head      = sq_head_all[sel_q*PtrW +: PtrW];
-  assign cur_cq_base      = cq_base_i[cur_q_q*64 +: 64];
-  assign cur_cq_tail      = cq_tail_all[cur_q_q*PtrW +: PtrW];
+  assign sqe              = c_sqe_q;
+  assign take_cq_base     = cq_base_i[f_q_q*64 +: 64];
+  assign take_prov_base   = prov_base_i[f_q_q*64 +: 64];
+  assign take_slot        = cq_tail_next_all[f_q_q*PtrW +: PtrW];
+  assign c_prov_en        = prov_en_i[c_q_q];
+  assign c_cq_full        = cq_full[c_q_q];
+  assign take             = (f_state_q == S_F_FULL) &&
+                            ((c_state_q == S_C_IDLE) ||
+                             ((c_state_q == S_C_B) && m_axi_bvalid_i));
 
   always_comb begin
-    state_d     = state_q;
-    cur_q_d     = cur_q_q;
-    addr_d      = addr_q;
-    sqe_d       = sqe_q;
-    beat_d      = beat_q;
-    rd_err_d    = rd_err_q;
+    c_state_d   = c_state_q;
+    c_q_d       = c_q_q;
+    c_sqe_d     = c_sqe_q;
+    c_beat_d    = c_beat_q;
+    c_int_d     = c_int_q;
+    c_sq_head_d = c_sq_head_q;
+    cq_addr_d   = cq_addr_q;
+    prov_addr_d = prov_addr_q;
     status_d    = status_q;
     result_d    = result_q;
     irq_d       = 1'b0;
@@ -274,173 +369,182 @@ module kvcpu_hif #(
     t_started_d = t_started_q;
     t_done_d    = t_done_q;
     t_posted_d  = t_posted_q;
-    sq_head_adv = 1'b0;
     cq_tail_adv = 1'b0;
-    unique case (state_q)
-      S_IDLE: begin
-        if (sel_found) begin
-          cur_q_d  = sel_q;
-          addr_d   = {cur_sq_base[63:6], 6'b0} +
-                     (64'(cur_sq_head) << kvcpu_hif_pkg::SQE_SHIFT);
-          beat_d   = '0;
-          rd_err_d = 1'b0;
-          t_db_d   = t_db_all[sel_q*64 +: 64];
-          state_d  = S_AR;
-        end
-      end
-      S_AR: begin
-        if (m_axi_arready_i) begin
-          state_d = S_R;
-        end
-      end
-      S_R: begin
-        if (m_axi_rvalid_i) begin
-          sqe_d[beat_q*64 +: 64] = m_axi_rdata_i;
-          rd_err_d = rd_err_q || m_axi_rresp_i[1];
-          beat_d   = beat_q + 3'd1;
-          if (beat_q == 3'd7) begin
-            t_fetched_d = time_i;
-            state_d     = S_DECODE;
-          end
-        end
-      end
-      S_DECODE: begin
-        sq_head_adv = 1'b1;
-        result_d    = '0;
+    unique case (c_state_q)
+      S_C_IDLE: ;
+      S_C_DECODE: begin
+        // taken while its CQ was full, or forwarded
         t_started_d = time_i;  // internal completions start and finish here
         t_done_d    = time_i;
-        state_d     = S_CQ_WAIT;
-        if (rd_err_q) begin
-          status_d = kvcpu_hif_pkg::ST_FETCH_ERROR;
-          sqe_d    = '0;  // nothing of the entry is trusted: cid and flow_id read 0
-        end else if (sqe_reserved_set) begin
-          status_d = kvcpu_hif_pkg::ST_INVALID_FIELD;
-        end else if (sqe.opcode == kvcpu_hif_pkg::OPC_NOP) begin
-          status_d = kvcpu_hif_pkg::ST_SUCCESS;
+        if (!c_int_q) begin
+          c_state_d = S_C_CMD;
+        end else if (c_cq_full) begin
+          c_state_d = S_C_CQ_WAIT;
         end else begin
-          state_d = S_CMD;
+          t_posted_d = time_i;
+          c_beat_d   = '0;
+          c_state_d  = c_prov_en ? S_C_PAW : S_C_AW;
         end
       end
-      S_CMD: begin
+      S_C_CMD: begin
         if (cmd_ready_i) begin
           t_started_d = time_i;
-          state_d     = S_CPL;
+          c_state_d   = S_C_CPL;
         end
       end
-      S_CPL: begin
+      S_C_CPL: begin
         if (cpl_valid_i) begin
-          status_d = cpl_status_i;
-          result_d = cpl_result_i;
-          t_done_d = time_i;
-          state_d  = S_CQ_WAIT;
+          status_d  = cpl_status_i;
+          result_d  = cpl_result_i;
+          t_done_d  = time_i;
+          c_state_d = S_C_CQ_WAIT;
         end
       end
-      S_CQ_WAIT: begin
-        if (!cq_full[cur_q_q]) begin
+      S_C_CQ_WAIT: begin
+        if (!c_cq_full) begin
           t_posted_d = time_i;
-          beat_d     = '0;
-          if (prov_en_i[cur_q_q]) begin
-            addr_d  = {cur_prov_base[63:6], 6'b0} +
-                      (64'(cur_cq_tail) << kvcpu_hif_pkg::SQE_SHIFT);
-            state_d = S_PAW;
-          end else begin
-            addr_d  = {cur_cq_base[63:4], 4'b0} +
-                      (64'(cur_cq_tail) << kvcpu_hif_pkg::CQE_SHIFT);
-            state_d = S_AW;
-          end
+          c_beat_d   = '0;
+          c_state_d  = c_prov_en ? S_C_PAW : S_C_AW;
         end
       end
-      S_PAW: begin
+      S_C_PAW: begin
         if (m_axi_awready_i) begin
-          state_d = S_PW;
+          c_state_d = S_C_PW;
         end
       end
-      S_PW: begin
+      S_C_PW: begin
         if (m_axi_wready_i) begin
-          beat_d = beat_q + 3'd1;
-          if (beat_q == 3'd7) begin
-            state_d = S_PB;
+          c_beat_d = c_beat_q + 3'd1;
+          if (c_beat_q == 3'd7) begin
+            c_state_d = S_C_PB;
           end
         end
       end
-      S_PB: begin
+      S_C_PB: begin
         if (m_axi_bvalid_i) begin
-          addr_d  = {cur_cq_base[63:4], 4'b0} +
-                    (64'(cur_cq_tail) << kvcpu_hif_pkg::CQE_SHIFT);
-          state_d = S_AW;
+          c_state_d = S_C_AW;
         end
       end
-      S_AW: begin
+      S_C_AW: begin
         if (m_axi_awready_i) begin
-          state_d = S_W0;
+          c_state_d = S_C_W0;
         end
       end
-      S_W0: begin
+      S_C_W0: begin
         if (m_axi_wready_i) begin
-          state_d = S_W1;
+          c_state_d = S_C_W1;
         end
       end
-      S_W1: begin
+      S_C_W1: begin
         if (m_axi_wready_i) begin
-          state_d = S_B;
+          c_state_d = S_C_B;
         end
       end
-      S_B: begin
+      S_C_B: begin
         if (m_axi_bvalid_i) begin
           cq_tail_adv = 1'b1;
           irq_d       = 1'b1;
-          state_d     = S_IDLE;
+          c_state_d   = S_C_IDLE;
         end
       end
-      default: state_d = S_IDLE;
+      default: c_state_d = S_C_IDLE;
     endcase
+    // the next command: from idle, or straight after the B of the previous CQE. An internal
+    // completion whose CQ has room goes straight to its post.
+    if (take) begin
+      c_q_d       = f_q_q;
+      c_sqe_d     = f_err_q ? '0 : f_sqe_q;  // after a fetch error cid and flow_id read 0
+      c_int_d     = f_internal;
+      c_sq_head_d = f_sq_head;  // advanced at the fetch's last beat
+      cq_addr_d   = {take_cq_base[63:4], 4'b0} +
+                    (64'(take_slot) << kvcpu_hif_pkg::CQE_SHIFT);
+      prov_addr_d = {take_prov_base[63:6], 6'b0} +
+                    (64'(take_slot) << kvcpu_hif_pkg::SQE_SHIFT);
+      status_d    = f_status;
+      result_d    = '0;
+      t_db_d      = f_t_db_q;
+      t_fetched_d = f_t_fetched_q;
+      if (f_internal && !cq_full_next[f_q_q]) begin
+        t_started_d = time_i;
+        t_done_d    = time_i;
+        t_posted_d  = time_i;
+        c_beat_d    = '0;
+        c_state_d   = prov_en_i[f_q_q] ? S_C_PAW : S_C_AW;
+      end else begin
+        c_state_d   = S_C_DECODE;
+      end
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q  <= S_IDLE;
-      cur_q_q  <= QidW'(NumQueues - 1);  // so that queue 0 is looked at first
-      addr_q   <= '0;
-      sqe_q    <= '0;
-      beat_q   <= '0;
-      rd_err_q <= 1'b0;
-      status_q <= '0;
-      result_q <= '0;
-      irq_q    <= 1'b0;
-      t_db_q      <= '0;
-      t_fetched_q <= '0;
-      t_started_q <= '0;
-      t_done_q    <= '0;
-      t_posted_q  <= '0;
+      f_state_q     <= S_F_IDLE;
+      f_q_q         <= QidW'(NumQueues - 1);  // so that queue 0 is looked at first
+      f_addr_q      <= '0;
+      f_sqe_q       <= '0;
+      f_beat_q      <= '0;
+      f_err_q       <= 1'b0;
+      f_t_db_q      <= '0;
+      f_t_fetched_q <= '0;
+      c_state_q     <= S_C_IDLE;
+      c_q_q         <= '0;
+      c_sqe_q       <= '0;
+      c_beat_q      <= '0;
+      c_int_q       <= 1'b0;
+      c_sq_head_q   <= '0;
+      cq_addr_q     <= '0;
+      prov_addr_q   <= '0;
+      status_q      <= '0;
+      result_q      <= '0;
+      irq_q         <= 1'b0;
+      irq_vec_q     <= '0;
+      t_db_q        <= '0;
+      t_fetched_q   <= '0;
+      t_started_q   <= '0;
+      t_done_q      <= '0;
+      t_posted_q    <= '0;
     end else begin
-      state_q  <= state_d;
-      cur_q_q  <= cur_q_d;
-      addr_q   <= addr_d;
-      sqe_q    <= sqe_d;
-      beat_q   <= beat_d;
-      rd_err_q <= rd_err_d;
-      status_q <= status_d;
-      result_q <= result_d;
-      irq_q    <= irq_d;
-      t_db_q      <= t_db_d;
-      t_fetched_q <= t_fetched_d;
-      t_started_q <= t_started_d;
-      t_done_q    <= t_done_d;
-      t_posted_q  <= t_posted_d;
+      f_state_q     <= f_state_d;
+      f_q_q         <= f_q_d;
+      f_addr_q      <= f_addr_d;
+      f_sqe_q       <= f_sqe_d;
+      f_beat_q      <= f_beat_d;
+      f_err_q       <= f_err_d;
+      f_t_db_q      <= f_t_db_d;
+      f_t_fetched_q <= f_t_fetched_d;
+      c_state_q     <= c_state_d;
+      c_q_q         <= c_q_d;
+      c_sqe_q       <= c_sqe_d;
+      c_beat_q      <= c_beat_d;
+      c_int_q       <= c_int_d;
+      c_sq_head_q   <= c_sq_head_d;
+      cq_addr_q     <= cq_addr_d;
+      prov_addr_q   <= prov_addr_d;
+      status_q      <= status_d;
+      result_q      <= result_d;
+      irq_q         <= irq_d;
+      if (irq_d) begin
+        irq_vec_q <= c_q_q;  // c_q_q moves on when the next command is taken in that cycle
+      end
+      t_db_q        <= t_db_d;
+      t_fetched_q   <= t_fetched_d;
+      t_started_q   <= t_started_d;
+      t_done_q      <= t_done_d;
+      t_posted_q    <= t_posted_d;
     end
   end
 
   // ---- error events (one-cycle pulses)
   assign err_bad_db_o = db_valid_i && !db_ok;
-  assign err_axi_rd_o = (state_q == S_R) && m_axi_rvalid_i && m_axi_rresp_i[1];
-  assign err_axi_wr_o = ((state_q == S_B) || (state_q == S_PB)) && m_axi_bvalid_i &&
+  assign err_axi_rd_o = (f_state_q == S_F_R) && m_axi_rvalid_i && m_axi_rresp_i[1];
+  assign err_axi_wr_o = ((c_state_q == S_C_B) || (c_state_q == S_C_PB)) && m_axi_bvalid_i &&
                         m_axi_bresp_i[1];
 
   // ---- the provenance record (docs/host-interface.md), beat by beat
   always_comb begin
-    unique case (beat_q)
-      3'd0: prov_w = {16'(cur_q_q), sqe.cid, sqe.flow_id};
-      3'd1: prov_w = {16'(sq_head_all[cur_q_q*PtrW +: PtrW]), status_q, phase_all[cur_q_q],
+    unique case (c_beat_q)
+      3'd0: prov_w = {16'(c_q_q), sqe.cid, sqe.flow_id};
+      3'd1: prov_w = {16'(c_sq_head_q), status_q, phase_all[c_q_q],
                       sqe.opcode, sqe.io_class, sqe.home_queue};
       3'd2: prov_w = t_db_q;
       3'd3: prov_w = t_fetched_q;
@@ -453,46 +557,48 @@ module kvcpu_hif #(
 
   // ---- outputs
   assign cqe.status  = status_q;
-  assign cqe.phase   = phase_all[cur_q_q];
+  assign cqe.phase   = phase_all[c_q_q];
   assign cqe.cid     = sqe.cid;
-  assign cqe.sq_id   = 16'(cur_q_q);
-  assign cqe.sq_head = 16'(sq_head_all[cur_q_q*PtrW +: PtrW]);
+  assign cqe.sq_id   = 16'(c_q_q);
+  assign cqe.sq_head = 16'(c_sq_head_q);
   assign cqe.flow_id = sqe.flow_id;
   assign cqe.result  = result_q;
 
-  assign m_axi_arvalid_o = (state_q == S_AR);
-  assign m_axi_araddr_o  = addr_q;
+  assign m_axi_arvalid_o = (f_state_q == S_F_AR);
+  assign m_axi_araddr_o  = f_addr_q;
   assign m_axi_arlen_o   = 8'd7;    // 8 beats of 8 bytes
   assign m_axi_arsize_o  = 3'd3;    // 8 bytes
   assign m_axi_arburst_o = 2'b01;   // INCR
-  assign m_axi_rready_o  = (state_q == S_R);
+  assign m_axi_rready_o  = (f_state_q == S_F_R);
 
-  assign m_axi_awvalid_o = (state_q == S_AW) || (state_q == S_PAW);
-  assign m_axi_awaddr_o  = addr_q;
-  assign m_axi_awlen_o   = (state_q == S_PAW) ? 8'd7 : 8'd1;  // record 8 beats, CQE 2
+  assign m_axi_awvalid_o = (c_state_q == S_C_AW) || (c_state_q == S_C_PAW);
+  assign m_axi_awaddr_o  = (c_state_q == S_C_PAW) ? prov_addr_q : cq_addr_q;
+  assign m_axi_awlen_o   = (c_state_q == S_C_PAW) ? 8'd7 : 8'd1;  // record 8 beats, CQE 2
   assign m_axi_awsize_o  = 3'd3;
   assign m_axi_awburst_o = 2'b01;
-  assign m_axi_wvalid_o  = (state_q == S_W0) || (state_q == S_W1) || (state_q == S_PW);
-  assign m_axi_wdata_o   = (state_q == S_PW) ? prov_w :
-                           (state_q == S_W1) ? cqe[127:64] : cqe[63:0];
+  assign m_axi_wvalid_o  = (c_state_q == S_C_W0) || (c_state_q == S_C_W1) ||
+                           (c_state_q == S_C_PW);
+  assign m_axi_wdata_o   = (c_state_q == S_C_PW) ? prov_w :
+                           (c_state_q == S_C_W1) ? cqe[127:64] : cqe[63:0];
   assign m_axi_wstrb_o   = '1;
-  assign m_axi_wlast_o   = (state_q == S_W1) || ((state_q == S_PW) && (beat_q == 3'd7));
-  assign m_axi_bready_o  = (state_q == S_B) || (state_q == S_PB);
+  assign m_axi_wlast_o   = (c_state_q == S_C_W1) || ((c_state_q == S_C_PW) && (c_beat_q == 3'd7));
+  assign m_axi_bready_o  = (c_state_q == S_C_B) || (c_state_q == S_C_PB);
 
-  assign cmd_valid_o  = (state_q == S_CMD);
-  assign cmd_qid_o    = cur_q_q;
+  assign cmd_valid_o  = (c_state_q == S_C_CMD);
+  assign cmd_qid_o    = c_q_q;
   assign cmd_sqe_o    = sqe;
-  assign cpl_ready_o  = (state_q == S_CPL);
+  assign cpl_ready_o  = (c_state_q == S_C_CPL);
   assign irq_valid_o  = irq_q;
-  assign irq_vector_o = cur_q_q;
+  assign irq_vector_o = irq_vec_q;
   assign sq_head_o    = sq_head_all;
   assign cq_tail_o    = cq_tail_all;
-  assign busy_o       = (state_q != S_IDLE) || (|pend);
+  assign busy_o       = (f_state_q != S_F_IDLE) || (c_state_q != S_C_IDLE) || (|pend);
 
-  // The completion carries the in-flight command's qid and cid (one command in flight).
+  // The completion carries the completion stage's qid and cid (one command at a time).
   logic unused_cpl_id;
-  assign unused_cpl_id = ^{cpl_qid_i, cpl_cid_i, cur_sq_base[5:0], cur_cq_base[3:0],
-                           cur_prov_base[5:0],
+  assign unused_cpl_id = ^{cpl_qid_i, cpl_cid_i, sel_sq_base[5:0], take_cq_base[3:0],
+                           f_sqe[511:96], f_sqe[79:16],  // only classified here
+                           take_prov_base[5:0],
                            m_axi_rresp_i[0], m_axi_bresp_i[0], m_axi_rlast_i};
 
   // ---- protocol monitors: one read burst and one write burst outstanding at most
@@ -545,15 +651,19 @@ module kvcpu_hif #(
   `KV_ASSERT(WLast_A, m_axi_wvalid_o |-> m_axi_wlast_o == (8'(wbeats_q) == wlen_q))
   `KV_ASSERT(ArAligned_A, m_axi_arvalid_o |-> m_axi_araddr_o[5:0] == 6'b0)
   `KV_ASSERT(AwAligned_A, m_axi_awvalid_o |-> m_axi_awaddr_o[3:0] == 4'b0)
-  `KV_ASSERT(PawAligned_A, state_q == S_PAW |-> m_axi_awaddr_o[5:0] == 6'b0)
+  `KV_ASSERT(PawAligned_A, c_state_q == S_C_PAW |-> m_axi_awaddr_o[5:0] == 6'b0)
   // the environment: responses only for outstanding bursts, rlast on the 8th beat, and
   // completions only for the command in flight
   `KV_ASSERT(RExpected_A, m_axi_rvalid_i |-> rd_out_q)
-  `KV_ASSERT(RLast_A, m_axi_rvalid_i && m_axi_rready_o |-> m_axi_rlast_i == (beat_q == 3'd7))
+  `KV_ASSERT(RLast_A, m_axi_rvalid_i && m_axi_rready_o |-> m_axi_rlast_i == (f_beat_q == 3'd7))
   `KV_ASSERT(BExpected_A, m_axi_bvalid_i |-> wr_addr_q && wr_data_done_q)
-  `KV_ASSERT(CplMatches_A, cpl_valid_i && cpl_ready_o |-> cpl_qid_i == cur_q_q &&
+  `KV_ASSERT(CplMatches_A, cpl_valid_i && cpl_ready_o |-> cpl_qid_i == c_q_q &&
              cpl_cid_i == sqe.cid)
-  `KV_ASSERT(CqNoOverwrite_A, m_axi_awvalid_o |-> !cq_full[cur_q_q])
+  `KV_ASSERT(CqNoOverwrite_A, m_axi_awvalid_o |-> !c_cq_full)
+  // the stages hand over only a fetched entry, and only to a free completion stage
+  `KV_ASSERT(TakeFull_A, take |-> f_state_q == S_F_FULL)
+  `KV_ASSERT(FullHold_A, f_state_q == S_F_FULL && !take |=> f_state_q == S_F_FULL &&
+             $stable(f_sqe_q) && $stable(f_q_q))
   `KV_ASSERT_KNOWN(ArValidKnown_A, m_axi_arvalid_o)
   `KV_ASSERT_KNOWN(AwValidKnown_A, m_axi_awvalid_o)
   `KV_ASSERT_KNOWN(WValidKnown_A, m_axi_wvalid_o)
