@@ -322,14 +322,19 @@ def gen_sv_top(b: Block, src: str) -> str:
     o.append("  always_comb begin")
     for r in writable:
         o.append(f"    w_sel_{r.lname} = '0;" if r.is_array else f"    w_sel_{r.lname} = 1'b0;")
-    o.append("    w_hit = 1'b1;")
+    o.append("    w_hit = 1'b0;")
     o.append("    w_ro = 1'b0;")
-    o.append(f"    unique case (waddr_i)")
+    # Decoded only with an access: a simulator then skips the whole case on idle cycles
+    # (the outputs below are only looked at with we_i/re_i; docs/performance.md).
+    o.append("    if (we_i) begin")
+    o.append("      w_hit = 1'b1;")
+    o.append(f"      unique case (waddr_i)")
     for r, i, _, _ in b.instances():
         act = "w_ro = 1'b1;" if r.access == "ro" else f"{sel(r, i)} = 1'b1;"
-        o.append(f"      {case_addr(r, i)}: {act}")
-    o.append("      default: w_hit = 1'b0;")
-    o.append("    endcase")
+        o.append(f"        {case_addr(r, i)}: {act}")
+    o.append("        default: w_hit = 1'b0;")
+    o.append("      endcase")
+    o.append("    end")
     o.append("  end")
     o.append("")
     o.append("  logic w_unaligned, w_partial;")
@@ -399,9 +404,11 @@ def gen_sv_top(b: Block, src: str) -> str:
     o.append("  logic r_hit;")
     o.append("  logic [31:0] r_data;")
     o.append("  always_comb begin")
-    o.append("    r_hit = 1'b1;")
+    o.append("    r_hit = 1'b0;")
     o.append("    r_data = 32'h0;")
-    o.append("    unique case (raddr_i)")
+    o.append("    if (re_i) begin")
+    o.append("      r_hit = 1'b1;")
+    o.append("      unique case (raddr_i)")
     for r, i, _, _ in b.instances():
         ln = r.lname
         if r.value is not None:
@@ -412,9 +419,10 @@ def gen_sv_top(b: Block, src: str) -> str:
             val = f"{word(r, f'{ln}_i', i)} & {n}_reg_pkg::{r.name}_MASK"
         else:
             val = "32'h0"
-        o.append(f"      {case_addr(r, i)}: r_data = {val};")
-    o.append("      default: r_hit = 1'b0;")
-    o.append("    endcase")
+        o.append(f"        {case_addr(r, i)}: r_data = {val};")
+    o.append("        default: r_hit = 1'b0;")
+    o.append("      endcase")
+    o.append("    end")
     o.append("  end")
     o.append("")
     o.append("  logic r_unaligned;")
