@@ -37,11 +37,12 @@ test: build
 	@$(CTEST) -LE regress
 
 # The soaks, plus the post-synthesis twin of the whole core (tb_bar0_gl), which makes the
-# configure step minutes longer and so is left out of `make test`.
+# configure step minutes longer and so is left out of `make test`, and the end-to-end tests
+# again against a server whose model keeps its assertions (KVCPU_COSIM_ASSERT).
 regress: configure
-	@cmake -S . -B $(BUILD) -DKVCPU_GL_CORE=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DKVCPU_GL_CORE=ON -DKVCPU_COSIM_ASSERT=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
-	@$(CTEST) -L regress
+	@$(CTEST) -L "regress|e2e"
 
 lint: configure
 	@$(CTEST) -L lint
