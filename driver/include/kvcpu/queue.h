@@ -152,7 +152,8 @@ struct QueueOptions {
 };
 
 struct QueueStats {
-  uint64_t submitted = 0, completed = 0, doorbells = 0;
+  uint64_t submitted = 0, completed = 0, doorbells = 0;  // doorbells: SQ tail
+  uint64_t cq_doorbells = 0;  // CQ head doorbells (rung lazily, see poll())
   uint64_t interrupts = 0;  // eventfd wake-ups
   uint64_t recovered = 0;   // completions found after a wait timed out without an interrupt
 };
@@ -171,8 +172,9 @@ class QueuePair {
   // Writes as many of cmds as fit (cid = the SQ slot), then rings the SQ doorbell once.
   // Returns how many were queued (0 when the queue is full: reap first).
   Result<size_t> submit(std::span<const Command> cmds);
-  // Reaps the completions that are visible now (up to out.size()); rings the CQ doorbell
-  // once if it reaped any.
+  // Reaps the completions that are visible now (up to out.size()). The CQ doorbell is rung
+  // lazily: when half the ring has been reaped since the last one, or when submit() needs
+  // the room (docs/driver.md, "CQ head doorbell").
   Result<size_t> poll(std::span<Completion> out);
   // Like poll(), but when nothing is there sleeps on the queue's vector (or spins politely
   // when interrupts are off) until something completes or `timeout` passes (kTimeout).
@@ -190,6 +192,9 @@ class QueuePair {
   static Layout layout(unsigned depth_log2);
   Status setup(const QueueOptions& o);
   size_t reap(std::span<Completion> out, uint64_t woken_ns);
+  // Books n reaped completions; rings the CQ doorbell once half the ring is unannounced.
+  Status consumed(size_t n);
+  Status ring_cq();
   uint16_t head_status_phase() const;
   Result<uint32_t> read_reg(uint32_t off);
   Status write_reg(uint32_t off, uint32_t v, bool posted);
@@ -204,6 +209,7 @@ class QueuePair {
   std::unique_ptr<DmaBuffer> mem_;
   uint8_t *sq_ = nullptr, *cq_ = nullptr, *pv_ = nullptr;
   unsigned sq_tail_ = 0, cq_head_ = 0, in_flight_ = 0;
+  unsigned cq_unrung_ = 0;  // reaped CQ slots the device has not been told of
   bool phase_ = true;
   int efd_ = -1;
   std::unique_ptr<uint64_t[]> t_submit_;  // per SQ slot
