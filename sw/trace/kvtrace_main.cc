@@ -24,7 +24,8 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char kUsage[] =
-    "usage: kvtrace --trace FILE --capacity N[,N...] [--policy P[,P...]] [--csv OUT]\n"
+    "usage: kvtrace --trace FILE --capacity N[,N...] [--policy P[,P...]] [--step-us N]\n"
+    "               [--csv OUT]\n"
     "\n"
     "Replays a Mooncake JSONL trace (timestamp, input_length, output_length, hash_ids)\n"
     "as a serving runtime would and prints the prefix-block hit rate of each policy at\n"
@@ -32,7 +33,10 @@ constexpr const char kUsage[] =
     "\n"
     "  --trace FILE      the trace (one JSON object per line)\n"
     "  --capacity LIST   comma-separated capacities in blocks, each >= 1\n"
-    "  --policy LIST     comma-separated among lru, fifo, opt (default: lru,fifo,opt)\n"
+    "  --policy LIST     comma-separated among lru, fifo, opt, hepc-seed, hepc-hint\n"
+    "                    (default: lru,fifo,opt)\n"
+    "  --step-us N       logical duration of a decode step in microseconds (default\n"
+    "                    1000); sets how many requests wait, i.e. hepc-hint's lookahead\n"
     "  --csv OUT         also write capacity,policy,references,hits,hit_rate,evictions,\n"
     "                    resident_hits (resident references, contiguous or not)\n"
     "  --help, -h        this text\n"
@@ -84,6 +88,7 @@ struct Args {
   std::vector<size_t> capacities;
   std::vector<std::string> policies{"lru", "fifo", "opt"};
   std::string csv;
+  size_t step_us = 1000;
   bool help = false;
 };
 
@@ -102,7 +107,8 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    if (name != "--trace" && name != "--capacity" && name != "--policy" && name != "--csv") {
+    if (name != "--trace" && name != "--capacity" && name != "--policy" && name != "--csv" &&
+        name != "--step-us") {
       return "unknown argument '" + std::string(arg) + "'";
     }
     if (!value) {
@@ -122,6 +128,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
         return "--csv needs a file name";
       }
       args->csv = *value;
+    } else if (name == "--step-us") {
+      const auto v = ParseCapacity(*value);
+      if (!v) {
+        return "bad --step-us '" + std::string(*value) + "' (a positive decimal number expected)";
+      }
+      args->step_us = *v;
     } else if (name == "--capacity") {
       args->capacities.clear();
       for (std::string_view item : SplitCommas(*value)) {
@@ -194,6 +206,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<kvcpu::trace::Policy> policy = kvcpu::trace::MakePolicy(policy_name, trace);
     kvcpu::trace::ReplayOptions options;
     options.capacity = capacity;
+    options.step_us = args.step_us;
     if (auto err = kvcpu::trace::Replay(trace, options, *policy, stats)) {
       std::fprintf(stderr, "kvtrace: replay: %s\n", err->c_str());
       return false;
@@ -210,7 +223,9 @@ int main(int argc, char** argv) {
               trace.requests.size(), static_cast<unsigned long long>(trace.references),
               static_cast<unsigned long long>(trace.distinct_blocks),
               static_cast<unsigned long long>(unbounded.steps));
-  std::printf("  unbounded-cache hit rate %.4f\n\n", unbounded.hit_rate());
+  std::printf("  unbounded-cache hit rate %.4f\n", unbounded.hit_rate());
+  std::printf("  step %zu us: at most %llu requests waiting (the hint lookahead)\n\n",
+              args.step_us, static_cast<unsigned long long>(unbounded.max_waiting));
   std::printf("prefix-block hit rate\n%10s", "capacity");
   for (const std::string& p : args.policies) {
     std::printf("  %7s", p.c_str());

@@ -1,5 +1,9 @@
 #include "replay.h"
 
+#include <deque>
+
+#include "hepc.h"
+
 #include <algorithm>
 #include <list>
 #include <set>
@@ -122,6 +126,154 @@ class OptPolicy final : public Policy {
   std::unordered_map<BlockId, uint64_t> key_;     // id -> its next use in order_
 };
 
+// HEPC model as a policy: the runtime side (keys, hints from arrived requests) is here, the
+// decisions are the model's. docs/trace-replay.md "HEPC policies".
+class HepcPolicy final : public Policy {
+ public:
+  static constexpr unsigned kBucketShift = 8;  // 256 steps per bucket, 262,144-step window
+
+  explicit HepcPolicy(model::Mode mode)
+      : mode_(mode), m_(model::RtbdConfig{13, kBucketShift, 1024}, Config(mode)) {}
+
+  std::string_view name() const override {
+    return mode_ == model::Mode::kSeed ? "hepc-seed" : "hepc-hint";
+  }
+
+  void OnStepAdvance(uint64_t step) override {
+    std::vector<model::Plan> plans;  // none: the replay owns residency (max plans 0)
+    (void)m_.StepAdvance(static_cast<uint32_t>(step), &plans);
+  }
+
+  void OnRequestBegin(const RequestContext& ctx) override {
+    if (ctx.index > 0) {
+      out_sum_ += ctx.trace[ctx.index - 1].output_length;
+    }
+    if (mode_ != model::Mode::kHint) {
+      return;
+    }
+    index_ = ctx.index;
+    last_step_ = ctx.last_step;
+    // The running request's uses are no longer pending.
+    for (BlockId b : ctx.trace[ctx.index].hash_ids) {
+      auto it = pending_.find(b);
+      if (it != pending_.end() && !it->second.empty() && it->second.front() == ctx.index) {
+        it->second.pop_front();
+      }
+    }
+    // Newly arrived requests: their blocks' next use is their estimated prefill step.
+    next_arrival_ = std::max(next_arrival_, ctx.index + 1);
+    for (; next_arrival_ < ctx.waiting_end; ++next_arrival_) {
+      const size_t j = next_arrival_;
+      est_.resize(j + 1, 0);
+      est_[j] = Estimate(j);
+      for (BlockId b : ctx.trace[j].hash_ids) {
+        auto& q = pending_[b];
+        q.push_back(j);
+        if (q.size() == 1) {
+          Hint(b);
+        }
+      }
+    }
+    // Estimates that turned out too early are moved later (the queue ran slower).
+    for (size_t j = ctx.index + 1; j < next_arrival_; ++j) {
+      const uint64_t e = Estimate(j);
+      if (est_[j] >= e) {
+        break;
+      }
+      est_[j] = e;
+      for (BlockId b : ctx.trace[j].hash_ids) {
+        auto it = pending_.find(b);
+        if (it != pending_.end() && !it->second.empty() && it->second.front() == j) {
+          Hint(b);
+        }
+      }
+    }
+  }
+
+  void OnTouch(BlockId id, const Access& a) override {
+    (void)m_.Touch(KeyOf(id));
+    if (mode_ == model::Mode::kSeed) {
+      if (seen_by_.try_emplace(id, a.request).first->second != a.request) {
+        // Reused by a second request: a shared prefix (SHARE, then RELEASE at once: D = 1).
+        (void)m_.Share(KeyOf(id));
+        (void)m_.Release(KeyOf(id));
+      }
+      return;
+    }
+    Hint(id);  // the touch consumed the hint; the next waiting use (if any) re-arms it
+  }
+
+  BlockId ChooseVictim(const Access&) override {
+    const model::VictimResult v = m_.Victim();
+    return v.handle == model::kNoHandle ? UINT64_MAX : IdOf(m_.dir().entry(v.handle).key);
+  }
+
+  void OnEvict(BlockId id) override { (void)m_.Delete(KeyOf(id)); }
+
+  void OnInsert(BlockId id, const Access& a) override {
+    (void)m_.Insert(model::InsertArgs{.key = KeyOf(id), .tier = 0});
+    if (mode_ == model::Mode::kSeed) {
+      seen_by_.try_emplace(id, a.request);
+    } else {
+      Hint(id);
+    }
+  }
+
+  std::optional<BlockId> ConflictVictim(BlockId incoming) override {
+    const uint32_t set = m_.dir().SetOf(KeyOf(incoming));
+    for (uint32_t w = 0; w < model::kWays; ++w) {
+      if (!m_.dir().entry(set * model::kWays + w).valid) {
+        return std::nullopt;
+      }
+    }
+    const uint32_t h = m_.SetVictim(set);
+    if (h == model::kNoHandle) {
+      return std::nullopt;
+    }
+    return IdOf(m_.dir().entry(h).key);
+  }
+
+ private:
+  static model::HepcConfig Config(model::Mode mode) {
+    model::HepcConfig c;
+    c.mode = mode;
+    c.max_evict_plans = 0;
+    c.max_prefetch_plans = 0;
+    return c;
+  }
+  static model::Key KeyOf(BlockId id) {
+    return model::Key{static_cast<uint16_t>(id >> 32), 0, 0, static_cast<uint32_t>(id)};
+  }
+  static BlockId IdOf(const model::Key& k) {
+    return (BlockId{k.request} << 32) | k.token_start;
+  }
+  // Prefill step of waiting request j as the runtime can estimate it: the running request
+  // ends at last_step_; each request ahead takes 1 + (mean output length so far) steps.
+  uint64_t Estimate(size_t j) const {
+    const uint64_t mean = index_ == 0 ? 0 : out_sum_ / index_;
+    return last_step_ + 1 + (j - index_ - 1) * (mean + 1);
+  }
+  // Sends the block's earliest pending use as a PREFETCH hint (if the block is resident).
+  void Hint(BlockId id) {
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.empty()) {
+      return;
+    }
+    const uint64_t target = std::min<uint64_t>(est_[it->second.front()], UINT32_MAX);
+    (void)m_.UpdateHint(KeyOf(id), model::Hint::kPrefetch, static_cast<uint32_t>(target));
+  }
+
+  model::Mode mode_;
+  model::HepcModel m_;
+  uint64_t out_sum_ = 0;
+  size_t index_ = 0;
+  uint64_t last_step_ = 0;
+  size_t next_arrival_ = 0;
+  std::vector<uint64_t> est_;
+  std::unordered_map<BlockId, std::deque<size_t>> pending_;
+  std::unordered_map<BlockId, size_t> seen_by_;
+};
+
 }  // namespace
 
 std::unique_ptr<Policy> MakePolicy(std::string_view name, const Trace& trace) {
@@ -133,6 +285,12 @@ std::unique_ptr<Policy> MakePolicy(std::string_view name, const Trace& trace) {
   }
   if (name == "opt") {
     return std::make_unique<OptPolicy>(trace);
+  }
+  if (name == "hepc-seed") {
+    return std::make_unique<HepcPolicy>(model::Mode::kSeed);
+  }
+  if (name == "hepc-hint") {
+    return std::make_unique<HepcPolicy>(model::Mode::kHint);
   }
   return nullptr;
 }
@@ -190,6 +348,16 @@ std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& optio
         continue;
       }
       contiguous = false;
+      if (const std::optional<BlockId> cv = policy.ConflictVictim(id)) {
+        if (resident.erase(*cv) == 0) {
+          return "policy " + std::string(policy.name()) + " named block " + std::to_string(*cv) +
+                 ", which is not resident, as a conflict victim (request " + std::to_string(i) +
+                 ", position " + std::to_string(k) + ")";
+        }
+        policy.OnEvict(*cv);
+        ++s.evictions;
+        ++s.conflict_evictions;
+      }
       if (resident.size() >= options.capacity) {
         const BlockId victim = policy.ChooseVictim(a);
         if (resident.erase(victim) == 0) {

@@ -74,12 +74,19 @@ class Policy {
   virtual void OnEvict(BlockId id) = 0;
   // A block becomes resident.
   virtual void OnInsert(BlockId id, const Access& access) = 0;
+  // Called before every insert of `incoming`, full or not: a policy whose own structure has
+  // no room for it (the HEPC directory's set is full: a set conflict) names a resident block
+  // to evict first. Default: none. A non-resident answer aborts the replay with an error.
+  virtual std::optional<BlockId> ConflictVictim(BlockId incoming) { return std::nullopt; }
 };
 
 // Policy names MakePolicy knows, in table order.
-inline constexpr std::string_view kPolicyNames[] = {"lru", "fifo", "opt"};
+inline constexpr std::string_view kPolicyNames[] = {"lru", "fifo", "opt", "hepc-seed",
+                                                    "hepc-hint"};
 
-// "lru", "fifo" or "opt" (Belady: evict the resident block whose next reference in the
+// "hepc-seed" / "hepc-hint": the HEPC model (sw/model, docs/rtbd-hepc.md) in seed or hint
+// mode, driven as docs/trace-replay.md "HEPC policies" describes (hints only from arrived
+// requests). "lru", "fifo" or "opt" (Belady: evict the resident block whose next reference in the
 // trace is farthest away; never referenced again counts as infinitely far, ties go to the
 // larger id). Returns nullptr for an unknown name. OPT reads the whole trace here (it is
 // offline) and keeps its own next-use table, so `trace` need not outlive the policy.
@@ -97,6 +104,7 @@ struct ReplayStats {
   uint64_t resident_hits = 0;  // references that found their block resident (>= hits)
   uint64_t inserts = 0;
   uint64_t evictions = 0;
+  uint64_t conflict_evictions = 0;  // of which named by ConflictVictim (set conflicts)
   uint64_t steps = 0;          // steps run: sum of (1 + output_length)
   uint64_t max_waiting = 0;    // most requests waiting when one started
   uint64_t peak_resident = 0;  // most blocks resident at once

@@ -417,10 +417,13 @@ TEST(ReplayProperties, RandomTraces) {
       caps.push_back(c);
     }
     CheckProperties(t, caps);
-    // Large enough, every policy reaches the unbounded hit count, and timing does not matter.
+    // Large enough, every policy reaches the unbounded hit count, and timing does not matter
+    // (except to hepc-hint, whose lookahead is the waiting queue, which step_us sets).
     for (std::string_view p : kPolicyNames) {
       EXPECT_EQ(Hits(t, p, t.distinct_blocks), UnboundedHits(t)) << p;
-      EXPECT_EQ(RunReplay(t, p, 7, 1).hits, RunReplay(t, p, 7, 1000000).hits) << p;
+      if (p != "hepc-hint") {
+        EXPECT_EQ(RunReplay(t, p, 7, 1).hits, RunReplay(t, p, 7, 1000000).hits) << p;
+      }
     }
   }
 }
