@@ -1,9 +1,10 @@
 // Two AXI4 masters onto one slave port (64-bit addresses, no IDs).
 //
 // Read and write channels are arbitrated independently. A master wins a channel with its
-// address valid (master 0 first when both ask) and keeps it until the burst is finished:
-// for reads the last R beat, for writes the B response. So at most one read burst and one
-// write burst are outstanding at the slave port, and R/B need no ID to find their master.
+// address valid (master 0 first when both ask) and keeps it until its bursts are finished:
+// for reads the last R beat; for writes the B of every burst it started, where it may have
+// two write bursts outstanding (in order, same master). So R/B need no ID to find their
+// master: one read burst and at most two write bursts of one master are outstanding.
 // A losing master's address channel sees ready low; nothing is dropped.
 `include "kvcpu_assert.svh"
 
@@ -107,54 +108,63 @@ module kvcpu_axi_arb #(
   assign s_rresp_o     = m_rresp_i;
   assign s_rlast_o     = m_rlast_i;
 
-  // ---- write channel: idle -> address (grant held) -> data and response -> idle
-  logic wr_busy_q, wr_addr_done_q, wr_sel_q, wr_sel;
+  // ---- write channel: a master wins with its AW and keeps the grant until every burst it
+  // started has its B. While it holds the grant it may start a second burst (at most two
+  // outstanding: the hif posts a CQE right behind its provenance record); W beats follow
+  // the AW order, and each burst's beats go out only after its own AW.
+  logic       wr_busy_q, wr_sel_q, wr_sel;
+  logic [1:0] wr_aw_q;   // bursts whose AW was accepted and whose last W beat was not
+  logic [1:0] wr_b_q;    // bursts whose AW was accepted and whose B was not
+  logic       aw_fire, w_last_fire, b_fire;
   assign wr_sel = wr_busy_q ? wr_sel_q : !s_awvalid_i[0];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      wr_busy_q      <= 1'b0;
-      wr_addr_done_q <= 1'b0;
-      wr_sel_q       <= 1'b0;
-    end else if (!wr_busy_q) begin
-      if (|s_awvalid_i) begin
-        wr_busy_q      <= 1'b1;
-        wr_sel_q       <= wr_sel;
-        wr_addr_done_q <= m_awready_i;
-      end
+      wr_busy_q <= 1'b0;
+      wr_sel_q  <= 1'b0;
+      wr_aw_q   <= '0;
+      wr_b_q    <= '0;
     end else begin
-      if (!wr_addr_done_q && m_awready_i) begin
-        wr_addr_done_q <= 1'b1;
-      end
-      if (wr_addr_done_q && m_bvalid_i && m_bready_o) begin
-        wr_busy_q      <= 1'b0;
-        wr_addr_done_q <= 1'b0;
+      wr_aw_q <= wr_aw_q + {1'b0, aw_fire} - {1'b0, w_last_fire};
+      wr_b_q  <= wr_b_q + {1'b0, aw_fire} - {1'b0, b_fire};
+      if (!wr_busy_q) begin
+        if (|s_awvalid_i) begin
+          wr_busy_q <= 1'b1;
+          wr_sel_q  <= wr_sel;
+        end
+      end else if (b_fire && wr_b_q == 2'd1 && !aw_fire) begin
+        wr_busy_q <= 1'b0;  // the last outstanding B: the grant is free again
       end
     end
   end
 
   logic wr_addr_phase;
-  assign wr_addr_phase = !wr_busy_q ? (|s_awvalid_i) : !wr_addr_done_q;
+  // a new burst: from idle, or a second one of the granted master (at most two outstanding)
+  assign wr_addr_phase = !wr_busy_q ? (|s_awvalid_i) : (wr_b_q < 2'd2);
   assign m_awvalid_o   = wr_addr_phase && s_awvalid_i[wr_sel];
   assign m_awaddr_o    = s_awaddr_i[wr_sel*64 +: 64];
   assign m_awlen_o     = s_awlen_i[wr_sel*8 +: 8];
   assign m_awsize_o    = s_awsize_i[wr_sel*3 +: 3];
   assign m_awburst_o   = s_awburst_i[wr_sel*2 +: 2];
   assign s_awready_o   = (wr_addr_phase && m_awready_i) ? (2'b01 << wr_sel) : 2'b00;
-  // W beats of the granted master only, and only once its address went out
-  assign m_wvalid_o    = wr_busy_q && wr_addr_done_q && s_wvalid_i[wr_sel_q];
+  assign aw_fire       = m_awvalid_o && m_awready_i;
+  // W beats of the granted master only, and only for a burst whose address went out
+  assign m_wvalid_o    = wr_busy_q && (wr_aw_q != '0) && s_wvalid_i[wr_sel_q];
   assign m_wdata_o     = s_wdata_i[wr_sel_q*DataWidth +: DataWidth];
   assign m_wstrb_o     = s_wstrb_i[wr_sel_q*SW +: SW];
   assign m_wlast_o     = s_wlast_i[wr_sel_q];
-  assign s_wready_o    = (wr_busy_q && wr_addr_done_q && m_wready_i) ? (2'b01 << wr_sel_q) : 2'b00;
-  assign s_bvalid_o    = (wr_busy_q && wr_addr_done_q && m_bvalid_i) ? (2'b01 << wr_sel_q) : 2'b00;
-  assign m_bready_o    = wr_busy_q && wr_addr_done_q && s_bready_i[wr_sel_q];
+  assign s_wready_o    = (wr_busy_q && (wr_aw_q != '0) && m_wready_i) ? (2'b01 << wr_sel_q) : 2'b00;
+  assign w_last_fire   = m_wvalid_o && m_wready_i && m_wlast_o;
+  assign s_bvalid_o    = (wr_busy_q && (wr_b_q != '0) && m_bvalid_i) ? (2'b01 << wr_sel_q) : 2'b00;
+  assign m_bready_o    = wr_busy_q && (wr_b_q != '0) && s_bready_i[wr_sel_q];
   assign s_bresp_o     = m_bresp_i;
+  assign b_fire        = m_bvalid_i && m_bready_o;
 
   // the grant does not move while an address is offered
   `KV_ASSERT(ArGrantHeld_A, m_arvalid_o && !m_arready_i |=> m_arvalid_o && $stable(m_araddr_o))
   `KV_ASSERT(AwGrantHeld_A, m_awvalid_o && !m_awready_i |=> m_awvalid_o && $stable(m_awaddr_o))
   `KV_ASSERT(RFromSlaveOnlyInDataPhase_A, m_rvalid_i |-> rd_busy_q && rd_data_q)
-  `KV_ASSERT(BFromSlaveOnlyAfterAw_A, m_bvalid_i |-> wr_busy_q && wr_addr_done_q)
+  `KV_ASSERT(BFromSlaveOnlyAfterAw_A, m_bvalid_i |-> wr_busy_q && (wr_b_q != '0))
+  `KV_ASSERT(TwoWritesAtMost_A, wr_b_q <= 2'd2 && wr_aw_q <= wr_b_q)
 
 endmodule

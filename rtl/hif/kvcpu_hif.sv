@@ -7,7 +7,7 @@
 //   (one 8-beat INCR read burst), advance the SQ head, hold the entry. Completion: take the
 //   held entry, decode it, either forward it on cmd and wait for its completion on cpl, or
 //   complete it internally (NOP, reserved field set, fetch error); then wait while the CQ
-//   is full, write the provenance record (8-beat burst) if enabled, post the CQE (one
+//   is full, write the provenance record (7-beat burst) if enabled, post the CQE (one
 //   2-beat INCR write burst), pulse irq. The fetch stage reads the next SQE while the
 //   completion stage works, so reads overlap writes; commands complete in fetch order.
 // - Every valid output is registered (from the FSM state) and never depends on a ready.
@@ -119,12 +119,11 @@ module kvcpu_hif #(
     S_C_CPL,      // wait for its completion
     S_C_CQ_WAIT,  // wait while the CQ is full
     S_C_PAW,      // provenance record write address
-    S_C_PW,       // provenance record, 8 beats
-    S_C_PB,       // its write response
-    S_C_AW,       // CQE write address
+    S_C_PW,       // provenance record, 7 beats; the CQE's address goes out alongside
+    S_C_AW,       // CQE write address (when it did not go out during S_C_PW)
     S_C_W0,       // CQE bytes 7:0
     S_C_W1,       // CQE bytes 15:8 (wlast)
-    S_C_B         // write response
+    S_C_B         // the write responses (record and CQE, in that order)
   } cstate_e;
 
   // ---- FSM-to-queue-bank controls and per-queue views (flat, queue g at [g*W +: W])
@@ -341,6 +340,9 @@ module kvcpu_hif #(
   logic [63:0]          take_cq_base, take_prov_base;
   logic [PtrW-1:0]      take_slot;
   logic                 c_prov_en, c_cq_full;
+  logic                 c_aw2_q, c_aw2_d;    // the CQE's AW went out during the record
+  logic [1:0]           c_bgot_q, c_bgot_d;  // B responses of this command's post so far
+  logic                 b_fire, post_done;
 
   assign sqe              = c_sqe_q;
   assign take_cq_base     = cq_base_i[f_q_q*64 +: 64];
@@ -348,9 +350,12 @@ module kvcpu_hif #(
   assign take_slot        = cq_tail_next_all[f_q_q*PtrW +: PtrW];
   assign c_prov_en        = prov_en_i[c_q_q];
   assign c_cq_full        = cq_full[c_q_q];
+  assign b_fire           = m_axi_bvalid_i && m_axi_bready_o;
+  // the last B of the post: the record's (if any) and the CQE's
+  assign post_done        = (c_state_q == S_C_B) && b_fire &&
+                            (c_bgot_q + 2'd1 == (c_prov_en ? 2'd2 : 2'd1));
   assign take             = (f_state_q == S_F_FULL) &&
-                            ((c_state_q == S_C_IDLE) ||
-                             ((c_state_q == S_C_B) && m_axi_bvalid_i));
+                            ((c_state_q == S_C_IDLE) || post_done);
 
   always_comb begin
     c_state_d   = c_state_q;
@@ -370,6 +375,8 @@ module kvcpu_hif #(
     t_done_d    = t_done_q;
     t_posted_d  = t_posted_q;
     cq_tail_adv = 1'b0;
+    c_aw2_d     = c_aw2_q;
+    c_bgot_d    = post_done ? 2'd0 : (c_bgot_q + {1'b0, b_fire});
     unique case (c_state_q)
       S_C_IDLE: ;
       S_C_DECODE: begin
@@ -409,20 +416,21 @@ module kvcpu_hif #(
       end
       S_C_PAW: begin
         if (m_axi_awready_i) begin
+          c_aw2_d   = 1'b0;
           c_state_d = S_C_PW;
         end
       end
       S_C_PW: begin
+        // the CQE's AW is offered alongside the record's beats: two bursts outstanding, in
+        // order, so the record lands before the CQE (docs/hif.md)
+        if (m_axi_awready_i) begin
+          c_aw2_d = 1'b1;
+        end
         if (m_axi_wready_i) begin
           c_beat_d = c_beat_q + 3'd1;
-          if (c_beat_q == 3'd7) begin
-            c_state_d = S_C_PB;
+          if (c_beat_q == 3'd6) begin  // bytes 56..63 are reserved: not written
+            c_state_d = (c_aw2_q || m_axi_awready_i) ? S_C_W0 : S_C_AW;
           end
-        end
-      end
-      S_C_PB: begin
-        if (m_axi_bvalid_i) begin
-          c_state_d = S_C_AW;
         end
       end
       S_C_AW: begin
@@ -441,7 +449,7 @@ module kvcpu_hif #(
         end
       end
       S_C_B: begin
-        if (m_axi_bvalid_i) begin
+        if (post_done) begin
           cq_tail_adv = 1'b1;
           irq_d       = 1'b1;
           c_state_d   = S_C_IDLE;
@@ -491,6 +499,8 @@ module kvcpu_hif #(
       c_sqe_q       <= '0;
       c_beat_q      <= '0;
       c_int_q       <= 1'b0;
+      c_aw2_q       <= 1'b0;
+      c_bgot_q      <= '0;
       c_sq_head_q   <= '0;
       cq_addr_q     <= '0;
       prov_addr_q   <= '0;
@@ -517,6 +527,8 @@ module kvcpu_hif #(
       c_sqe_q       <= c_sqe_d;
       c_beat_q      <= c_beat_d;
       c_int_q       <= c_int_d;
+      c_aw2_q       <= c_aw2_d;
+      c_bgot_q      <= c_bgot_d;
       c_sq_head_q   <= c_sq_head_d;
       cq_addr_q     <= cq_addr_d;
       prov_addr_q   <= prov_addr_d;
@@ -537,8 +549,7 @@ module kvcpu_hif #(
   // ---- error events (one-cycle pulses)
   assign err_bad_db_o = db_valid_i && !db_ok;
   assign err_axi_rd_o = (f_state_q == S_F_R) && m_axi_rvalid_i && m_axi_rresp_i[1];
-  assign err_axi_wr_o = ((c_state_q == S_C_B) || (c_state_q == S_C_PB)) && m_axi_bvalid_i &&
-                        m_axi_bresp_i[1];
+  assign err_axi_wr_o = b_fire && m_axi_bresp_i[1];
 
   // ---- the provenance record (docs/host-interface.md), beat by beat
   always_comb begin
@@ -571,9 +582,10 @@ module kvcpu_hif #(
   assign m_axi_arburst_o = 2'b01;   // INCR
   assign m_axi_rready_o  = (f_state_q == S_F_R);
 
-  assign m_axi_awvalid_o = (c_state_q == S_C_AW) || (c_state_q == S_C_PAW);
+  assign m_axi_awvalid_o = (c_state_q == S_C_AW) || (c_state_q == S_C_PAW) ||
+                           ((c_state_q == S_C_PW) && !c_aw2_q);
   assign m_axi_awaddr_o  = (c_state_q == S_C_PAW) ? prov_addr_q : cq_addr_q;
-  assign m_axi_awlen_o   = (c_state_q == S_C_PAW) ? 8'd7 : 8'd1;  // record 8 beats, CQE 2
+  assign m_axi_awlen_o   = (c_state_q == S_C_PAW) ? 8'd6 : 8'd1;  // record 7 beats, CQE 2
   assign m_axi_awsize_o  = 3'd3;
   assign m_axi_awburst_o = 2'b01;
   assign m_axi_wvalid_o  = (c_state_q == S_C_W0) || (c_state_q == S_C_W1) ||
@@ -581,8 +593,10 @@ module kvcpu_hif #(
   assign m_axi_wdata_o   = (c_state_q == S_C_PW) ? prov_w :
                            (c_state_q == S_C_W1) ? cqe[127:64] : cqe[63:0];
   assign m_axi_wstrb_o   = '1;
-  assign m_axi_wlast_o   = (c_state_q == S_C_W1) || ((c_state_q == S_C_PW) && (c_beat_q == 3'd7));
-  assign m_axi_bready_o  = (c_state_q == S_C_B) || (c_state_q == S_C_PB);
+  assign m_axi_wlast_o   = (c_state_q == S_C_W1) || ((c_state_q == S_C_PW) && (c_beat_q == 3'd6));
+  // B responses are taken whenever a post is under way (the record's comes during the CQE)
+  assign m_axi_bready_o  = (c_state_q == S_C_PW) || (c_state_q == S_C_AW) ||
+                           (c_state_q == S_C_W0) || (c_state_q == S_C_W1) || (c_state_q == S_C_B);
 
   assign cmd_valid_o  = (c_state_q == S_C_CMD);
   assign cmd_qid_o    = c_q_q;
@@ -601,36 +615,44 @@ module kvcpu_hif #(
                            take_prov_base[5:0],
                            m_axi_rresp_i[0], m_axi_bresp_i[0], m_axi_rlast_i};
 
-  // ---- protocol monitors: one read burst and one write burst outstanding at most
-  logic       rd_out_q, wr_addr_q, wr_data_done_q;
-  logic [3:0] wbeats_q;
-  logic [7:0] wlen_q;
+  // ---- protocol monitors: one read burst and up to two write bursts outstanding
+  logic       rd_out_q;
+  logic [1:0] wr_aw_out_q, wr_b_out_q;  // bursts awaiting their last W beat / their B
+  logic [3:0] wbeats_q;                 // beats of the burst whose data is going out
+  logic [7:0] wlen0_q, wlen1_q;         // awlen of that burst, and of the one behind it
+  logic       aw_fire, w_fire, wl_fire;
+  assign aw_fire = m_axi_awvalid_o && m_axi_awready_i;
+  assign w_fire  = m_axi_wvalid_o && m_axi_wready_i;
+  assign wl_fire = w_fire && m_axi_wlast_o;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      rd_out_q       <= 1'b0;
-      wr_addr_q      <= 1'b0;
-      wr_data_done_q <= 1'b0;
-      wbeats_q       <= '0;
-      wlen_q         <= '0;
+      rd_out_q    <= 1'b0;
+      wr_aw_out_q <= '0;
+      wr_b_out_q  <= '0;
+      wbeats_q    <= '0;
+      wlen0_q     <= '0;
+      wlen1_q     <= '0;
     end else begin
       if (m_axi_arvalid_o && m_axi_arready_i) begin
         rd_out_q <= 1'b1;
       end else if (m_axi_rvalid_i && m_axi_rready_o && m_axi_rlast_i) begin
         rd_out_q <= 1'b0;
       end
-      if (m_axi_awvalid_o && m_axi_awready_i) begin
-        wr_addr_q <= 1'b1;
-        wlen_q    <= m_axi_awlen_o;
-      end else if (m_axi_bvalid_i && m_axi_bready_o) begin
-        wr_addr_q      <= 1'b0;
-        wr_data_done_q <= 1'b0;
-        wbeats_q       <= '0;
-      end
-      if (m_axi_wvalid_o && m_axi_wready_i) begin
-        wbeats_q <= wbeats_q + 4'd1;
-        if (m_axi_wlast_o) begin
-          wr_data_done_q <= 1'b1;
+      wr_aw_out_q <= wr_aw_out_q + {1'b0, aw_fire} - {1'b0, wl_fire};
+      wr_b_out_q  <= wr_b_out_q + {1'b0, aw_fire} - {1'b0, b_fire};
+      // a two-entry queue of burst lengths in AW order
+      if (aw_fire) begin
+        if (wr_aw_out_q == 2'd0 || (wr_aw_out_q == 2'd1 && wl_fire)) begin
+          wlen0_q <= m_axi_awlen_o;
+        end else begin
+          wlen1_q <= m_axi_awlen_o;
         end
+      end
+      if (wl_fire && !(aw_fire && wr_aw_out_q == 2'd1)) begin
+        wlen0_q <= wlen1_q;
+      end
+      if (w_fire) begin
+        wbeats_q <= m_axi_wlast_o ? 4'd0 : wbeats_q + 4'd1;
       end
     end
   end
@@ -646,9 +668,9 @@ module kvcpu_hif #(
              $stable(cmd_sqe_o) && $stable(cmd_qid_o))
   // one read and one write burst outstanding; write data only after its address
   `KV_ASSERT(OneRead_A, m_axi_arvalid_o |-> !rd_out_q)
-  `KV_ASSERT(OneWrite_A, m_axi_awvalid_o |-> !wr_addr_q)
-  `KV_ASSERT(WAfterAw_A, m_axi_wvalid_o |-> wr_addr_q && !wr_data_done_q)
-  `KV_ASSERT(WLast_A, m_axi_wvalid_o |-> m_axi_wlast_o == (8'(wbeats_q) == wlen_q))
+  `KV_ASSERT(TwoWrites_A, m_axi_awvalid_o |-> wr_b_out_q < 2'd2)
+  `KV_ASSERT(WAfterAw_A, m_axi_wvalid_o |-> wr_aw_out_q != 2'd0)
+  `KV_ASSERT(WLast_A, m_axi_wvalid_o |-> m_axi_wlast_o == (8'(wbeats_q) == wlen0_q))
   `KV_ASSERT(ArAligned_A, m_axi_arvalid_o |-> m_axi_araddr_o[5:0] == 6'b0)
   `KV_ASSERT(AwAligned_A, m_axi_awvalid_o |-> m_axi_awaddr_o[3:0] == 4'b0)
   `KV_ASSERT(PawAligned_A, c_state_q == S_C_PAW |-> m_axi_awaddr_o[5:0] == 6'b0)
@@ -656,7 +678,7 @@ module kvcpu_hif #(
   // completions only for the command in flight
   `KV_ASSERT(RExpected_A, m_axi_rvalid_i |-> rd_out_q)
   `KV_ASSERT(RLast_A, m_axi_rvalid_i && m_axi_rready_o |-> m_axi_rlast_i == (f_beat_q == 3'd7))
-  `KV_ASSERT(BExpected_A, m_axi_bvalid_i |-> wr_addr_q && wr_data_done_q)
+  `KV_ASSERT(BExpected_A, m_axi_bvalid_i |-> wr_b_out_q > wr_aw_out_q)
   `KV_ASSERT(CplMatches_A, cpl_valid_i && cpl_ready_o |-> cpl_qid_i == c_q_q &&
              cpl_cid_i == sqe.cid)
   `KV_ASSERT(CqNoOverwrite_A, m_axi_awvalid_o |-> !c_cq_full)

@@ -30,6 +30,9 @@ class AxiMem {
   explicit AxiMem(std::mt19937_64& rng) : rng_(rng) {}
 
   void set_jitter(const AxiJitter& j) { j_ = j; }
+  // Write bursts the master may have outstanding (AW accepted, B not yet taken); AW beyond
+  // that is a protocol failure. Bursts are served in AW order.
+  void set_max_writes(unsigned n) { max_writes_ = n; }
   uint64_t read64(uint64_t a) const {
     auto it = mem_.find(a >> 3);
     return it == mem_.end() ? 0 : it->second;
@@ -140,7 +143,9 @@ class AxiMem {
     }
     if (d.m_axi_awvalid_o && d.m_axi_awready_i) {
       check_burst("AW", d.m_axi_awaddr_o, d.m_axi_awlen_o, d.m_axi_awsize_o, d.m_axi_awburst_o);
-      if (!awq_.empty() || !bq_.empty() || b_valid_) fail("second write burst outstanding");
+      if (awq_.size() + bq_.size() + (b_valid_ ? 1 : 0) >= max_writes_) {
+        fail("more than " + std::to_string(max_writes_) + " write bursts outstanding");
+      }
       awq_.push_back({d.m_axi_awaddr_o, static_cast<unsigned>(d.m_axi_awlen_o)});
     }
     if (d.m_axi_wvalid_o && d.m_axi_wready_i) {
@@ -203,6 +208,7 @@ class AxiMem {
   uint64_t r_data_ = 0;
   uint8_t r_resp_ = 0, b_resp_ = 0;
   bool prev_ar_ = false, prev_aw_ = false, prev_w_ = false, prev_wlast_ = false;
+  unsigned max_writes_ = 1;
   uint64_t prev_araddr_ = 0, prev_awaddr_ = 0, prev_wdata_ = 0;
 };
 
