@@ -1,0 +1,84 @@
+// RTBD block directory: op codes, status codes and the entry layout (docs/rtbd-hepc.md
+// "Directory (RTBD)", docs/rtbd.md). The C++ reference is sw/model/rtbd.h (RtbdModel).
+/* verilator lint_off UNUSEDPARAM */
+package kvcpu_rtbd_pkg;
+
+  localparam int unsigned WAYS      = 8;
+  localparam int unsigned ENTRY_W   = 320;  // one entry as the spec lays it out
+  localparam int unsigned STORED_W  = 301;  // bits 300:0; 319:301 are reserved (0), not stored
+  localparam logic [31:0] NO_HANDLE = 32'hFFFF_FFFF;
+  localparam int unsigned MAX_SET_BITS = 13;
+
+  // Directory ops of this block (STEP_ADVANCE belongs to HEPC).
+  typedef enum logic [2:0] {
+    OP_INSERT      = 3'd0,
+    OP_LOOKUP      = 3'd1,
+    OP_TOUCH       = 3'd2,
+    OP_UPDATE_HINT = 3'd3,
+    OP_DELETE      = 3'd4,
+    OP_SHARE       = 3'd5,
+    OP_RELEASE     = 3'd6,
+    OP_SET_TIER    = 3'd7
+  } op_e;
+
+  // Hint kinds (entry bits 232:231 and UPDATE_HINT's kind).
+  localparam logic [1:0] HINT_NONE     = 2'd0;
+  localparam logic [1:0] HINT_HOT      = 2'd1;
+  localparam logic [1:0] HINT_PREFETCH = 2'd2;
+  localparam logic [1:0] HINT_EVICT    = 2'd3;
+
+  // Completion statuses (host-interface space; the 0x01xx block range).
+  localparam logic [15:0] ST_SUCCESS       = 16'h0000;
+  localparam logic [15:0] ST_NOT_FOUND     = 16'h0100;
+  localparam logic [15:0] ST_DUPLICATE     = 16'h0101;
+  localparam logic [15:0] ST_DIR_FULL      = 16'h0102;
+  localparam logic [15:0] ST_REF_UNDERFLOW = 16'h0103;
+  localparam logic [15:0] ST_REF_OVERFLOW  = 16'h0104;
+  localparam logic [15:0] ST_HINT_STALE    = 16'h0105;
+  localparam logic [15:0] ST_BAD_FIELD     = 16'h0106;
+
+  localparam logic [3:0] FREQ_MAX = 4'd15;
+  localparam logic [7:0] REF_MAX  = 8'd255;
+
+  // One entry, bit 0 = valid ... bit 319 (docs/rtbd-hepc.md "Entry layout").
+  typedef struct packed {
+    logic [18:0] reserved;      // 319:301
+    logic        moving;        // 300
+    logic [7:0]  model_id;      // 299:292
+    logic [15:0] session;       // 291:276
+    logic [31:0] lifetime_end;  // 275:244
+    logic        recompute_ok;  // 243
+    logic        dirty;         // 242
+    logic [7:0]  refcount;      // 241:234
+    logic        prefix;        // 233
+    logic [1:0]  hint;          // 232:231
+    logic [31:0] hint_bucket;   // 230:199
+    logic [31:0] next_use;      // 198:167
+    logic [31:0] last_access;   // 166:135
+    logic [3:0]  freq;          // 134:131
+    logic [63:0] addr;          // 130:67
+    logic [1:0]  tier;          // 66:65
+    logic [63:0] key;           // 64:1
+    logic        valid;         // 0
+  } entry_t;
+
+  // A request as the block registers it (the ports, and the step current at acceptance).
+  typedef struct packed {
+    op_e         op;
+    logic [63:0] key;
+    logic [31:0] handle;        // SET_TIER
+    logic [2:0]  tier;          // INSERT, SET_TIER; > 3 is BAD_FIELD
+    logic [63:0] addr;          // INSERT, SET_TIER
+    logic        prefix;        // INSERT flags
+    logic        dirty;
+    logic        recompute_ok;
+    logic [31:0] lifetime_end;  // INSERT
+    logic [15:0] session;       // INSERT
+    logic [7:0]  model_id;      // INSERT
+    logic [2:0]  hint;          // UPDATE_HINT kind; > 3 is BAD_FIELD
+    logic [31:0] target;        // UPDATE_HINT PREFETCH target step
+    logic [31:0] step;          // current step
+  } req_t;
+
+endpackage
+/* verilator lint_on UNUSEDPARAM */
