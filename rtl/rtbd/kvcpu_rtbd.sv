@@ -13,7 +13,6 @@
 // reset (it maps to block RAM).
 `include "kvcpu_assert.svh"
 
-/* verilator lint_off SYNCASYNCNET */
 module kvcpu_rtbd #(
   parameter int unsigned SetBits     = 5,     // 1..13: 2^SetBits sets, 8 * 2^SetBits entries
   parameter int unsigned BucketShift = 4,     // G: steps per next-use bucket = 2^G (0..16)
@@ -390,4 +389,3 @@ module kvcpu_rtbd #(
   `KV_ASSERT(RspKnown_A, rsp_valid_o |-> !$isunknown({rsp_status_o, rsp_handle_o}))
 
 endmodule
-/* verilator lint_on SYNCASYNCNET */

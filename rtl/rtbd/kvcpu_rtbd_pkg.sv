@@ -1,6 +1,5 @@
 // RTBD block directory: op codes, status codes and the entry layout (docs/rtbd-hepc.md
 // "Directory (RTBD)", docs/rtbd.md). The C++ reference is sw/model/rtbd.h (RtbdModel).
-/* verilator lint_off UNUSEDPARAM */
 package kvcpu_rtbd_pkg;
 
   localparam int unsigned WAYS      = 8;
@@ -81,4 +80,3 @@ package kvcpu_rtbd_pkg;
   } req_t;
 
 endpackage
-/* verilator lint_on UNUSEDPARAM */

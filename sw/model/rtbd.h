@@ -63,7 +63,7 @@ struct Key {
 uint32_t RtbdMix(uint64_t packed_key);
 uint32_t RtbdSet(uint64_t packed_key, unsigned set_bits);
 
-// One directory entry (docs/rtbd-hepc.md "Entry layout", 256 bits in RAM).
+// One directory entry (docs/rtbd-hepc.md "Entry layout", a 320-bit row).
 struct Entry {
   bool valid = false;
   Key key;
