@@ -16,9 +16,10 @@ set -euo pipefail
 #   libsystemc-dev         SystemC TLM-2.0 wrapper
 #   zlib1g-dev             FST waves
 #   gtkwave                wave viewer for +trace / --trace output
+#   gnuplot-nox            PNG plots of the benchmarks (kvtrace --plot, kvbench)
 #   python3                register generator (tomllib: Python >= 3.11)
 PKGS=(verilator yosys nextpnr-ice40 fpga-icestorm z3 cmake ninja-build g++ ccache pkg-config
-      libboost-dev libgtest-dev libgmock-dev libsystemc-dev zlib1g-dev gtkwave python3)
+      libboost-dev libgtest-dev libgmock-dev libsystemc-dev zlib1g-dev gtkwave gnuplot-nox python3)
 
 missing=()
 for p in "${PKGS[@]}"; do

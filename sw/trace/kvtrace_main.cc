@@ -1,6 +1,6 @@
 // kvtrace: replay a Mooncake trace through cache policies and print prefix-block hit rates.
 //
-//   kvtrace --trace FILE --capacity 500,1000,... [--policy lru,fifo,opt] [--csv OUT]
+//   kvtrace --trace FILE --capacity 500,1000,... [--policy lru,fifo,opt] [--csv OUT] [--plot PNG]
 //
 // Exit status: 0 ok, 1 bad trace (message with the line number) or I/O error, 2 usage.
 // Arguments are parsed by hand for the same reason as kvctl's (tiny grammar, strict rules).
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mooncake.h"
+#include "plot.h"
 #include "replay.h"
 
 namespace {
@@ -25,7 +26,7 @@ constexpr int kExitUsage = 2;
 
 constexpr const char kUsage[] =
     "usage: kvtrace --trace FILE --capacity N[,N...] [--policy P[,P...]] [--step-us N]\n"
-    "               [--csv OUT]\n"
+    "               [--csv OUT] [--plot PNG]\n"
     "\n"
     "Replays a Mooncake JSONL trace (timestamp, input_length, output_length, hash_ids)\n"
     "as a serving runtime would and prints the prefix-block hit rate of each policy at\n"
@@ -39,6 +40,8 @@ constexpr const char kUsage[] =
     "                    1000); sets how many requests wait, i.e. hepc-hint's lookahead\n"
     "  --csv OUT         also write capacity,policy,references,hits,hit_rate,evictions,\n"
     "                    resident_hits (resident references, contiguous or not)\n"
+    "  --plot PNG        also draw hit rate against capacity, one line per policy\n"
+    "                    (needs gnuplot)\n"
     "  --help, -h        this text\n"
     "\n"
     "Exit status: 0 ok, 1 bad trace line (reported with its line number) or I/O error,\n"
@@ -88,6 +91,7 @@ struct Args {
   std::vector<size_t> capacities;
   std::vector<std::string> policies{"lru", "fifo", "opt"};
   std::string csv;
+  std::string plot;
   size_t step_us = 1000;
   bool help = false;
 };
@@ -108,7 +112,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
       value = arg.substr(eq + 1);
     }
     if (name != "--trace" && name != "--capacity" && name != "--policy" && name != "--csv" &&
-        name != "--step-us") {
+        name != "--step-us" && name != "--plot") {
       return "unknown argument '" + std::string(arg) + "'";
     }
     if (!value) {
@@ -128,6 +132,11 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
         return "--csv needs a file name";
       }
       args->csv = *value;
+    } else if (name == "--plot") {
+      if (value->empty()) {
+        return "--plot needs a file name";
+      }
+      args->plot = *value;
     } else if (name == "--step-us") {
       const auto v = ParseCapacity(*value);
       if (!v) {
@@ -259,6 +268,28 @@ int main(int argc, char** argv) {
     out.close();
     if (!out) {
       std::fprintf(stderr, "kvtrace: cannot write '%s'\n", args.csv.c_str());
+      return kExitRuntime;
+    }
+  }
+  if (!args.plot.empty()) {
+    kvcpu::plot::Plot p;
+    p.title = "Prefix-block hit rate, " + args.trace.substr(args.trace.find_last_of('/') + 1) +
+              " (step " + std::to_string(args.step_us) + " us)";
+    p.xlabel = "capacity (512-token blocks)";
+    p.ylabel = "hit rate";
+    p.logx = true;
+    p.yrange = std::make_pair(0.0, 1.0);
+    for (const std::string& name : args.policies) {
+      kvcpu::plot::Series s{name, {}};
+      for (const Row& row : rows) {
+        if (row.policy == name) {
+          s.points.emplace_back(static_cast<double>(row.capacity), row.stats.hit_rate());
+        }
+      }
+      p.series.push_back(std::move(s));
+    }
+    if (auto err = kvcpu::plot::WritePng(p, args.plot)) {
+      std::fprintf(stderr, "kvtrace: --plot %s: %s\n", args.plot.c_str(), err->c_str());
       return kExitRuntime;
     }
   }
