@@ -18,6 +18,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: kvcpu-cosim --socket PATH [--trace FILE.fst] [--msg-timeout-ms N] [--quiet]\n"
     "                   [--mem-latency N] [--mem-stall P] [--drop-irq N]\n"
+    "                   [--nvme-read-error-every N] [--nvme-timeout-every N]\n"
     "\n"
     "Serves the BAR0 of the verilated KV-CPU core over a Unix-domain socket.\n"
     "\n"
@@ -31,6 +32,9 @@ constexpr char kUsage[] =
     "  --mem-stall P         host memory: hold back ready/valid with probability P per\n"
     "                        cycle, 0..0.9 (default 0; seeded, reproducible)\n"
     "  --drop-irq N          fault injection: drop every Nth MSI-X message (default 0: none)\n"
+    "  --nvme-read-error-every N   fault injection at the NVMe port's SSD: every Nth read\n"
+    "                        that reads flash fails (Unrecovered Read Error; default 0: none)\n"
+    "  --nvme-timeout-every N      every Nth NVMe command never completes (default 0: none)\n"
     "  --help                this text\n"
     "\n"
     "Prints \"kvcpu-cosim: listening on PATH\" on stdout once ready. Exits 0 after SHUTDOWN,\n"
@@ -100,7 +104,8 @@ Parsed parse_args(int argc, char** argv) {
         return p;
       }
       p.options.msg_timeout = std::chrono::milliseconds(ms);
-    } else if (arg == "--mem-latency" || arg == "--drop-irq") {
+    } else if (arg == "--mem-latency" || arg == "--drop-irq" || arg == "--nvme-read-error-every" ||
+               arg == "--nvme-timeout-every") {
       auto v = value();
       long long n = -1;
       if (v) {
@@ -116,6 +121,10 @@ Parsed parse_args(int argc, char** argv) {
       }
       if (arg == "--drop-irq") {
         p.options.drop_irq = static_cast<uint32_t>(n);
+      } else if (arg == "--nvme-read-error-every") {
+        p.options.ssd_faults.read_error_every_n = static_cast<uint64_t>(n);
+      } else if (arg == "--nvme-timeout-every") {
+        p.options.ssd_faults.timeout_every_n = static_cast<uint64_t>(n);
       } else {
         p.options.axi.read_latency = p.options.axi.write_latency = static_cast<unsigned>(n);
       }

@@ -31,6 +31,7 @@
 #include "axi_host_slave.h"
 #include "axil_master.h"  // sim::AxilResp
 #include "host_memory.h"
+#include "nvme_port.h"
 #include "kvcpu/regs.h"
 #include "kvcpu_build_info.h"
 #include "kvcpu_proto.h"
@@ -103,6 +104,14 @@ constexpr bool kHasHostPorts = requires(M& m) {
   m.clock_hz_i;
 };
 
+// Whether the core has the NVMe port (SQEs out, CQEs in): served by an NvmePort.
+template <class M>
+constexpr bool kHasNvmePort = requires(M& m) {
+  m.nvme_sq_valid_o;
+  m.nvme_sq_o;
+  m.nvme_cq_i;
+};
+
 constexpr uint32_t kClockHz = 250'000'000;  // the 4000 ps core clock
 
 // Counters of host memory and interrupts (reported in STATS).
@@ -146,8 +155,16 @@ class UniqueFd {
 template <class Model>
 class DeviceT {
  public:
-  DeviceT(const std::string& trace_path, const AxiSlaveOptions& axi, uint32_t drop_irq)
+  DeviceT(const std::string& trace_path, const AxiSlaveOptions& axi, uint32_t drop_irq,
+          const nvme::SsdFaults& faults)
       : sim_(make_options(), /*quiet=*/true), slave_(memory_, axi), drop_irq_(drop_irq) {
+    if constexpr (kHasNvmePort<Model>) {
+      std::string err;
+      nvme_ = NvmePort::Create(&memory_, nvme::SsdConfig::Samsung970Pro(), faults, &err);
+      if (!nvme_) {
+        throw std::runtime_error("NVMe SSD model: " + err);
+      }
+    }
     auto& d = sim_.dut();
     d.build_git_hash_i = build::git_hash();
     d.build_date_i = build::build_date();
@@ -331,8 +348,20 @@ class DeviceT {
       const bool msix = d.msix_valid_o && d.msix_ready_i;
       const uint64_t msix_addr = d.msix_addr_o;
       const uint32_t msix_data = d.msix_data_o;
+      std::array<uint8_t, 64> sqe{};
+      bool sq = false, cq = false;
+      if constexpr (kHasNvmePort<Model>) {
+        sq = d.nvme_sq_valid_o && d.nvme_sq_ready_i;
+        cq = d.nvme_cq_valid_i && d.nvme_cq_ready_o;
+        if (sq) {
+          for (unsigned i = 0; i < 64; ++i) sqe[i] = static_cast<uint8_t>(d.nvme_sq_o[i / 4] >> (8 * (i % 4)));
+        }
+      }
       sim_.tick_settled();
       slave_.clock(in);
+      if constexpr (kHasNvmePort<Model>) {
+        nvme_->clock(sq ? &sqe : nullptr, cq, sim_.time_ps() / 1000);
+      }
       if (msix) {
         deliver_msix(msix_addr, msix_data);
       }
@@ -355,6 +384,17 @@ class DeviceT {
       d.m_axi_bvalid_i = o.bvalid;
       d.m_axi_bresp_i = o.bresp;
       d.msix_ready_i = 1;
+    }
+    if constexpr (kHasNvmePort<Model>) {
+      auto& d = sim_.dut();
+      d.nvme_sq_ready_i = nvme_->sq_ready();
+      const auto* c = nvme_->cq_front();
+      d.nvme_cq_valid_i = c != nullptr;
+      for (unsigned i = 0; i < 4; ++i) {
+        d.nvme_cq_i[i] = c ? uint32_t{(*c)[4 * i]} | (uint32_t{(*c)[4 * i + 1]} << 8) |
+                                 (uint32_t{(*c)[4 * i + 2]} << 16) | (uint32_t{(*c)[4 * i + 3]} << 24)
+                           : 0;
+      }
     }
   }
 
@@ -406,6 +446,7 @@ class DeviceT {
   sim::Sim<Model> sim_;
   HostMemory memory_;
   AxiHostSlave slave_;
+  std::unique_ptr<NvmePort> nvme_;  // the SSD behind the NVMe port
   std::map<uint32_t, UniqueFd> irqs_;
   uint32_t drop_irq_ = 0;
   HostCounters host_;
@@ -1195,7 +1236,7 @@ std::optional<std::string> Server::listen() {
            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)";
   }
   try {
-    s.device.emplace(s.opt.trace_path, s.opt.axi, s.opt.drop_irq);
+    s.device.emplace(s.opt.trace_path, s.opt.axi, s.opt.drop_irq, s.opt.ssd_faults);
   } catch (const std::exception& e) {
     return std::string("cannot build the device model: ") + e.what();
   }

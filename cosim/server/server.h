@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include "ssd_model.h"
+
 #include "axi_host_slave.h"
 
 namespace kvcpu::cosim {
@@ -26,6 +28,7 @@ struct ServerOptions {
   bool quiet = false;                           // no per-connection log lines on stderr
   AxiSlaveOptions axi;                          // host-memory latency/backpressure (tests)
   uint32_t drop_irq = 0;                        // drop every Nth MSI-X message; 0: none
+  nvme::SsdFaults ssd_faults;                   // fault injection at the NVMe port's SSD
 };
 
 class Server {

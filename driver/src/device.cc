@@ -169,6 +169,38 @@ Result<uint64_t> Device::step() {
   return (static_cast<uint64_t>(*hi) << 32) | *lo;
 }
 
+Result<Telemetry> Device::telemetry() {
+  if (Status s = check_open(); !s.ok()) {
+    return s;
+  }
+  auto st = step();
+  if (!st.ok()) {
+    return st.status();
+  }
+  Telemetry t;
+  t.step = *st;
+  std::lock_guard<std::mutex> lock(*mu_);
+  struct Field {
+    uint32_t off;
+    uint32_t* out;
+  };
+  const Field fields[] = {
+      {regs::kStepCount, &t.step_count},    {regs::kHintCountAt(0), &t.hot},
+      {regs::kHintCountAt(1), &t.evict},    {regs::kHintCountAt(2), &t.prefetch},
+      {regs::kHintCountAt(3), &t.share},    {regs::kHintCountAt(4), &t.release},
+      {regs::kDirCapacity, &t.dir_capacity}, {regs::kDirLive, &t.dir_live},
+      {regs::kDirHits, &t.dir_hits},        {regs::kDirMisses, &t.dir_misses},
+  };
+  for (const Field& f : fields) {
+    auto v = read_locked(f.off);
+    if (!v.ok()) {
+      return v.status();
+    }
+    *f.out = *v;
+  }
+  return t;
+}
+
 Status Device::step_advance(uint32_t n) {
   if (n == 0) {
     return Status(ErrorCode::kInvalidArgument, "step advance of 0 (the device rejects it)");

@@ -57,6 +57,15 @@ const char* cqe_status::name(uint16_t s) {
     case kInvalidLength: return "INVALID_LENGTH";
     case kDmaError: return "DMA_ERROR";
     case kStepBackwards: return "STEP_BACKWARDS";
+    case kNotFound: return "NOT_FOUND";
+    case kDuplicate: return "DUPLICATE";
+    case kDirFull: return "DIR_FULL";
+    case kRefUnderflow: return "REF_UNDERFLOW";
+    case kRefOverflow: return "REF_OVERFLOW";
+    case kHintStale: return "HINT_STALE";
+    case kBadField: return "BAD_FIELD";
+    case kNvmeError: return "NVME_ERROR";
+    case kIoTimeout: return "IO_TIMEOUT";
     default: return "UNKNOWN";
   }
 }
@@ -94,6 +103,73 @@ Command Command::dma_copy(uint64_t src_iova, uint64_t dst_iova, uint32_t len) {
   Command c;
   c.put(0, static_cast<uint8_t>(Opcode::kDmaCopy), 1).put(12, len, 4).put(16, src_iova, 8).put(24, dst_iova, 8);
   return c;
+}
+
+Command Command::blk_insert(const BlockInsert& b) {
+  Command c;
+  const unsigned flags = (b.prefix ? 1u : 0u) | (b.dirty ? 2u : 0u) | (b.recompute_ok ? 4u : 0u);
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkInsert), 1).put(16, b.key, 8).put(24, b.addr, 8);
+  c.put(32, b.tier, 1).put(33, flags, 1).put(34, b.session, 2).put(36, b.model, 1).put(40, b.lifetime_end, 4);
+  return c;
+}
+
+Command Command::blk_lookup(uint64_t key, uint64_t entry_iova) {
+  Command c;
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkLookup), 1).put(16, key, 8).put(24, entry_iova, 8);
+  return c;
+}
+
+Command Command::blk_touch(uint64_t key, uint64_t entry_iova) {
+  Command c = blk_lookup(key, entry_iova);
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkTouch), 1);
+  return c;
+}
+
+Command Command::blk_delete(uint64_t key) {
+  Command c;
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkDelete), 1).put(16, key, 8);
+  return c;
+}
+
+Command Command::blk_set_tier(uint16_t handle, uint8_t tier, uint64_t addr) {
+  Command c;
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkSetTier), 1).put(24, addr, 8).put(32, handle, 4).put(36, tier, 1);
+  return c;
+}
+
+Command Command::io(Opcode op, const IoArgs& a) {
+  Command c;
+  c.put(0, static_cast<uint8_t>(op), 1).put(12, a.bytes, 4).put(16, a.buffer_iova, 8);
+  c.put(32, a.slba, 8).put(40, a.session, 2).put(42, a.model, 1).put(43, a.placement_type, 1);
+  c.put(44, a.placement_id, 2);
+  return c;
+}
+
+BlockEntry BlockEntry::decode(const uint8_t* r) {
+  auto bits = [r](unsigned lo, unsigned w) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < w; ++i) v |= static_cast<uint64_t>((r[(lo + i) / 8] >> ((lo + i) % 8)) & 1) << i;
+    return v;
+  };
+  BlockEntry e;
+  e.valid = bits(0, 1);
+  e.key = bits(1, 64);
+  e.tier = static_cast<uint8_t>(bits(65, 2));
+  e.addr = bits(67, 64);
+  e.freq = static_cast<uint8_t>(bits(131, 4));
+  e.last_access = static_cast<uint32_t>(bits(135, 32));
+  e.next_use = static_cast<uint32_t>(bits(167, 32));
+  e.hint_bucket = static_cast<uint32_t>(bits(199, 32));
+  e.hint = static_cast<uint8_t>(bits(231, 2));
+  e.prefix = bits(233, 1);
+  e.refcount = static_cast<uint8_t>(bits(234, 8));
+  e.dirty = bits(242, 1);
+  e.recompute_ok = bits(243, 1);
+  e.lifetime_end = static_cast<uint32_t>(bits(244, 32));
+  e.session = static_cast<uint16_t>(bits(276, 16));
+  e.model = static_cast<uint8_t>(bits(292, 8));
+  e.moving = bits(300, 1);
+  return e;
 }
 
 QueueOptions QueueOptions::for_class(IoClass c) {

@@ -5,7 +5,12 @@
 //   opcode, fields, length), run it, offer its completion on cpl. cmd_ready_o is high only
 //   while idle.
 // - STEP_ADVANCE asks the core for a new step on the step handshake; block hints count in
-//   HINT_COUNT; ECHO returns its value; DMA_COPY copies host memory over the AXI4 master in
+//   HINT_COUNT (a keyed hint, length 0, acts on the directory first); the block commands
+//   (BLK_*) and keyed hints are one directory op each on the dir port, whose answer is the
+//   completion (LOOKUP/TOUCH may write the entry to host memory); ECHO returns its value;
+//   I/O commands (IO_READ/WRITE/DISCARD) are one NVMe command each on the NVMe port
+//   (DISCARD first writes its Dataset Management range to host memory);
+//   DMA_COPY copies host memory over the AXI4 master in
 //   chunks of up to 16 beats that cross no 4 KiB boundary on either side: read the chunk
 //   into a buffer, write it, wait for B, repeat (one burst outstanding at a time).
 // - Every valid output is registered state except step_valid_o, which also drops while a
@@ -13,7 +18,9 @@
 `include "kvcpu_assert.svh"
 
 module kvcpu_exec #(
-  parameter int unsigned QidW = 3
+  parameter int unsigned QidW = 3,
+  // cycles an I/O command waits for its NVMe completion before it completes with IO_TIMEOUT
+  parameter int unsigned IoTimeoutCycles = 32'h0040_0000
 ) (
   input  logic                        clk_i,
   input  logic                        rst_ni,
@@ -36,6 +43,35 @@ module kvcpu_exec #(
   output logic [63:0]                 step_value_o,
   // HINT_COUNT[i], i = opcode - 0x10, at [i*32 +: 32]
   output logic [5*32-1:0]             hint_count_o,
+  // block directory (kvcpu_rtbd's request/response, as its master): one op per command
+  output logic                        dir_req_valid_o,
+  input  logic                        dir_req_ready_i,
+  output kvcpu_rtbd_pkg::op_e         dir_req_op_o,
+  output logic [63:0]                 dir_req_key_o,
+  output logic [31:0]                 dir_req_handle_o,
+  output logic [2:0]                  dir_req_tier_o,
+  output logic [63:0]                 dir_req_addr_o,
+  output logic                        dir_req_prefix_o,
+  output logic                        dir_req_dirty_o,
+  output logic                        dir_req_recompute_ok_o,
+  output logic [31:0]                 dir_req_lifetime_end_o,
+  output logic [15:0]                 dir_req_session_o,
+  output logic [7:0]                  dir_req_model_id_o,
+  output logic [2:0]                  dir_req_hint_o,
+  output logic [31:0]                 dir_req_target_o,
+  input  logic                        dir_rsp_valid_i,     // one per request, no backpressure
+  input  logic [15:0]                 dir_rsp_status_i,
+  input  logic [31:0]                 dir_rsp_handle_i,
+  input  kvcpu_rtbd_pkg::entry_t      dir_rsp_entry_i,
+  // NVMe port: submission queue entries out, completion queue entries in (64 / 16 bytes,
+  // little-endian byte images: byte i at [8*i +: 8])
+  output logic                        nvme_sq_valid_o,
+  input  logic                        nvme_sq_ready_i,
+  output logic [511:0]                nvme_sq_o,
+  input  logic                        nvme_cq_valid_i,
+  output logic                        nvme_cq_ready_o,     // always 1
+  input  logic [127:0]                nvme_cq_i,
+  output logic                        nvme_stale_o,        // pulse: a CQE for no command waiting (dropped)
   // AXI4 master, host memory: read
   output logic                        m_axi_arvalid_o,
   input  logic                        m_axi_arready_i,
@@ -79,6 +115,8 @@ module kvcpu_exec #(
   // Length limits (bytes) and the largest DMA_COPY in 8-byte beats.
   localparam logic [31:0] HINT_LEN_MAX = 32'h4000_0000;  // 2^30
   localparam logic [31:0] DMA_LEN_MAX  = 32'h0010_0000;  // 2^20
+  localparam int unsigned EntryBeats = kvcpu_rtbd_pkg::ENTRY_W / 64;  // 5: 40 bytes
+  localparam logic [31:0] IO_LEN_MAX = 32'h0000_2000;  // 2 x 4 KiB: PRP1 + PRP2, no PRP list
 
   typedef enum logic [3:0] {
     S_IDLE,    // cmd_ready_o
@@ -89,6 +127,10 @@ module kvcpu_exec #(
     S_AW,      // DMA: write address of the chunk
     S_W,       // DMA: its data from the buffer
     S_B,       // DMA: write response
+    S_DIR,     // directory request (dir_req_valid_o)
+    S_DIR_RSP, // waiting for its response
+    S_NVME_SQ, // NVMe submission (nvme_sq_valid_o)
+    S_NVME_CQ, // waiting for its completion
     S_CPL      // cpl_valid_o
   } state_e;
 
@@ -103,6 +145,9 @@ module kvcpu_exec #(
   logic [20:0]         done_q, done_d;               // bytes written (B OKAY)
   logic [3:0]          beat_q, beat_d;               // beat within the chunk
   logic                rd_err_q, rd_err_d;           // an error beat in this chunk
+  logic                ent_wr_q, ent_wr_d;           // the write burst is an entry / DSM range
+  logic [15:0]         io_cid_q, io_cid_d;           // NVMe command identifier of the next I/O
+  logic [31:0]         tmo_q, tmo_d;                 // cycles waiting for the NVMe completion
   logic [NumHints*32-1:0] hint_q, hint_d;
   logic                err_rd_q, err_rd_d, err_wr_q, err_wr_d;
 
@@ -111,7 +156,9 @@ module kvcpu_exec #(
   logic [63:0] arg;        // cdw bytes 39:32: step / target_step / value
   logic [7:0]  mode;       // cdw byte 40 (STEP_ADVANCE)
   logic [31:0] len;
-  logic        is_hint, is_step, is_echo, is_dma, is_nop, known;
+  logic        is_hint, is_step, is_echo, is_dma, is_nop, is_blk, is_io, known;
+  logic        is_dirop;   // one directory op: a BLK_* command or a keyed hint (length 0)
+  logic        ent_out;    // LOOKUP/TOUCH with an entry buffer (addr1 != 0)
   logic        eng_bad;    // the engine's own checks, repeated
   logic        fields_bad, len_bad;
   logic [14:0] chk_status;
@@ -126,7 +173,12 @@ module kvcpu_exec #(
   assign is_hint = (opc >= kvcpu_hif_pkg::OPC_MARK_HOT) && (opc <= kvcpu_hif_pkg::OPC_RELEASE);
   assign is_echo = (opc == kvcpu_hif_pkg::OPC_ECHO);
   assign is_dma  = (opc == kvcpu_hif_pkg::OPC_DMA_COPY);
-  assign known   = is_nop || is_step || is_hint || is_echo || is_dma;
+  assign is_blk  = (opc >= kvcpu_hif_pkg::OPC_BLK_INSERT) && (opc <= kvcpu_hif_pkg::OPC_BLK_SET_TIER);
+  assign is_io   = (opc >= kvcpu_hif_pkg::OPC_IO_READ) && (opc <= kvcpu_hif_pkg::OPC_IO_DISCARD);
+  assign known   = is_nop || is_step || is_hint || is_echo || is_dma || is_blk || is_io;
+  assign is_dirop = is_blk || (is_hint && len == '0);
+  assign ent_out  = (opc == kvcpu_hif_pkg::OPC_BLK_LOOKUP || opc == kvcpu_hif_pkg::OPC_BLK_TOUCH) &&
+                    sqe_q.addr1 != '0;
   assign eng_bad = (sqe_q.flags != 8'h00) || (sqe_q.rsvd != 8'h00) ||
                    (sqe_q.io_class > kvcpu_hif_pkg::IO_CLASS_MAX);
 
@@ -139,10 +191,40 @@ module kvcpu_exec #(
                    (sqe_q.cmd_specific[255:72] != '0) || (mode > 8'd1) ||
                    (mode == 8'd0 && arg == '0);
     end else if (is_hint) begin
+      // length 0: addr0 is a directory key, and a PREFETCH target must fit the directory's
+      // 32-bit steps; else a byte range (va, len), counted only
       fields_bad = (sqe_q.addr1 != '0) ||
                    (sqe_q.cmd_specific[255:64] != '0) ||
-                   (opc != kvcpu_hif_pkg::OPC_PREFETCH && arg != '0);
-      len_bad    = (len == '0) || (len > HINT_LEN_MAX);
+                   (opc != kvcpu_hif_pkg::OPC_PREFETCH && arg != '0) ||
+                   (len == '0 && arg[63:32] != '0);
+      len_bad    = (len > HINT_LEN_MAX);
+    end else if (is_io) begin
+      // cdw: [63:0] slba, [79:64] session, [87:80] model, [95:88] placement type, [111:96] id
+      fields_bad = (sqe_q.addr1 != '0) || (sqe_q.cmd_specific[255:112] != '0) || (len[11:0] != '0);
+      if (opc == kvcpu_hif_pkg::OPC_IO_WRITE) begin
+        fields_bad = fields_bad || (sqe_q.addr0[11:0] != '0) || (sqe_q.cmd_specific[95:88] > 8'd2) ||
+                     (sqe_q.cmd_specific[95:88] == 8'd0 && sqe_q.cmd_specific[111:96] != '0);
+      end else if (opc == kvcpu_hif_pkg::OPC_IO_READ) begin
+        fields_bad = fields_bad || (sqe_q.addr0[11:0] != '0) || (sqe_q.cmd_specific[111:88] != '0);
+      end else begin  // DISCARD: addr0 = 16 bytes of host memory for the range
+        fields_bad = fields_bad || (sqe_q.addr0[3:0] != '0) || (sqe_q.cmd_specific[111:88] != '0);
+      end
+      len_bad = (len == '0) || (opc != kvcpu_hif_pkg::OPC_IO_DISCARD && len > IO_LEN_MAX);
+    end else if (is_blk) begin
+      fields_bad = (len != '0);
+      unique case (opc)
+        kvcpu_hif_pkg::OPC_BLK_INSERT:  // tier, flags, session, model, lifetime_end
+          fields_bad = fields_bad || (sqe_q.cmd_specific[7:3] != '0) ||
+                       (sqe_q.cmd_specific[15:11] != '0) || (sqe_q.cmd_specific[63:40] != '0) ||
+                       (sqe_q.cmd_specific[255:96] != '0);
+        kvcpu_hif_pkg::OPC_BLK_LOOKUP, kvcpu_hif_pkg::OPC_BLK_TOUCH:  // addr1: entry buffer
+          fields_bad = fields_bad || (sqe_q.addr1[5:0] != '0) || (sqe_q.cmd_specific != '0);
+        kvcpu_hif_pkg::OPC_BLK_DELETE:
+          fields_bad = fields_bad || (sqe_q.addr1 != '0) || (sqe_q.cmd_specific != '0);
+        default:  // SET_TIER: handle, tier; addr1 = the new address
+          fields_bad = fields_bad || (sqe_q.addr0 != '0) || (sqe_q.cmd_specific[39:35] != '0) ||
+                       (sqe_q.cmd_specific[255:40] != '0);
+      endcase
     end else if (is_echo) begin
       fields_bad = (len != '0) || (sqe_q.addr0 != '0) || (sqe_q.addr1 != '0) ||
                    (sqe_q.cmd_specific[255:32] != '0);
@@ -174,6 +256,76 @@ module kvcpu_exec #(
   assign step_value_o = (mode == 8'd1) ? arg : step_i + arg;
   assign step_valid_o = (state_q == S_STEP) && !step_back;
 
+  // ---- directory request, from the registered command (docs/exec.md "Block commands")
+  always_comb begin
+    unique case (opc)
+      kvcpu_hif_pkg::OPC_BLK_INSERT:   dir_req_op_o = kvcpu_rtbd_pkg::OP_INSERT;
+      kvcpu_hif_pkg::OPC_BLK_LOOKUP:   dir_req_op_o = kvcpu_rtbd_pkg::OP_LOOKUP;
+      kvcpu_hif_pkg::OPC_BLK_TOUCH:    dir_req_op_o = kvcpu_rtbd_pkg::OP_TOUCH;
+      kvcpu_hif_pkg::OPC_BLK_DELETE:   dir_req_op_o = kvcpu_rtbd_pkg::OP_DELETE;
+      kvcpu_hif_pkg::OPC_BLK_SET_TIER: dir_req_op_o = kvcpu_rtbd_pkg::OP_SET_TIER;
+      kvcpu_hif_pkg::OPC_SHARE_PREFIX: dir_req_op_o = kvcpu_rtbd_pkg::OP_SHARE;
+      kvcpu_hif_pkg::OPC_RELEASE:      dir_req_op_o = kvcpu_rtbd_pkg::OP_RELEASE;
+      default:                         dir_req_op_o = kvcpu_rtbd_pkg::OP_UPDATE_HINT;
+    endcase
+    unique case (opc)
+      kvcpu_hif_pkg::OPC_MARK_HOT: dir_req_hint_o = {1'b0, kvcpu_rtbd_pkg::HINT_HOT};
+      kvcpu_hif_pkg::OPC_PREFETCH: dir_req_hint_o = {1'b0, kvcpu_rtbd_pkg::HINT_PREFETCH};
+      default:                     dir_req_hint_o = {1'b0, kvcpu_rtbd_pkg::HINT_EVICT};
+    endcase
+  end
+  assign dir_req_valid_o        = (state_q == S_DIR);
+  assign dir_req_key_o          = sqe_q.addr0;
+  assign dir_req_handle_o       = sqe_q.cmd_specific[31:0];
+  assign dir_req_tier_o         = (opc == kvcpu_hif_pkg::OPC_BLK_SET_TIER) ?
+                                  sqe_q.cmd_specific[34:32] : sqe_q.cmd_specific[2:0];
+  assign dir_req_addr_o         = sqe_q.addr1;
+  assign dir_req_prefix_o       = sqe_q.cmd_specific[8];
+  assign dir_req_dirty_o        = sqe_q.cmd_specific[9];
+  assign dir_req_recompute_ok_o = sqe_q.cmd_specific[10];
+  assign dir_req_session_o      = sqe_q.cmd_specific[31:16];
+  assign dir_req_model_id_o     = sqe_q.cmd_specific[39:32];
+  assign dir_req_lifetime_end_o = sqe_q.cmd_specific[95:64];
+  assign dir_req_target_o       = arg[31:0];
+
+  // Result of a directory op: handle [15:0] and the entry's tier [17:16], or all ones when
+  // the answer carries no handle.
+  logic [31:0] dir_result;
+  assign dir_result = (dir_rsp_handle_i == kvcpu_rtbd_pkg::NO_HANDLE) ? 32'hFFFF_FFFF :
+                      {14'b0, dir_rsp_entry_i.tier, dir_rsp_handle_i[15:0]};
+
+  // ---- NVMe command of an I/O command (NVMe base spec 2.0 "Common Command Format"; NVM
+  // command set Read 0x02, Write 0x01, Dataset Management 0x09 with AD)
+  logic [511:0] nsqe;
+  logic [19:0]  io_lbas;  // length in 4 KiB logical blocks
+  assign io_lbas = len[31:12];
+  always_comb begin
+    nsqe = '0;
+    unique case (opc)
+      kvcpu_hif_pkg::OPC_IO_READ:  nsqe[7:0] = 8'h02;
+      kvcpu_hif_pkg::OPC_IO_WRITE: nsqe[7:0] = 8'h01;
+      default:                     nsqe[7:0] = 8'h09;
+    endcase
+    nsqe[31:16]   = io_cid_q;                    // CID
+    nsqe[63:32]   = 32'd1;                       // NSID
+    nsqe[255:192] = sqe_q.addr0;                 // PRP1 (DSM: the range list)
+    if (opc == kvcpu_hif_pkg::OPC_IO_DISCARD) begin
+      nsqe[354] = 1'b1;                          // CDW11.AD; CDW10.NR = 0: one range
+    end else begin
+      if (io_lbas == 20'd2) begin
+        nsqe[319:256] = sqe_q.addr0 + 64'h1000;  // PRP2: the second page
+      end
+      nsqe[383:320] = sqe_q.cmd_specific[63:0];  // CDW10/11: SLBA
+      nsqe[399:384] = 16'(io_lbas - 20'd1);      // CDW12.NLB, 0's based
+      nsqe[407:404] = sqe_q.cmd_specific[91:88]; // CDW12.DTYPE
+      nsqe[447:432] = sqe_q.cmd_specific[111:96];// CDW13.DSPEC
+    end
+  end
+  logic        cq_match;
+  logic [14:0] cq_status;
+  assign cq_match  = nvme_cq_valid_i && (state_q == S_NVME_CQ) && (nvme_cq_i[111:96] == io_cid_q);
+  assign cq_status = nvme_cq_i[127:113];
+
   // ---- DMA chunk: up to 16 beats, not past a 4 KiB boundary of source or destination
   logic [9:0] src_room, dst_room, chunk;  // in beats, 1..512
   logic [3:0] chunk_len;                  // AxLEN = beats - 1
@@ -196,10 +348,19 @@ module kvcpu_exec #(
   assign chunk_bytes = {chunk, 3'b0};
 
   // ---- chunk buffer (plain vectors, no reset)
+  // (also holds a directory entry, 5 words, on its way to host memory)
   logic [63:0] buf_q [MaxBeats];
   always_ff @(posedge clk_i) begin
     if (state_q == S_R && m_axi_rvalid_i) begin
       buf_q[beat_q] <= m_axi_rdata_i;
+    end else if (state_q == S_DIR_RSP && dir_rsp_valid_i) begin
+      for (int unsigned i = 0; i < EntryBeats; i++) begin
+        buf_q[i] <= dir_rsp_entry_i[i*64 +: 64];
+      end
+    end else if (state_q == S_CHECK) begin
+      // a DISCARD's Dataset Management range: attributes 0, length in blocks, SLBA
+      buf_q[0] <= {12'b0, io_lbas, 32'b0};
+      buf_q[1] <= sqe_q.cmd_specific[63:0];
     end
   end
 
@@ -216,6 +377,9 @@ module kvcpu_exec #(
     done_d   = done_q;
     beat_d   = beat_q;
     rd_err_d = rd_err_q;
+    ent_wr_d = ent_wr_q;
+    io_cid_d = io_cid_q;
+    tmo_d    = tmo_q;
     hint_d   = hint_q;
     err_rd_d = 1'b0;
     err_wr_d = 1'b0;
@@ -230,10 +394,24 @@ module kvcpu_exec #(
       S_CHECK: begin
         status_d = chk_status;
         result_d = '0;
+        ent_wr_d = 1'b0;
         state_d  = S_CPL;
         if (chk_status == kvcpu_hif_pkg::ST_SUCCESS) begin
           if (is_step) begin
             state_d = S_STEP;
+          end else if (is_dirop) begin
+            state_d = S_DIR;
+          end else if (is_io) begin
+            state_d = S_NVME_SQ;
+            if (opc == kvcpu_hif_pkg::OPC_IO_DISCARD) begin
+              // the range goes to host memory first: one 2-beat burst at addr0
+              src_d    = sqe_q.addr0;
+              dst_d    = sqe_q.addr0;
+              rem_d    = 21'd16;
+              beat_d   = '0;
+              ent_wr_d = 1'b1;
+              state_d  = S_AW;
+            end
           end else if (is_echo) begin
             result_d = arg[31:0];
           end else if (is_hint) begin
@@ -261,6 +439,60 @@ module kvcpu_exec #(
           end else begin
             result_d = step_value_o[31:0];
           end
+        end
+      end
+      S_DIR: begin
+        if (dir_req_ready_i) begin
+          state_d = S_DIR_RSP;
+        end
+      end
+      S_DIR_RSP: begin
+        if (dir_rsp_valid_i) begin
+          status_d = dir_rsp_status_i[14:0];
+          result_d = dir_result;
+          state_d  = S_CPL;
+          if (is_hint && dir_rsp_status_i == kvcpu_rtbd_pkg::ST_SUCCESS) begin
+            for (int unsigned i = 0; i < NumHints; i++) begin
+              if (opc[2:0] == 3'(i)) begin
+                hint_d[i*32 +: 32] = hint_q[i*32 +: 32] + 32'd1;
+              end
+            end
+          end
+          if (ent_out) begin
+            // the entry (zero when the answer has no handle) to addr1: one 5-beat burst
+            // inside one 64-byte line
+            src_d    = sqe_q.addr1;
+            dst_d    = sqe_q.addr1;
+            rem_d    = 21'(EntryBeats * 8);
+            beat_d   = '0;
+            ent_wr_d = 1'b1;
+            state_d  = S_AW;
+          end
+        end
+      end
+      S_NVME_SQ: begin
+        tmo_d = '0;
+        if (nvme_sq_ready_i) begin
+          state_d = S_NVME_CQ;
+        end
+      end
+      S_NVME_CQ: begin
+        tmo_d = tmo_q + 32'd1;
+        if (cq_match) begin
+          io_cid_d = io_cid_q + 16'd1;
+          state_d  = S_CPL;
+          if (cq_status == '0) begin
+            status_d = kvcpu_hif_pkg::ST_SUCCESS;
+            result_d = len;
+          end else begin
+            status_d = kvcpu_hif_pkg::ST_NVME_ERROR;
+            result_d = {17'b0, cq_status};
+          end
+        end else if (tmo_q == IoTimeoutCycles - 1) begin
+          // the command is abandoned; its completion, should it come, is dropped as stale
+          io_cid_d = io_cid_q + 16'd1;
+          status_d = kvcpu_hif_pkg::ST_IO_TIMEOUT;
+          state_d  = S_CPL;
         end
       end
       S_AR: begin
@@ -306,10 +538,15 @@ module kvcpu_exec #(
       S_B: begin
         if (m_axi_bvalid_i) begin
           if (m_axi_bresp_i[1]) begin
+            // a failed entry write keeps the directory op's result (the op took effect)
             err_wr_d = 1'b1;
             status_d = kvcpu_hif_pkg::ST_DMA_ERROR;
-            result_d = 32'(done_q);
+            if (!ent_wr_q) begin
+              result_d = 32'(done_q);
+            end
             state_d  = S_CPL;
+          end else if (ent_wr_q) begin
+            state_d = is_io ? S_NVME_SQ : S_CPL;
           end else begin
             done_d = done_q + 21'(chunk_bytes);
             src_d  = src_q + 64'(chunk_bytes);
@@ -347,6 +584,9 @@ module kvcpu_exec #(
       done_q   <= '0;
       beat_q   <= '0;
       rd_err_q <= 1'b0;
+      ent_wr_q <= 1'b0;
+      io_cid_q <= '0;
+      tmo_q    <= '0;
       hint_q   <= '0;
       err_rd_q <= 1'b0;
       err_wr_q <= 1'b0;
@@ -362,6 +602,9 @@ module kvcpu_exec #(
       done_q   <= done_d;
       beat_q   <= beat_d;
       rd_err_q <= rd_err_d;
+      ent_wr_q <= ent_wr_d;
+      io_cid_q <= io_cid_d;
+      tmo_q    <= tmo_d;
       hint_q   <= hint_d;
       err_rd_q <= err_rd_d;
       err_wr_q <= err_wr_d;
@@ -377,6 +620,10 @@ module kvcpu_exec #(
   assign cpl_result_o = result_q;
   assign hint_count_o = hint_q;
   assign busy_o       = (state_q != S_IDLE);
+  assign nvme_sq_valid_o = (state_q == S_NVME_SQ);
+  assign nvme_sq_o       = nsqe;
+  assign nvme_cq_ready_o = 1'b1;
+  assign nvme_stale_o    = nvme_cq_valid_i && !cq_match;
   assign err_host_rd_o = err_rd_q;
   assign err_host_wr_o = err_wr_q;
 
@@ -402,7 +649,7 @@ module kvcpu_exec #(
   // rlast (the beat count ends a chunk; asserted below).
   logic unused;
   assign unused = ^{sqe_q.flow_id, sqe_q.home_queue, m_axi_rresp_i[0], m_axi_bresp_i[0],
-                    m_axi_rlast_i};
+                    m_axi_rlast_i, dir_rsp_entry_i, nvme_cq_i[95:0], nvme_cq_i[112]};
 
   // ---- protocol monitors
   logic       rd_out_q, wr_addr_q, wr_data_done_q;
@@ -453,6 +700,10 @@ module kvcpu_exec #(
   `KV_ASSERT(WAfterAw_A, m_axi_wvalid_o |-> wr_addr_q && !wr_data_done_q)
   // the environment: cmd holds until taken, responses only for outstanding bursts, rlast
   // on the chunk's last beat
+  `KV_ASSERT(DirHold_A, dir_req_valid_o && !dir_req_ready_i |=> dir_req_valid_o &&
+             $stable(dir_req_op_o) && $stable(dir_req_key_o))
+  `KV_ASSERT(NvmeSqHold_A, nvme_sq_valid_o && !nvme_sq_ready_i |=> nvme_sq_valid_o && $stable(nvme_sq_o))
+  `KV_ASSERT(DirRspExpected_A, dir_rsp_valid_i |-> state_q == S_DIR_RSP)
   `KV_ASSERT(CmdHold_A, cmd_valid_i && !cmd_ready_o |=> cmd_valid_i && $stable(cmd_sqe_i) &&
              $stable(cmd_qid_i))
   `KV_ASSERT(RExpected_A, m_axi_rvalid_i |-> rd_out_q)
@@ -463,5 +714,7 @@ module kvcpu_exec #(
   `KV_ASSERT_KNOWN(WValidKnown_A, m_axi_wvalid_o)
   `KV_ASSERT_KNOWN(CplValidKnown_A, cpl_valid_o)
   `KV_ASSERT_KNOWN(StepValidKnown_A, step_valid_o)
+  `KV_ASSERT_KNOWN(DirValidKnown_A, dir_req_valid_o)
+  `KV_ASSERT_KNOWN(NvmeSqValidKnown_A, nvme_sq_valid_o)
 
 endmodule

@@ -22,7 +22,15 @@ package kvcpu_hif_pkg;
     OPC_SHARE_PREFIX = 8'h13,
     OPC_RELEASE      = 8'h14,
     OPC_ECHO         = 8'h20,
-    OPC_DMA_COPY     = 8'h21
+    OPC_DMA_COPY     = 8'h21,
+    OPC_BLK_INSERT   = 8'h30,  // block commands: one directory op each (docs/host-interface.md)
+    OPC_BLK_LOOKUP   = 8'h31,
+    OPC_BLK_TOUCH    = 8'h32,
+    OPC_BLK_DELETE   = 8'h33,
+    OPC_BLK_SET_TIER = 8'h34,
+    OPC_IO_READ      = 8'h40,  // I/O commands: one NVMe command each on the NVMe port
+    OPC_IO_WRITE     = 8'h41,
+    OPC_IO_DISCARD   = 8'h42
   } opcode_e;
 
   // Completion status (15 bits; CQE bits [127:113]). 0x00..0x7F are the engine's and the
@@ -34,7 +42,9 @@ package kvcpu_hif_pkg;
     ST_FETCH_ERROR    = 15'h0003,  // the SQE fetch got SLVERR/DECERR
     ST_INVALID_LENGTH = 15'h0004,  // zero or oversized length
     ST_DMA_ERROR      = 15'h0005,  // a DMA_COPY beat got SLVERR/DECERR
-    ST_STEP_BACKWARDS = 15'h0080   // STEP_ADVANCE mode 1 below the current step
+    ST_STEP_BACKWARDS = 15'h0080,  // STEP_ADVANCE mode 1 below the current step
+    ST_NVME_ERROR     = 15'h0200,  // the NVMe command completed with an error; result = its status
+    ST_IO_TIMEOUT     = 15'h0201   // no NVMe completion within the I/O timeout
   } status_e;
 
   // 64-byte submission queue entry.

@@ -2,8 +2,8 @@
 package kvcpu_reg_pkg;
 
   localparam int unsigned ADDR_WIDTH = 16;
-  localparam int unsigned NUM_REGS = 162;  // mapped offsets (array instances count one each)
-  localparam logic [31:0] VERSION = 32'h00020000;
+  localparam int unsigned NUM_REGS = 166;  // mapped offsets (array instances count one each)
+  localparam logic [31:0] VERSION = 32'h00030000;
 
   // Register offsets within BAR0 (an array: instance 0; instance i at ADDR + i*STRIDE)
   localparam logic [15:0] ADDR_ID = 16'h0;
@@ -29,6 +29,10 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_HINT_COUNT = 16'h80;
   localparam logic [15:0] STRIDE_HINT_COUNT = 16'h4;
   localparam int unsigned COUNT_HINT_COUNT = 5;
+  localparam logic [15:0] ADDR_DIR_CAPACITY = 16'hA0;
+  localparam logic [15:0] ADDR_DIR_LIVE = 16'hA4;
+  localparam logic [15:0] ADDR_DIR_HITS = 16'hA8;
+  localparam logic [15:0] ADDR_DIR_MISSES = 16'hAC;
   localparam logic [15:0] ADDR_Q_SQ_BASE_LO = 16'h400;
   localparam logic [15:0] STRIDE_Q_SQ_BASE_LO = 16'h40;
   localparam int unsigned COUNT_Q_SQ_BASE_LO = 8;
@@ -85,7 +89,7 @@ package kvcpu_reg_pkg;
   // Constants, reset values and implemented-bit masks
   localparam logic [31:0] ID_VALUE = 32'h0A101DE5;
   localparam logic [31:0] ID_MASK = 32'hFFFFFFFF;
-  localparam logic [31:0] VERSION_VALUE = 32'h00020000;
+  localparam logic [31:0] VERSION_VALUE = 32'h00030000;
   localparam logic [31:0] VERSION_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] CAPABILITIES_MASK = 32'h0000003F;
   localparam logic [31:0] GIT_HASH_MASK = 32'hFFFFFFFF;
@@ -111,6 +115,10 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] TIME_HI_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] CLOCK_HZ_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HINT_COUNT_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] DIR_CAPACITY_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] DIR_LIVE_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] DIR_HITS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] DIR_MISSES_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_LO_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_HI_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_CQ_BASE_LO_MASK = 32'hFFFFFFFF;

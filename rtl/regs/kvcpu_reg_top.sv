@@ -49,6 +49,10 @@ module kvcpu_reg_top (
   input  logic [31:0]           clock_hz_i,
   // HINT_COUNT[0..4]: instance i at [i*32 +: 32]
   input  logic [159:0]          hint_count_i,
+  input  logic [31:0]           dir_capacity_i,
+  input  logic [31:0]           dir_live_i,
+  input  logic [31:0]           dir_hits_i,
+  input  logic [31:0]           dir_misses_i,
   // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
   input  logic [255:0]          q_sq_base_lo_i,
   output logic [7:0]            q_sq_base_lo_we_o,
@@ -175,6 +179,10 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h8: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'hC: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_DIR_CAPACITY: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_DIR_LIVE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_DIR_HITS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_DIR_MISSES: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
@@ -477,6 +485,10 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h8: r_data = hint_count_i[95:64] & kvcpu_reg_pkg::HINT_COUNT_MASK;
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'hC: r_data = hint_count_i[127:96] & kvcpu_reg_pkg::HINT_COUNT_MASK;
         kvcpu_reg_pkg::ADDR_HINT_COUNT + 16'h10: r_data = hint_count_i[159:128] & kvcpu_reg_pkg::HINT_COUNT_MASK;
+        kvcpu_reg_pkg::ADDR_DIR_CAPACITY: r_data = dir_capacity_i & kvcpu_reg_pkg::DIR_CAPACITY_MASK;
+        kvcpu_reg_pkg::ADDR_DIR_LIVE: r_data = dir_live_i & kvcpu_reg_pkg::DIR_LIVE_MASK;
+        kvcpu_reg_pkg::ADDR_DIR_HITS: r_data = dir_hits_i & kvcpu_reg_pkg::DIR_HITS_MASK;
+        kvcpu_reg_pkg::ADDR_DIR_MISSES: r_data = dir_misses_i & kvcpu_reg_pkg::DIR_MISSES_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;

@@ -5,11 +5,15 @@
 //
 // Now: BAR0 register file, the decode-step counter, and the host interface
 // (docs/host-interface.md): queue configuration and doorbells, the queue engine (hif), the
-// command executor (exec), their host-memory AXI4 master, MSI-X with coalescing (msix).
-// Later blocks (rtbd, hepc, dma, narb) attach here.
+// command executor (exec), their host-memory AXI4 master, MSI-X with coalescing (msix), and
+// the block directory (rtbd) behind the executor's block commands.
+// Later blocks (hepc, dma, narb) attach here.
 `include "kvcpu_assert.svh"
 
-module kvcpu_core (
+module kvcpu_core #(
+  // Block directory: 2^DirSetBits sets x 8 ways (5: 256 entries, the iCE40 size; 13: 65,536)
+  parameter int unsigned DirSetBits = 5
+) (
   input  logic        clk_i,
   input  logic        rst_ni,
   // Build identity (GIT_HASH, BUILD_DATE, BOARD_ID registers)
@@ -67,6 +71,13 @@ module kvcpu_core (
   input  logic        msix_ready_i,
   output logic [63:0] msix_addr_o,
   output logic [31:0] msix_data_o,
+  // NVMe port (the SSD, T3): 64-byte SQEs out, 16-byte CQEs in, little-endian byte images
+  output logic         nvme_sq_valid_o,
+  input  logic         nvme_sq_ready_i,
+  output logic [511:0] nvme_sq_o,
+  input  logic         nvme_cq_valid_i,
+  output logic         nvme_cq_ready_o,
+  input  logic [127:0] nvme_cq_i,
   // The device has work in flight (queues, commands, timers, messages)
   output logic        busy_o,
   // Legacy interrupt request (level: INTR_STATUS & ~INTR_MASK, gated by CONTROL.IRQ_EN)
@@ -179,6 +190,10 @@ module kvcpu_core (
     .time_hi_i         (time_q[63:32]),
     .clock_hz_i        (clock_hz_i),
     .hint_count_i      (hint_count),
+    .dir_capacity_i    (32'(8 << DirSetBits)),
+    .dir_live_i        (dir_live_q),
+    .dir_hits_i        (dir_hits_q),
+    .dir_misses_i      (dir_misses_q),
     .q_sq_base_lo_i    (sq_lo_rd),
     .q_sq_base_lo_we_o (sq_lo_we),
     .q_sq_base_hi_i    (sq_hi_rd),
@@ -424,6 +439,24 @@ module kvcpu_core (
     .err_axi_wr_o    (hif_err_wr)
   );
 
+  // ---- executor <-> block directory
+  logic                    dir_req_valid, dir_req_ready;
+  kvcpu_rtbd_pkg::op_e     dir_req_op;
+  logic [63:0]             dir_req_key, dir_req_addr;
+  logic [31:0]             dir_req_handle, dir_req_lifetime_end, dir_req_target;
+  logic [2:0]              dir_req_tier, dir_req_hint;
+  logic                    dir_req_prefix, dir_req_dirty, dir_req_recompute_ok;
+  logic [15:0]             dir_req_session;
+  logic [7:0]              dir_req_model_id;
+  logic                    dir_rsp_valid;
+  kvcpu_rtbd_pkg::op_e     dir_rsp_op;
+  logic [15:0]             dir_rsp_status;
+  logic [31:0]             dir_rsp_handle;
+  kvcpu_rtbd_pkg::entry_t  dir_rsp_entry;
+
+  logic                    ex_nvme_stale;  // dropped by the executor
+  logic [31:0]             dir_live_q, dir_hits_q, dir_misses_q;
+
   // ---- command executor
   kvcpu_exec #(.QidW(QW)) u_exec (
     .clk_i,
@@ -443,6 +476,32 @@ module kvcpu_core (
     .step_ready_i    (ex_step_ready),
     .step_value_o    (ex_step_value),
     .hint_count_o    (hint_count),
+    .dir_req_valid_o        (dir_req_valid),
+    .dir_req_ready_i        (dir_req_ready),
+    .dir_req_op_o           (dir_req_op),
+    .dir_req_key_o          (dir_req_key),
+    .dir_req_handle_o       (dir_req_handle),
+    .dir_req_tier_o         (dir_req_tier),
+    .dir_req_addr_o         (dir_req_addr),
+    .dir_req_prefix_o       (dir_req_prefix),
+    .dir_req_dirty_o        (dir_req_dirty),
+    .dir_req_recompute_ok_o (dir_req_recompute_ok),
+    .dir_req_lifetime_end_o (dir_req_lifetime_end),
+    .dir_req_session_o      (dir_req_session),
+    .dir_req_model_id_o     (dir_req_model_id),
+    .dir_req_hint_o         (dir_req_hint),
+    .dir_req_target_o       (dir_req_target),
+    .dir_rsp_valid_i        (dir_rsp_valid),
+    .dir_rsp_status_i       (dir_rsp_status),
+    .dir_rsp_handle_i       (dir_rsp_handle),
+    .dir_rsp_entry_i        (dir_rsp_entry),
+    .nvme_sq_valid_o        (nvme_sq_valid_o),
+    .nvme_sq_ready_i        (nvme_sq_ready_i),
+    .nvme_sq_o              (nvme_sq_o),
+    .nvme_cq_valid_i        (nvme_cq_valid_i),
+    .nvme_cq_ready_o        (nvme_cq_ready_o),
+    .nvme_cq_i              (nvme_cq_i),
+    .nvme_stale_o           (ex_nvme_stale),
     .m_axi_arvalid_o (a_arvalid[1]),
     .m_axi_arready_i (a_arready[1]),
     .m_axi_araddr_o  (a_araddr[127:64]),
@@ -472,6 +531,62 @@ module kvcpu_core (
     .err_host_wr_o   (ex_err_wr),
     .busy_o          (ex_busy)
   );
+
+  // ---- block directory (docs/rtbd.md), driven by the executor's block commands; its step
+  // is the low 32 bits of the device step
+  kvcpu_rtbd #(.SetBits(DirSetBits)) u_rtbd (
+    .clk_i,
+    .rst_ni,
+    .req_valid_i        (dir_req_valid),
+    .req_ready_o        (dir_req_ready),
+    .req_op_i           (dir_req_op),
+    .req_key_i          (dir_req_key),
+    .req_handle_i       (dir_req_handle),
+    .req_tier_i         (dir_req_tier),
+    .req_addr_i         (dir_req_addr),
+    .req_prefix_i       (dir_req_prefix),
+    .req_dirty_i        (dir_req_dirty),
+    .req_recompute_ok_i (dir_req_recompute_ok),
+    .req_lifetime_end_i (dir_req_lifetime_end),
+    .req_session_i      (dir_req_session),
+    .req_model_id_i     (dir_req_model_id),
+    .req_hint_i         (dir_req_hint),
+    .req_target_i       (dir_req_target),
+    .step_i             (step_q[31:0]),
+    .rsp_valid_o        (dir_rsp_valid),
+    .rsp_op_o           (dir_rsp_op),
+    .rsp_status_o       (dir_rsp_status),
+    .rsp_handle_o       (dir_rsp_handle),
+    .rsp_entry_o        (dir_rsp_entry)
+  );
+  // Directory telemetry (DIR_LIVE, DIR_HITS, DIR_MISSES) from the answers.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      dir_live_q   <= '0;
+      dir_hits_q   <= '0;
+      dir_misses_q <= '0;
+    end else if (dir_rsp_valid) begin
+      if (dir_rsp_op == kvcpu_rtbd_pkg::OP_LOOKUP || dir_rsp_op == kvcpu_rtbd_pkg::OP_TOUCH) begin
+        if (dir_rsp_status == kvcpu_rtbd_pkg::ST_SUCCESS) begin
+          dir_hits_q <= dir_hits_q + 32'd1;
+        end else if (dir_rsp_status == kvcpu_rtbd_pkg::ST_NOT_FOUND) begin
+          dir_misses_q <= dir_misses_q + 32'd1;
+        end
+      end
+      if (dir_rsp_status == kvcpu_rtbd_pkg::ST_SUCCESS) begin
+        if (dir_rsp_op == kvcpu_rtbd_pkg::OP_INSERT) begin
+          dir_live_q <= dir_live_q + 32'd1;
+        end else if (dir_rsp_op == kvcpu_rtbd_pkg::OP_DELETE) begin
+          dir_live_q <= dir_live_q - 32'd1;
+        end
+      end
+    end
+  end
+
+  // The executor has one op in flight and knows which it is. A stale NVMe completion (of a
+  // command that timed out) is dropped by the executor.
+  logic unused_dir;
+  assign unused_dir = ex_nvme_stale;
 
   kvcpu_axi_arb u_arb (
     .clk_i,

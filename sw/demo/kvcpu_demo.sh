@@ -100,13 +100,20 @@ run errors --clear
 check "ERR_STATUS clears (write 1 to clear)" 0 "$(value ERR_STATUS)"
 
 echo
-echo "-- 5. host queues: commands in host memory, DMA, completions with provenance"
+echo "-- 5. telemetry (GET_TELEMETRY): step, hint and block-directory counters"
+run telemetry
+check "kvctl telemetry succeeds" 0 "$rc"
+check "it shows the step set above" 1 "$(grep -c '^current_step=1000$' <<<"$out")"
+check "the block directory has 65536 entries" 1 "$(grep -c '^dir_capacity=65536$' <<<"$out")"
+
+echo
+echo "-- 6. host queues: commands in host memory, DMA, completions with provenance"
 run queue-test 200
 check "200 commands and a 4 KiB DMA copy complete, each checked" 0 "$rc"
 check "every completion as asked" 1 "$(grep -c ' 0 wrong, DMA data verified' <<<"$out")"
 
 echo
-echo "-- 6. stop the server"
+echo "-- 7. stop the server"
 kill -TERM "$pid"
 wait "$pid"
 src=$?

@@ -44,6 +44,8 @@ constexpr const char kUsage[] =
     "  regs list                 list the BAR0 registers (no device needed)\n"
     "  regs read REG             read a register (name, any case, or offset)\n"
     "  regs write REG VALUE      write a register\n"
+    "  telemetry                 the device's counters as key=value lines (step, hints,\n"
+    "                            block directory)\n"
     "  errors                    decode ERR_STATUS and ERR_ADDR\n"
     "  errors --clear            clear every ERR_STATUS bit that is set\n"
     "  queue-test [N]            run N commands (default 100; 1..100000) and one 4 KiB\n"
@@ -148,6 +150,7 @@ struct Command {
     kRegsWrite,
     kErrors,
     kErrorsClear,
+    kTelemetry,
     kQueueTest
   };
   Kind kind = Kind::kInfo;
@@ -219,6 +222,11 @@ std::optional<Command> parse_command(const std::vector<std::string_view>& args,
     } else {
       return bad("usage: regs list | regs read REG | regs write REG VALUE");
     }
+  } else if (cmd == "telemetry") {
+    if (n != 1) {
+      return bad("telemetry takes no arguments");
+    }
+    c.kind = Command::Kind::kTelemetry;
   } else if (cmd == "errors") {
     if (n == 1) {
       c.kind = Command::Kind::kErrors;
@@ -424,6 +432,18 @@ int run(const Command& c, Device& dev) {
       return cmd_info(dev);
     case Command::Kind::kStepGet:
       return print_step(dev, "step");
+    case Command::Kind::kTelemetry: {
+      auto t = dev.telemetry();
+      if (!t.ok()) {
+        return runtime_error("telemetry", t.status());
+      }
+      std::printf("current_step=%llu\nstep_count=%u\nhot_count=%u\nevict_count=%u\nprefetch_count=%u\n"
+                  "share_count=%u\nrelease_count=%u\ndir_capacity=%u\ndir_live=%u\ndir_hits=%u\n"
+                  "dir_misses=%u\n",
+                  static_cast<unsigned long long>(t->step), t->step_count, t->hot, t->evict, t->prefetch,
+                  t->share, t->release, t->dir_capacity, t->dir_live, t->dir_hits, t->dir_misses);
+      return kExitOk;
+    }
     case Command::Kind::kStepAdvance: {
       std::string what = "step " + std::to_string(c.number);
       if (Status s = dev.step_advance(static_cast<uint32_t>(c.number)); !s.ok()) {

@@ -5,7 +5,13 @@
 // check() gives the status a command gets before it runs (engine fields, opcode, fields,
 // length, in that order). What running it does:
 //   STEP_ADVANCE  step() from the step the core shows at the decision
-//   block hints   HINT_COUNT[opcode - 0x10] += 1 on SUCCESS (32-bit wrap)
+//   block hints   length > 0 (a byte range): HINT_COUNT[opcode - 0x10] += 1 (32-bit wrap);
+//                 length 0 (keyed): one directory op (dir_request()); the count on SUCCESS
+//   IO_*          one NVMe command (nvme_sqe()) with the next device CID; SUCCESS (result =
+//                 length), NVME_ERROR (result = the NVMe status field) or IO_TIMEOUT;
+//                 DISCARD first writes its Dataset Management range to addr0
+//   BLK_*         one directory op; result dir_result(); LOOKUP/TOUCH with addr1 != 0 write
+//                 the entry (entry_bytes()) to addr1
 //   ECHO          result = cdw bytes 35:32
 //   DMA_COPY      dma_plan(): the chunks, which one fails, the result and what lands where
 #pragma once
@@ -18,6 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "nvme.h"
+#include "rtbd.h"
+
 namespace kvcpu::tb {
 
 enum ExecStatus : uint16_t {
@@ -28,6 +37,8 @@ enum ExecStatus : uint16_t {
   kExInvalidLength = 0x0004,
   kExDmaError = 0x0005,
   kExStepBackwards = 0x0080,
+  kExNvmeError = 0x0200,
+  kExIoTimeout = 0x0201,
 };
 
 enum ExecOpcode : uint8_t {
@@ -40,6 +51,14 @@ enum ExecOpcode : uint8_t {
   kOpRelease = 0x14,
   kOpEcho = 0x20,
   kOpDmaCopy = 0x21,
+  kOpBlkInsert = 0x30,
+  kOpBlkLookup = 0x31,
+  kOpBlkTouch = 0x32,
+  kOpBlkDelete = 0x33,
+  kOpBlkSetTier = 0x34,
+  kOpIoRead = 0x40,
+  kOpIoWrite = 0x41,
+  kOpIoDiscard = 0x42,
 };
 
 inline const char* status_name(uint16_t s) {
@@ -51,6 +70,15 @@ inline const char* status_name(uint16_t s) {
     case kExInvalidLength: return "INVALID_LENGTH";
     case kExDmaError: return "DMA_ERROR";
     case kExStepBackwards: return "STEP_BACKWARDS";
+    case 0x0100: return "NOT_FOUND";
+    case 0x0101: return "DUPLICATE";
+    case 0x0102: return "DIR_FULL";
+    case 0x0103: return "REF_UNDERFLOW";
+    case 0x0104: return "REF_OVERFLOW";
+    case 0x0105: return "HINT_STALE";
+    case 0x0106: return "BAD_FIELD";
+    case kExNvmeError: return "NVME_ERROR";
+    case kExIoTimeout: return "IO_TIMEOUT";
     default: return "?";
   }
 }
@@ -66,6 +94,14 @@ inline const char* opcode_name(uint8_t o) {
     case kOpRelease: return "RELEASE";
     case kOpEcho: return "ECHO";
     case kOpDmaCopy: return "DMA_COPY";
+    case kOpBlkInsert: return "BLK_INSERT";
+    case kOpBlkLookup: return "BLK_LOOKUP";
+    case kOpBlkTouch: return "BLK_TOUCH";
+    case kOpBlkDelete: return "BLK_DELETE";
+    case kOpBlkSetTier: return "BLK_SET_TIER";
+    case kOpIoRead: return "IO_READ";
+    case kOpIoWrite: return "IO_WRITE";
+    case kOpIoDiscard: return "IO_DISCARD";
     default: return "unknown";
   }
 }
@@ -107,6 +143,17 @@ class ExecRefModel {
   static constexpr unsigned kMaxBeats = 16;
 
   static bool is_hint(uint8_t op) { return op >= kOpMarkHot && op <= kOpRelease; }
+  static bool is_blk(uint8_t op) { return op >= kOpBlkInsert && op <= kOpBlkSetTier; }
+  static bool is_io(uint8_t op) { return op >= kOpIoRead && op <= kOpIoDiscard; }
+  static constexpr uint32_t kIoLenMax = 8192;  // PRP1 + PRP2, 4 KiB pages
+  // A command that passes check() and is one directory op.
+  static bool is_dir_op(const ExecCmd& c) {
+    return is_blk(c.opcode()) || (is_hint(c.opcode()) && c.length() == 0);
+  }
+  // LOOKUP/TOUCH that write the entry to addr1.
+  static bool writes_entry(const ExecCmd& c) {
+    return (c.opcode() == kOpBlkLookup || c.opcode() == kOpBlkTouch) && c.addr1() != 0;
+  }
 
   // Status before running. SUCCESS for STEP_ADVANCE still needs step(), for DMA_COPY dma_plan().
   static uint16_t check(const ExecCmd& c) {
@@ -121,10 +168,47 @@ class ExecRefModel {
       return kExSuccess;
     }
     if (is_hint(op)) {
-      const unsigned cdw_used_to = op == kOpPrefetch ? 39 : 31;
+      // length 0: addr0 is a key, and the PREFETCH target is a 32-bit directory step
+      const unsigned cdw_used_to = op != kOpPrefetch ? 31 : c.length() == 0 ? 35 : 39;
       if (!c.zero(24, 31) || !c.zero(cdw_used_to + 1, 63)) return kExInvalidField;
-      if (c.length() == 0 || c.length() > kHintLenMax) return kExInvalidLength;
+      if (c.length() > kHintLenMax) return kExInvalidLength;
       return kExSuccess;
+    }
+    if (is_io(op)) {
+      // cdw bytes 39:32 slba, 41:40 session, 42 model, 43 placement type, 45:44 placement id
+      const uint8_t ptype = c.b[43];
+      const uint64_t pid = c.le(44, 2);
+      bool bad = c.addr1() != 0 || !c.zero(46, 63) || (c.length() & 0xFFF) != 0;
+      if (op == kOpIoWrite) {
+        bad = bad || (c.addr0() & 0xFFF) != 0 || ptype > 2 || (ptype == 0 && pid != 0);
+      } else if (op == kOpIoRead) {
+        bad = bad || (c.addr0() & 0xFFF) != 0 || ptype != 0 || pid != 0;
+      } else {
+        bad = bad || (c.addr0() & 0xF) != 0 || ptype != 0 || pid != 0;
+      }
+      if (bad) return kExInvalidField;
+      if (c.length() == 0 || (op != kOpIoDiscard && c.length() > kIoLenMax)) return kExInvalidLength;
+      return kExSuccess;
+    }
+    if (is_blk(op)) {
+      if (c.length() != 0) return kExInvalidField;
+      bool ok = true;
+      switch (op) {
+        case kOpBlkInsert:  // byte 32 tier (3 bits), 33 flags (3 bits), 35:34 session, 36 model, 43:40 lifetime
+          ok = (c.b[32] >> 3) == 0 && (c.b[33] >> 3) == 0 && c.zero(37, 39) && c.zero(44, 63);
+          break;
+        case kOpBlkLookup:
+        case kOpBlkTouch:  // addr1: entry buffer, 64-byte aligned (0: none)
+          ok = (c.addr1() & 63) == 0 && c.zero(32, 63);
+          break;
+        case kOpBlkDelete:
+          ok = c.addr1() == 0 && c.zero(32, 63);
+          break;
+        default:  // SET_TIER: bytes 35:32 handle, byte 36 tier (3 bits), addr1 address
+          ok = c.addr0() == 0 && (c.b[36] >> 3) == 0 && c.zero(37, 63);
+          break;
+      }
+      return ok ? kExSuccess : kExInvalidField;
     }
     if (op == kOpEcho) {
       if (!c.zero(12, 31) || !c.zero(36, 63)) return kExInvalidField;
@@ -202,6 +286,115 @@ class ExecRefModel {
       rem -= 8 * beats;
     }
     return p;
+  }
+
+  // The directory request a command that is_dir_op() makes (fields the op does not use are
+  // not compared).
+  enum class DirOp : uint8_t { kInsert = 0, kLookup, kTouch, kUpdateHint, kDelete, kShare, kRelease, kSetTier };
+  struct DirReq {
+    DirOp op = DirOp::kLookup;
+    uint64_t key = 0;
+    uint32_t handle = 0;
+    uint8_t tier = 0;
+    uint64_t addr = 0;
+    bool prefix = false, dirty = false, recompute_ok = false;
+    uint32_t lifetime_end = 0;
+    uint16_t session = 0;
+    uint8_t model_id = 0;
+    uint8_t hint = 0;
+    uint32_t target = 0;
+  };
+  static DirReq dir_request(const ExecCmd& c) {
+    DirReq d;
+    d.key = c.addr0();
+    switch (c.opcode()) {
+      case kOpBlkInsert:
+        d.op = DirOp::kInsert;
+        d.tier = c.b[32];
+        d.addr = c.addr1();
+        d.prefix = c.b[33] & 1;
+        d.dirty = (c.b[33] >> 1) & 1;
+        d.recompute_ok = (c.b[33] >> 2) & 1;
+        d.session = static_cast<uint16_t>(c.le(34, 2));
+        d.model_id = c.b[36];
+        d.lifetime_end = static_cast<uint32_t>(c.le(40, 4));
+        break;
+      case kOpBlkLookup: d.op = DirOp::kLookup; break;
+      case kOpBlkTouch: d.op = DirOp::kTouch; break;
+      case kOpBlkDelete: d.op = DirOp::kDelete; break;
+      case kOpBlkSetTier:
+        d.op = DirOp::kSetTier;
+        d.handle = static_cast<uint32_t>(c.le(32, 4));
+        d.tier = c.b[36];
+        d.addr = c.addr1();
+        break;
+      case kOpSharePrefix: d.op = DirOp::kShare; break;
+      case kOpRelease: d.op = DirOp::kRelease; break;
+      default:  // MARK_HOT, EVICT, PREFETCH
+        d.op = DirOp::kUpdateHint;
+        d.hint = c.opcode() == kOpMarkHot ? 1 : c.opcode() == kOpPrefetch ? 2 : 3;
+        d.target = static_cast<uint32_t>(c.arg());
+        break;
+    }
+    return d;
+  }
+  // The completion result of a directory op: handle [15:0] and the entry's tier [17:16];
+  // all ones when the answer has no handle.
+  static uint32_t dir_result(uint32_t handle, uint8_t tier) {
+    return handle == model::kNoHandle ? 0xFFFFFFFFu : (handle & 0xFFFF) | (uint32_t{tier} << 16);
+  }
+  // The 40-byte image of an entry (docs/rtbd-hepc.md "Entry layout", little-endian).
+  static std::array<uint8_t, 40> entry_bytes(const model::Entry& e) {
+    std::array<uint8_t, 40> b{};
+    auto put = [&b](unsigned lo, unsigned w, uint64_t v) {
+      for (unsigned i = 0; i < w; ++i) {
+        if ((v >> i) & 1) b[(lo + i) / 8] |= static_cast<uint8_t>(1u << ((lo + i) % 8));
+      }
+    };
+    put(0, 1, e.valid);
+    put(1, 64, e.key.Packed());
+    put(65, 2, e.tier);
+    put(67, 64, e.addr);
+    put(131, 4, e.freq);
+    put(135, 32, e.last_access);
+    put(167, 32, e.next_use);
+    put(199, 32, e.hint_bucket);
+    put(231, 2, static_cast<uint8_t>(e.hint));
+    put(233, 1, e.prefix);
+    put(234, 8, e.refcount);
+    put(242, 1, e.dirty);
+    put(243, 1, e.recompute_ok);
+    put(244, 32, e.lifetime_end);
+    put(276, 16, e.session);
+    put(292, 8, e.model_id);
+    put(300, 1, e.moving);
+    return b;
+  }
+
+  // The NVMe command an I/O command sends (with the device's CID), built with sw/nvme.
+  static std::array<uint8_t, 64> nvme_sqe(const ExecCmd& c, uint16_t cid) {
+    const uint32_t blocks = c.length() / 4096;
+    nvme::RwArgs a;
+    a.cid = cid;
+    a.slba = c.arg();
+    a.nblocks = blocks;
+    a.prp1 = c.addr0();
+    a.prp2 = blocks == 2 ? c.addr0() + 4096 : 0;
+    nvme::BuildResult r;
+    if (c.opcode() == kOpIoRead) {
+      r = nvme::BuildRead(a);
+    } else if (c.opcode() == kOpIoWrite) {
+      r = nvme::BuildWrite(a, nvme::Placement{static_cast<nvme::DirectiveType>(c.b[43]),
+                                              static_cast<uint16_t>(c.le(44, 2))});
+    } else {
+      r = nvme::BuildDsmDeallocate(cid, 1, 1, c.addr0());
+    }
+    return nvme::ToBytes(r.sqe);
+  }
+  // A DISCARD's range, as it must appear at addr0.
+  static std::vector<uint8_t> dsm_range(const ExecCmd& c) {
+    const nvme::DsmRange r{0, c.length() / 4096, c.arg()};
+    return nvme::DsmRangesToBytes(std::span<const nvme::DsmRange>(&r, 1));
   }
 
   // ---- state: HINT_COUNT

@@ -1,12 +1,19 @@
 // kvcpu_exec testbench: a queue engine stand-in issues random commands on cmd (every opcode,
 // random reserved fields, lengths at the limits, misaligned DMA, DMA across 4 KiB pages and
-// into error-injected memory, STEP_ADVANCE forwards and backwards), takes completions with
+// into error-injected memory, STEP_ADVANCE forwards and backwards, block commands and keyed
+// hints on a small key pool so that the directory hits, misses and fills), takes completions with
 // random cpl_ready backpressure; a core stand-in owns the 64-bit step, holds step_ready low
 // at random and then sometimes changes the step (an MMIO write); host memory is the AXI4
-// model of tb/hif/axi_mem.h with latency, backpressure and SLVERR/DECERR injection.
+// model of tb/hif/axi_mem.h with latency, backpressure and SLVERR/DECERR injection; the
+// directory stand-in answers on the dir port from RtbdModel (sw/model) after a random
+// latency, with random req_ready backpressure and junk on the response while it is idle;
+// the NVMe stand-in takes SQEs with random backpressure and answers each with a CQE after a
+// random latency (success, an error status, or none: the timeout), and now and then
+// presents a stale CQE (another CID) that the executor must drop.
 //
 // Scoreboard against the reference model (exec_model.h): every completion (qid, cid,
-// status, result), the step offered on every step handshake, HINT_COUNT after every
+// status, result), the directory request of every block command (op and the fields it
+// uses, exactly one), the entry written by LOOKUP/TOUCH, the step offered on every step handshake, HINT_COUNT after every
 // completion and while idle, the exact read and write bursts of every DMA_COPY, the
 // destination memory after it (and one word either side), error pulses, busy_o, hold rules.
 // The run is cut into epochs, each from reset with new backpressure levels. Coverage bins
@@ -27,6 +34,8 @@
 #include "axi_mem.h"
 #include "coverage.h"
 #include "exec_model.h"
+#include "nvme.h"
+#include "rtbd.h"
 #include "sim.h"
 
 namespace {
@@ -39,6 +48,7 @@ using kvcpu::tb::AxiMem;
 using kvcpu::tb::ExecCmd;
 using kvcpu::tb::ExecRefModel;
 namespace tb = kvcpu::tb;
+namespace m = kvcpu::model;
 
 constexpr unsigned kQidW = 3;
 
@@ -46,7 +56,12 @@ struct EpochCfg {
   uint64_t cmds;
   AxiJitter jit;
   double p_cpl_ready, p_step_ready, p_mmio, p_cmd_gap;
-  double p_rd_err, p_wr_err;  // per DMA_COPY: inject an error line into its range
+  double p_rd_err, p_wr_err;  // per DMA_COPY (write: also per entry write): inject an error line
+  double p_dir_ready;        // directory req_ready
+  unsigned dir_lat_max;      // directory response latency 1..this
+  double p_sq_ready;         // NVMe submission ready
+  unsigned cq_lat_max;       // NVMe completion latency 1..this
+  double p_stale;            // per cycle: a stale CQE
   bool big;                   // issue one 2^20-byte DMA_COPY in this epoch
 };
 
@@ -67,6 +82,16 @@ struct Pending {
   bool step_changed = false;
   bool no_errors = false;  // DMA_COPY: inject no error lines
   uint64_t accepted_at = 0;
+  // directory op: the requests seen, the stand-in's answer
+  std::vector<ExecRefModel::DirReq> dir_reqs;
+  uint16_t dir_status = 0;
+  uint32_t dir_handle = 0;
+  m::Entry dir_entry;
+  bool ent_err = false;  // an error line on the entry buffer (or a DISCARD's range)
+  // I/O: the NVMe submissions seen, and how the stand-in answered (0 ok, 1 error, 2 never)
+  std::vector<std::array<uint8_t, 64>> sqes;
+  unsigned io_answer = 0;
+  uint16_t io_status = 0;  // 15-bit NVMe status of an error answer
 };
 
 class Bench {
@@ -74,6 +99,7 @@ class Bench {
   explicit Bench(const SimOptions& opt, unsigned big_max)
       : sim_(opt), mem_(sim_.rng()), big_left_(big_max) {
     auto& r = rng();
+    for (auto& k : keys_) k = r();
     // two source and two destination regions of 8 MiB, far apart; DMA offsets stay below
     // 2 MiB + 1 MiB, so source and destination never overlap and memory stays bounded
     for (unsigned i = 0; i < 2; ++i) {
@@ -99,6 +125,12 @@ class Bench {
     cfg_ = c;
     auto& d = sim_.dut();
     ref_.reset();
+    // the directory stand-in keeps its entries across epochs (it is not part of the DUT), so
+    // that its sets fill up
+    dir_rsp_ = false;
+    cq_due_ = false;
+    io_cid_ = 0;
+    stale_sent_ = stale_pulses_ = 0;
     mem_.reset();
     mem_.set_jitter(c.jit);
     mem_.rd_err_lines().clear();
@@ -118,6 +150,10 @@ class Bench {
     d.m_axi_wready_i = 0;
     d.m_axi_rvalid_i = 0;
     d.m_axi_bvalid_i = 0;
+    d.dir_req_ready_i = 0;
+    d.dir_rsp_valid_i = 0;
+    d.nvme_sq_ready_i = 0;
+    d.nvme_cq_valid_i = 0;
     sim_.reset();
 
     uint64_t issued = 0;
@@ -156,6 +192,8 @@ class Bench {
            "err_host_rd_o pulses " + std::to_string(rd_err_pulses_) + " != error beats " + std::to_string(rd_err_beats_));
     expect(wr_err_pulses_ == wr_err_resps_, "err_host_wr_o pulses " + std::to_string(wr_err_pulses_) +
                                                 " != error responses " + std::to_string(wr_err_resps_));
+    expect(stale_pulses_ == stale_sent_, "nvme_stale_o pulses " + std::to_string(stale_pulses_) +
+                                             " != stale CQEs " + std::to_string(stale_sent_));
   }
 
  private:
@@ -222,14 +260,18 @@ class Bench {
         default: a = (c.b[40] == 1 ? step_ : 0) + r() % 1000; break;
       }
       c.set_le(32, 8, a);
-    } else if (k < 45) {
+    } else if (k < 32) {
       c.b[0] = static_cast<uint8_t>(tb::kOpMarkHot + r() % 5);
       c.set_le(12, 4, pick_len(false));
       c.set_le(16, 8, r());
       if (c.b[0] == tb::kOpPrefetch) c.set_le(32, 8, r() & 1 ? r() : r() % 100);
-    } else if (k < 55) {
+    } else if (k < 50) {
+      make_dir_cmd(c);
+    } else if (k < 50 + 5) {
       c.b[0] = tb::kOpEcho;
       c.set_le(32, 4, r());
+    } else if (k < 70) {
+      make_io_cmd(c);
     } else if (k < 88) {
       c.b[0] = tb::kOpDmaCopy;
       c.set_le(12, 4, pick_len(true));
@@ -240,12 +282,14 @@ class Bench {
       uint8_t op;
       do {
         op = static_cast<uint8_t>(r());
-      } while (op == 0x00 || op == 0x01 || (op >= 0x10 && op <= 0x14) || op == 0x20 || op == 0x21);
+      } while (op == 0x00 || op == 0x01 || (op >= 0x10 && op <= 0x14) || op == 0x20 || op == 0x21 ||
+               (op >= 0x30 && op <= 0x34) || (op >= 0x40 && op <= 0x42));
       c.b[0] = op;
       for (unsigned i = 12; i < 64; ++i) c.b[i] = (r() % 4 == 0) ? static_cast<uint8_t>(r()) : 0;
     } else {
       // a known opcode with random bytes 12..63
-      static const uint8_t kOps[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x20, 0x21};
+      static const uint8_t kOps[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x20, 0x21, 0x30, 0x31, 0x32, 0x33, 0x34,
+                                     0x40, 0x41, 0x42};
       c.b[0] = kOps[r() % std::size(kOps)];
       for (unsigned i = 12; i < 64; ++i) c.b[i] = static_cast<uint8_t>(r());
     }
@@ -261,6 +305,68 @@ class Bench {
     }
     p.qid = static_cast<unsigned>(r() % (1u << kQidW));
     return p;
+  }
+
+  // A block command or keyed hint on the key pool (so that the small directory hits, misses
+  // and fills its sets), now and then with a field out of range.
+  void make_dir_cmd(ExecCmd& c) {
+    auto& r = rng();
+    const uint64_t key = keys_[r() % keys_.size()];
+    c.set_le(16, 8, key);
+    const unsigned k = static_cast<unsigned>(r() % 12);
+    if (k < 3) {
+      c.b[0] = tb::kOpBlkInsert;
+      c.b[32] = static_cast<uint8_t>(r() % 10 == 0 ? 4 + r() % 4 : r() % 4);  // tier; 4..7: BAD_FIELD
+      c.b[33] = static_cast<uint8_t>(r() % 8);                                   // prefix, dirty, recompute_ok
+      c.set_le(34, 2, r());
+      c.b[36] = static_cast<uint8_t>(r());
+      c.set_le(40, 4, r() & 1 ? 0 : r());
+      c.set_le(24, 8, r());
+    } else if (k < 5) {
+      c.b[0] = static_cast<uint8_t>(r() & 1 ? tb::kOpBlkLookup : tb::kOpBlkTouch);
+      if (r() % 3 != 0) c.set_le(24, 8, dst_base_[r() & 1] + 64 * (r() % 4096));  // entry buffer
+    } else if (k < 6) {
+      c.b[0] = tb::kOpBlkDelete;
+    } else if (k < 7) {
+      c.b[0] = tb::kOpBlkSetTier;
+      c.set_le(16, 8, 0);
+      const uint32_t cap = dir_.capacity();
+      c.set_le(32, 4, r() % 8 == 0 ? static_cast<uint32_t>(r()) : static_cast<uint32_t>(r() % cap));
+      c.b[36] = static_cast<uint8_t>(r() % 4 == 0 ? 4 + r() % 4 : r() % 4);
+      c.set_le(24, 8, r());
+    } else {
+      c.b[0] = static_cast<uint8_t>(tb::kOpMarkHot + r() % 5);  // keyed hint: length 0
+      if (c.b[0] == tb::kOpPrefetch) {
+        const uint32_t now = static_cast<uint32_t>(step_);
+        c.set_le(32, 4, r() % 4 == 0 ? now - static_cast<uint32_t>(r() % 64) : now + static_cast<uint32_t>(r() % 4096));
+        if (r() % 20 == 0) c.b[36 + r() % 4] = static_cast<uint8_t>(1 + r() % 255);  // target >= 2^32
+      }
+    }
+  }
+
+  // An I/O command: a page-aligned buffer, 1 or 2 pages (sometimes a bad length or
+  // alignment), a placement hint on some writes (sometimes an unknown type, or one on a read).
+  void make_io_cmd(ExecCmd& c) {
+    auto& r = rng();
+    c.b[0] = static_cast<uint8_t>(tb::kOpIoRead + r() % 3);
+    const bool discard = c.b[0] == tb::kOpIoDiscard;
+    uint64_t a = dst_base_[r() & 1] + 4096 * (r() % 256);
+    if (discard) a += 16 * (r() % 256);
+    if (r() % 20 == 0) a += 1 + r() % 15;  // misaligned
+    c.set_le(16, 8, a);
+    static const uint32_t kLens[] = {4096, 8192, 4096, 8192, 0, 12288, 4095, 4097};
+    uint32_t len = kLens[r() % std::size(kLens)];
+    if (discard && r() % 2) len = 4096 * static_cast<uint32_t>(1 + r() % 100000);
+    c.set_le(12, 4, len);
+    c.set_le(32, 8, r() % 4 == 0 ? r() : r() % (1u << 20));  // slba
+    c.set_le(40, 2, r());                                     // session
+    c.b[42] = static_cast<uint8_t>(r());                      // model
+    if (c.b[0] == tb::kOpIoWrite && r() % 2) {
+      c.b[43] = static_cast<uint8_t>(r() % 10 == 0 ? 3 : 1 + r() % 2);
+      c.set_le(44, 2, r());
+    } else if (r() % 30 == 0) {
+      c.b[43] = 1;  // a placement hint where none is allowed
+    }
   }
 
   Pending make_big_dma() {
@@ -310,6 +416,23 @@ class Bench {
     p.chk = ExecRefModel::check(p.c);
     p.accepted_at = sim_.cycle();
     if (p.c.opcode() == tb::kOpDmaCopy && p.chk == tb::kExSuccess) prepare_dma(p);
+    if (p.c.opcode() == tb::kOpIoDiscard && p.chk == tb::kExSuccess) {
+      mem_.rd_err_lines().clear();
+      mem_.rd_err_words().clear();
+      mem_.wr_err_lines().clear();
+      mem_.write64(p.c.addr0(), rng()());
+      mem_.write64(p.c.addr0() + 8, rng()());
+      p.ent_err = std::bernoulli_distribution(cfg_.p_wr_err)(rng());
+      if (p.ent_err) mem_.wr_err_lines().insert(p.c.addr0());
+    }
+    if (ExecRefModel::writes_entry(p.c) && p.chk == tb::kExSuccess) {
+      mem_.rd_err_lines().clear();
+      mem_.rd_err_words().clear();
+      mem_.wr_err_lines().clear();
+      for (unsigned i = 0; i < 5; ++i) mem_.write64(p.c.addr1() + 8 * i, rng()());
+      p.ent_err = std::bernoulli_distribution(cfg_.p_wr_err)(rng());
+      if (p.ent_err) mem_.wr_err_lines().insert((p.c.addr1() + 16 * (rng()() % 3)) & ~15ull);
+    }
   }
 
   void on_complete(Pending& p, uint16_t status, uint32_t result, unsigned qid, uint16_t cid) {
@@ -347,6 +470,10 @@ class Bench {
       if (p.step_changed) ++bins_["step: changed by MMIO while in flight"];
     } else if (runs && op == tb::kOpEcho) {
       want_res = static_cast<uint32_t>(c.arg());
+    } else if (runs && ExecRefModel::is_dir_op(c)) {
+      check_dir(p, hdr, &want, &want_res);
+    } else if (runs && ExecRefModel::is_io(op)) {
+      check_io(p, hdr, &want, &want_res);
     } else if (runs && ExecRefModel::is_hint(op)) {
       ref_.count_hint(op);
     } else if (runs && op == tb::kOpDmaCopy) {
@@ -355,7 +482,15 @@ class Bench {
       check_dma(p, hdr);
     }
     if (!(runs && op == tb::kOpDmaCopy)) {
-      expect(p.ar.empty() && p.aw.empty(), std::string(hdr) + ": AXI traffic for a command without DMA");
+      const bool ent = runs && (ExecRefModel::writes_entry(c) || op == tb::kOpIoDiscard);
+      expect(p.ar.empty() && p.aw.size() == (ent ? 1u : 0u),
+             std::string(hdr) + ": AXI traffic for a command without DMA");
+    }
+    if (!(runs && ExecRefModel::is_io(op))) {
+      expect(p.sqes.empty(), std::string(hdr) + ": NVMe submission for a command without I/O");
+    }
+    if (!(runs && ExecRefModel::is_dir_op(c))) {
+      expect(p.dir_reqs.empty(), std::string(hdr) + ": directory request for a command without one");
     }
     if (!(runs && op == tb::kOpStepAdvance)) {
       expect(p.step_hs == 0, std::string(hdr) + ": step handshake for a command that does not step");
@@ -373,6 +508,7 @@ class Bench {
       std::string opn = ExecRefModel::check(c) == tb::kExInvalidOpcode ? "unknown" : tb::opcode_name(op);
       ++bins_["op " + opn + " / " + tb::status_name(want)];
     }
+    if (!eng && ExecRefModel::is_hint(op) && c.length() == 0) ++bins_["keyed hint / " + std::string(tb::status_name(want))];
     if (op == tb::kOpDmaCopy || ExecRefModel::is_hint(op)) {
       const uint32_t l = c.length();
       const char* lname = l == 0 ? "0" : l == 8 ? "8" : l == (1u << 20) ? "2^20" : l == (1u << 20) + 8 ? "2^20+8"
@@ -430,6 +566,119 @@ class Bench {
     }
   }
 
+  // A directory op: exactly one request with the fields the command maps to, the answer as
+  // the completion, HINT_COUNT for a keyed hint that succeeded, the entry written to addr1.
+  void check_dir(const Pending& p, const char* hdr, uint16_t* want, uint32_t* want_res) {
+    const ExecCmd& c = p.c;
+    using D = ExecRefModel::DirOp;
+    expect(p.dir_reqs.size() == 1,
+           std::string(hdr) + ": " + std::to_string(p.dir_reqs.size()) + " directory requests, want 1");
+    if (p.dir_reqs.size() != 1) return;
+    const auto& g = p.dir_reqs[0];
+    const auto e = ExecRefModel::dir_request(c);
+    bool same = g.op == e.op;
+    if (e.op != D::kSetTier) same = same && g.key == e.key;
+    if (e.op == D::kInsert || e.op == D::kSetTier) same = same && g.tier == e.tier && g.addr == e.addr;
+    if (e.op == D::kInsert) {
+      same = same && g.prefix == e.prefix && g.dirty == e.dirty && g.recompute_ok == e.recompute_ok &&
+             g.lifetime_end == e.lifetime_end && g.session == e.session && g.model_id == e.model_id;
+    }
+    if (e.op == D::kSetTier) same = same && g.handle == e.handle;
+    if (e.op == D::kUpdateHint) same = same && g.hint == e.hint && (e.hint != 2 || g.target == e.target);
+    expect(same, std::string(hdr) + ": directory request differs from the model's (op " +
+                     std::to_string(static_cast<int>(g.op)) + " vs " + std::to_string(static_cast<int>(e.op)) + ")");
+    *want = p.dir_status;
+    *want_res = ExecRefModel::dir_result(p.dir_handle, p.dir_entry.tier);
+    if (ExecRefModel::is_hint(c.opcode()) && p.dir_status == tb::kExSuccess) ref_.count_hint(c.opcode());
+    if (ExecRefModel::writes_entry(c)) {
+      expect(p.aw.size() == 1 && p.aw[0].dst == c.addr1() && p.aw[0].beats == 5,
+             std::string(hdr) + ": the entry is not one 5-beat burst at addr1");
+      if (p.ent_err) {
+        *want = tb::kExDmaError;
+        ++bins_["dir: entry write error"];
+      } else {
+        const auto img = ExecRefModel::entry_bytes(p.dir_entry);
+        bool eq = true;
+        for (unsigned i = 0; i < 40; ++i) eq = eq && mem_.read8(c.addr1() + i) == img[i];
+        expect(eq, std::string(hdr) + ": the entry in host memory differs from the directory's answer");
+        ++bins_[p.dir_handle == m::kNoHandle ? "dir: zero entry written" : "dir: entry written"];
+      }
+    }
+  }
+
+  // An I/O command: a DISCARD's range in host memory (one 2-beat burst at addr0); then
+  // exactly one NVMe command, bit-exact with sw/nvme's builders and the next device CID; the
+  // completion as the stand-in answered.
+  void check_io(const Pending& p, const char* hdr, uint16_t* want, uint32_t* want_res) {
+    const ExecCmd& c = p.c;
+    if (c.opcode() == tb::kOpIoDiscard) {
+      expect(p.aw.size() == 1 && p.aw[0].dst == c.addr0() && p.aw[0].beats == 2,
+             std::string(hdr) + ": the DSM range is not one 2-beat burst at addr0");
+      if (p.ent_err) {
+        expect(p.sqes.empty(), std::string(hdr) + ": NVMe command after a failed range write");
+        *want = tb::kExDmaError;
+        *want_res = 0;
+        ++bins_["io: DSM range write error"];
+        return;
+      }
+      const auto rng = ExecRefModel::dsm_range(c);
+      bool eq = true;
+      for (unsigned i = 0; i < 16; ++i) eq = eq && mem_.read8(c.addr0() + i) == rng[i];
+      expect(eq, std::string(hdr) + ": the DSM range in host memory is wrong");
+    }
+    expect(p.sqes.size() == 1, std::string(hdr) + ": " + std::to_string(p.sqes.size()) + " NVMe commands, want 1");
+    if (p.sqes.size() != 1) return;
+    const auto exp = ExecRefModel::nvme_sqe(c, io_cid_);
+    if (p.sqes[0] != exp) {
+      const auto g = kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(p.sqes[0]));
+      const auto e = kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(exp));
+      expect(false, std::string(hdr) + ": NVMe command " + kvcpu::nvme::Describe(g) + ", want " +
+                        kvcpu::nvme::Describe(e));
+    }
+    ++io_cid_;
+    if (p.io_answer == 0) {
+      *want = tb::kExSuccess;
+      *want_res = c.length();
+    } else if (p.io_answer == 1) {
+      *want = tb::kExNvmeError;
+      *want_res = p.io_status;
+    } else {
+      *want = tb::kExIoTimeout;
+      *want_res = 0;
+    }
+    if (c.length() == 8192 && c.opcode() != tb::kOpIoDiscard) ++bins_["io: two pages (PRP2)"];
+    if (c.opcode() == tb::kOpIoWrite && c.b[43] == 1) ++bins_["io: write with a stream"];
+    if (c.opcode() == tb::kOpIoWrite && c.b[43] == 2) ++bins_["io: write with an FDP placement"];
+  }
+
+  // The directory stand-in: takes a request, answers from RtbdModel after 1..dir_lat_max cycles.
+  m::OpResult dir_apply(const ExecRefModel::DirReq& q) {
+    using D = ExecRefModel::DirOp;
+    const m::Key key = m::Key::Unpack(q.key);
+    switch (q.op) {
+      case D::kInsert: {
+        m::InsertArgs a;
+        a.key = key;
+        a.tier = q.tier;
+        a.addr = q.addr;
+        a.prefix = q.prefix;
+        a.dirty = q.dirty;
+        a.recompute_ok = q.recompute_ok;
+        a.lifetime_end = q.lifetime_end;
+        a.session = q.session;
+        a.model_id = q.model_id;
+        return dir_.Insert(a);
+      }
+      case D::kLookup: return dir_.Lookup(key);
+      case D::kTouch: return dir_.Touch(key);
+      case D::kUpdateHint: return dir_.UpdateHint(key, static_cast<m::Hint>(q.hint), q.target);
+      case D::kDelete: return dir_.Delete(key);
+      case D::kShare: return dir_.Share(key);
+      case D::kRelease: return dir_.Release(key);
+      default: return dir_.SetTier(q.handle, q.tier, q.addr);
+    }
+  }
+
   void check_hints(const char* hdr) {
     auto& d = sim_.dut();
     for (unsigned i = 0; i < 5; ++i) {
@@ -470,6 +719,42 @@ class Bench {
     }
     d.step_ready_i = sready;
     d.step_i = step_;
+    d.dir_req_ready_i = std::bernoulli_distribution(cfg_.p_dir_ready)(r);
+    const bool rsp_now = dir_rsp_ && dir_rsp_due_ <= cyc;
+    d.dir_rsp_valid_i = rsp_now;
+    if (rsp_now) {
+      d.dir_rsp_status_i = fly_->dir_status;
+      d.dir_rsp_handle_i = fly_->dir_handle;
+      const auto img = ExecRefModel::entry_bytes(fly_->dir_entry);
+      for (unsigned i = 0; i < 10; ++i) {
+        d.dir_rsp_entry_i[i] = static_cast<uint32_t>(img[4 * i]) | (uint32_t{img[4 * i + 1]} << 8) |
+                               (uint32_t{img[4 * i + 2]} << 16) | (uint32_t{img[4 * i + 3]} << 24);
+      }
+    } else {
+      d.dir_rsp_status_i = static_cast<uint16_t>(r());
+      d.dir_rsp_handle_i = static_cast<uint32_t>(r());
+      for (unsigned i = 0; i < 10; ++i) d.dir_rsp_entry_i[i] = static_cast<uint32_t>(r());
+    }
+    d.nvme_sq_ready_i = std::bernoulli_distribution(cfg_.p_sq_ready)(r);
+    const bool cq_now = cq_due_ && cq_due_at_ <= cyc;
+    bool stale_now = false;
+    if (cq_now) {
+      for (unsigned i = 0; i < 4; ++i) d.nvme_cq_i[i] = cq_words_[i];
+    } else if (std::bernoulli_distribution(cfg_.p_stale)(r)) {
+      // a CQE of no command waiting: another CID (e.g. one that timed out)
+      stale_now = true;
+      kvcpu::nvme::Cqe q;
+      q.cid = static_cast<uint16_t>(io_cid_ + 1 + r() % 65535);
+      q.status_p = static_cast<uint16_t>(r());
+      const auto b = kvcpu::nvme::ToBytes(q);
+      for (unsigned i = 0; i < 4; ++i) {
+        d.nvme_cq_i[i] = uint32_t{b[4 * i]} | (uint32_t{b[4 * i + 1]} << 8) | (uint32_t{b[4 * i + 2]} << 16) |
+                         (uint32_t{b[4 * i + 3]} << 24);
+      }
+    } else {
+      for (unsigned i = 0; i < 4; ++i) d.nvme_cq_i[i] = static_cast<uint32_t>(r());
+    }
+    d.nvme_cq_valid_i = cq_now || stale_now;
     sim_.settle();
 
     // ---- observe
@@ -528,6 +813,66 @@ class Bench {
     } else if (d.cmd_valid_i && fly) {
       ++bins_["cmd: held while busy"];
     }
+    if (rsp_now) dir_rsp_ = false;
+    expect(d.nvme_cq_ready_o, "nvme_cq_ready_o low");
+    if (cq_now) cq_due_ = false;
+    if (stale_now) {
+      ++stale_sent_;
+      ++bins_["nvme: stale CQE dropped"];
+    }
+    stale_pulses_ += d.nvme_stale_o;
+    if (d.nvme_sq_valid_o && !d.nvme_sq_ready_i) ++bins_["nvme: submission held (sq_ready low)"];
+    if (d.nvme_sq_valid_o && d.nvme_sq_ready_i) {
+      expect(fly && !cq_due_, "NVMe submission without an I/O command in flight, or one already waiting");
+      if (fly) {
+        std::array<uint8_t, 64> b{};
+        for (unsigned i = 0; i < 64; ++i) b[i] = static_cast<uint8_t>(d.nvme_sq_o[i / 4] >> (8 * (i % 4)));
+        fly_->sqes.push_back(b);
+        const unsigned pick = static_cast<unsigned>(r() % 100);
+        fly_->io_answer = pick < 72 ? 0 : pick < 94 ? 1 : 2;
+        if (fly_->io_answer != 2) {
+          kvcpu::nvme::Cqe q;
+          q.cid = static_cast<uint16_t>(b[2] | (b[3] << 8));
+          fly_->io_status = fly_->io_answer == 0 ? 0 : static_cast<uint16_t>(1 + r() % 0x7FFF);
+          q.status_p = static_cast<uint16_t>((fly_->io_status << 1) | (r() & 1));
+          const auto qb = kvcpu::nvme::ToBytes(q);
+          for (unsigned i = 0; i < 4; ++i) {
+            cq_words_[i] = uint32_t{qb[4 * i]} | (uint32_t{qb[4 * i + 1]} << 8) | (uint32_t{qb[4 * i + 2]} << 16) |
+                           (uint32_t{qb[4 * i + 3]} << 24);
+          }
+          cq_due_ = true;
+          cq_due_at_ = cyc + 1 + r() % cfg_.cq_lat_max;
+        }
+      }
+    }
+    if (d.dir_req_valid_o && !d.dir_req_ready_i) ++bins_["dir: request held (req_ready low)"];
+    if (d.dir_req_valid_o && d.dir_req_ready_i) {
+      expect(fly && !dir_rsp_, "directory request without a command in flight, or one already waiting");
+      if (fly) {
+        ExecRefModel::DirReq q;
+        q.op = static_cast<ExecRefModel::DirOp>(d.dir_req_op_o);
+        q.key = d.dir_req_key_o;
+        q.handle = d.dir_req_handle_o;
+        q.tier = d.dir_req_tier_o;
+        q.addr = d.dir_req_addr_o;
+        q.prefix = d.dir_req_prefix_o;
+        q.dirty = d.dir_req_dirty_o;
+        q.recompute_ok = d.dir_req_recompute_ok_o;
+        q.lifetime_end = d.dir_req_lifetime_end_o;
+        q.session = d.dir_req_session_o;
+        q.model_id = d.dir_req_model_id_o;
+        q.hint = d.dir_req_hint_o;
+        q.target = d.dir_req_target_o;
+        fly_->dir_reqs.push_back(q);
+        dir_.SetStep(static_cast<uint32_t>(step_));  // refused (kept) when it would go back
+        const m::OpResult o = dir_apply(q);
+        fly_->dir_status = static_cast<uint16_t>(o.status);
+        fly_->dir_handle = o.handle;
+        fly_->dir_entry = o.handle == m::kNoHandle ? m::Entry{} : dir_.entry(o.handle);
+        dir_rsp_ = true;
+        dir_rsp_due_ = cyc + 1 + r() % cfg_.dir_lat_max;
+      }
+    }
     if (fly && d.step_valid_o && d.step_ready_i) {
       ++fly_->step_hs;
       fly_->step_hs_value = d.step_value_o;
@@ -559,6 +904,18 @@ class Bench {
   Sim<Model> sim_;
   AxiMem<Model> mem_;
   ExecRefModel ref_;
+  // 2^2 sets x 8 ways and 48 keys: hits, misses and full sets
+  static constexpr m::RtbdConfig kDirCfg{2, 4, 32};
+  m::RtbdModel dir_{kDirCfg};
+  std::array<uint64_t, 48> keys_{};
+  // NVMe stand-in: the CQE scheduled for the command in flight, the device's next CID
+  bool cq_due_ = false;
+  uint64_t cq_due_at_ = 0;
+  uint32_t cq_words_[4]{};
+  uint16_t io_cid_ = 0;
+  uint64_t stale_sent_ = 0, stale_pulses_ = 0;
+  bool dir_rsp_ = false;  // an answer is scheduled (for the command in flight)
+  uint64_t dir_rsp_due_ = 0;
   kvcpu::sim::Coverage bins_;
   EpochCfg cfg_{};
   std::optional<Pending> drv_, fly_;
@@ -585,12 +942,32 @@ std::vector<std::string> required_bins() {
   add("NOP", {"SUCCESS"});
   add("STEP_ADVANCE", {"SUCCESS", "INVALID_FIELD", "STEP_BACKWARDS"});
   for (const char* h : {"MARK_HOT", "EVICT", "PREFETCH", "SHARE_PREFIX", "RELEASE"}) {
-    add(h, {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH"});
+    add(h, {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NOT_FOUND"});
+  }
+  add("BLK_INSERT", {"SUCCESS", "INVALID_FIELD", "DUPLICATE", "DIR_FULL", "BAD_FIELD"});
+  add("BLK_LOOKUP", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "DMA_ERROR"});
+  add("BLK_TOUCH", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "DMA_ERROR"});
+  add("BLK_DELETE", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND"});
+  add("BLK_SET_TIER", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "BAD_FIELD"});
+  add("RELEASE", {"REF_UNDERFLOW"});
+  add("IO_READ", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "IO_TIMEOUT"});
+  add("IO_WRITE", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "IO_TIMEOUT"});
+  add("IO_DISCARD", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "DMA_ERROR"});
+  for (const char* b : {"io: two pages (PRP2)", "io: write with a stream", "io: write with an FDP placement",
+                        "io: DSM range write error", "nvme: stale CQE dropped",
+                        "nvme: submission held (sq_ready low)"}) {
+    v.emplace_back(b);
+  }
+  add("PREFETCH", {"HINT_STALE"});
+  for (const char* b : {"keyed hint / SUCCESS", "keyed hint / NOT_FOUND", "keyed hint / INVALID_FIELD",
+                        "dir: entry written", "dir: zero entry written", "dir: entry write error",
+                        "dir: request held (req_ready low)"}) {
+    v.emplace_back(b);
   }
   add("ECHO", {"SUCCESS", "INVALID_FIELD"});
   add("DMA_COPY", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "DMA_ERROR"});
   add("unknown", {"INVALID_OPCODE"});
-  for (const char* l : {"len hint 0 / INVALID_LENGTH", "len hint 8 / SUCCESS", "len hint 2^20 / SUCCESS",
+  for (const char* l : {"len hint 8 / SUCCESS", "len hint 2^20 / SUCCESS",
                         "len hint 2^30 / SUCCESS", "len hint 2^30+1 / INVALID_LENGTH", "len dma 0 / INVALID_LENGTH",
                         "len dma 8 / SUCCESS", "len dma 2^20 / SUCCESS", "len dma 2^20+8 / INVALID_LENGTH",
                         "len dma 2^30 / INVALID_LENGTH", "len dma 2^30+1 / INVALID_FIELD"}) {
@@ -631,6 +1008,11 @@ int main(int argc, char** argv) {
     c.p_cmd_gap = lvl * 0.2;
     c.p_rd_err = epoch % 3 == 1 ? 0.3 : 0.05;
     c.p_wr_err = epoch % 3 == 2 ? 0.3 : 0.05;
+    c.p_dir_ready = kReady[lvl];
+    c.dir_lat_max = 1 + lvl * 3;
+    c.p_sq_ready = kReady[lvl];
+    c.cq_lat_max = 1 + lvl * 40;
+    c.p_stale = lvl * 0.002;
     c.big = lvl == 0;
     b.run_epoch(c);
     left -= c.cmds;

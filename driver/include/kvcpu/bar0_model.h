@@ -34,6 +34,7 @@ class Bar0Model {
     uint32_t build_date = 0;
     uint32_t board_id = 0;
     uint32_t clock_hz = 250'000'000;  // CLOCK_HZ (the cosim core clock)
+    uint32_t dir_capacity = 0;        // DIR_CAPACITY (a build parameter; 0: no directory, the mock)
   };
 
   static constexpr unsigned kNumQueues = regs::kQCtrlInstances;
@@ -357,6 +358,7 @@ class Bar0Model {
       case regs::kTimeLo: return static_cast<uint32_t>(time_);
       case regs::kTimeHi: return static_cast<uint32_t>(time_ >> 32);
       case regs::kClockHz: return id_.clock_hz;
+      case regs::kDirCapacity: return id_.dir_capacity;
       default: break;
     }
     if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
@@ -382,7 +384,7 @@ class Bar0Model {
         default: return v.ctrl;
       }
     }
-    return 0;  // STEP_INC, doorbells (write-only), HINT_COUNT, MSIX_PBA
+    return 0;  // STEP_INC, doorbells (write-only), HINT_COUNT, DIR_* counters (no block commands), MSIX_PBA
   }
 
   void error(const regs::Field& bit, uint32_t addr) {

@@ -24,6 +24,15 @@ struct OpenOptions {
 // operations (the STEP_LO/STEP_HI pair of step() and step_set(), the ERR_STATUS check)
 // never interleave with other calls on the same Device. Move-only; a moved-from Device
 // answers every call with kInvalidArgument.
+// GET_TELEMETRY: the seed's counters (step, hint counts) and the directory's.
+struct Telemetry {
+  uint64_t step = 0;
+  uint32_t step_count = 0;  // STEP_ADVANCEs applied
+  // HINT_COUNT: hints completed with SUCCESS, by kind
+  uint32_t hot = 0, evict = 0, prefetch = 0, share = 0, release = 0;
+  uint32_t dir_capacity = 0, dir_live = 0, dir_hits = 0, dir_misses = 0;
+};
+
 class Device {
  public:
   // URIs: "cosim:PATH" (socket of kvcpu-cosim), "mock:" (in-memory model).
@@ -59,6 +68,10 @@ class Device {
   // kInvalidArgument (the device kept the old step) and that bit is cleared.
   Status step_set(uint64_t value);
   Result<uint32_t> step_count();
+
+  // The device's counters (the seed's GET_TELEMETRY plus the block directory's), read one
+  // register after another (not an atomic snapshot).
+  Result<Telemetry> telemetry();
 
   Result<uint32_t> error_status();
   Result<uint32_t> error_addr();

@@ -37,6 +37,14 @@ enum class Opcode : uint8_t {
   kRelease = 0x14,
   kEcho = 0x20,
   kDmaCopy = 0x21,
+  kBlkInsert = 0x30,
+  kBlkLookup = 0x31,
+  kBlkTouch = 0x32,
+  kBlkDelete = 0x33,
+  kBlkSetTier = 0x34,
+  kIoRead = 0x40,
+  kIoWrite = 0x41,
+  kIoDiscard = 0x42,
 };
 
 // Completion status codes (15 bits).
@@ -48,8 +56,73 @@ inline constexpr uint16_t kFetchError = 0x0003;
 inline constexpr uint16_t kInvalidLength = 0x0004;
 inline constexpr uint16_t kDmaError = 0x0005;
 inline constexpr uint16_t kStepBackwards = 0x0080;
+// block commands and keyed hints: the directory's answers
+inline constexpr uint16_t kNotFound = 0x0100;
+inline constexpr uint16_t kDuplicate = 0x0101;
+inline constexpr uint16_t kDirFull = 0x0102;
+inline constexpr uint16_t kRefUnderflow = 0x0103;
+inline constexpr uint16_t kRefOverflow = 0x0104;
+inline constexpr uint16_t kHintStale = 0x0105;
+inline constexpr uint16_t kBadField = 0x0106;
+// I/O commands
+inline constexpr uint16_t kNvmeError = 0x0200;  // result = the NVMe status field (SCT << 8 | SC, DNR 14)
+inline constexpr uint16_t kIoTimeout = 0x0201;
 const char* name(uint16_t status);
 }  // namespace cqe_status
+
+// Block key: [63:48] request id, [47:40] layer, [39:32] head, [31:0] token start.
+constexpr uint64_t block_key(uint16_t request, uint8_t layer, uint8_t head, uint32_t token_start) {
+  return (uint64_t{request} << 48) | (uint64_t{layer} << 40) | (uint64_t{head} << 32) | token_start;
+}
+
+// BLK_INSERT's fields.
+struct BlockInsert {
+  uint64_t key = 0;
+  uint8_t tier = 0;       // 0..3
+  uint64_t addr = 0;      // the block's address in that tier
+  bool prefix = false, dirty = false, recompute_ok = false;
+  uint16_t session = 0;
+  uint8_t model = 0;
+  uint32_t lifetime_end = 0;  // step after which the block is dead; 0 = unknown
+};
+
+// A directory entry as BLK_LOOKUP/BLK_TOUCH write it (40 bytes; docs/rtbd-hepc.md "Entry layout").
+struct BlockEntry {
+  bool valid = false;
+  uint64_t key = 0;
+  uint8_t tier = 0;
+  uint64_t addr = 0;
+  uint8_t freq = 0;
+  uint32_t last_access = 0, next_use = 0, hint_bucket = 0;
+  uint8_t hint = 0;  // 0 none, 1 hot, 2 prefetch, 3 evict
+  bool prefix = false;
+  uint8_t refcount = 0;
+  bool dirty = false, recompute_ok = false;
+  uint32_t lifetime_end = 0;
+  uint16_t session = 0;
+  uint8_t model = 0;
+  bool moving = false;
+  static BlockEntry decode(const uint8_t* record40);
+};
+
+// The result of a block command: handle [15:0], tier [17:16]; all ones names no entry.
+struct BlockResult {
+  uint32_t raw = 0xFFFFFFFFu;
+  bool has_entry() const { return raw != 0xFFFFFFFFu; }
+  uint16_t handle() const { return static_cast<uint16_t>(raw); }
+  uint8_t tier() const { return static_cast<uint8_t>((raw >> 16) & 3); }
+};
+
+// An I/O command's fields (docs/host-interface.md "I/O commands"): 4 KiB logical blocks.
+struct IoArgs {
+  uint64_t buffer_iova = 0;  // 4 KiB aligned host buffer (DISCARD: 16 bytes for the range)
+  uint64_t slba = 0;
+  uint32_t bytes = 4096;     // a multiple of 4096: 4096 or 8192 (DISCARD: any)
+  uint16_t session = 0;
+  uint8_t model = 0;
+  uint8_t placement_type = 0;  // writes: 0 none, 1 Streams, 2 FDP
+  uint16_t placement_id = 0;
+};
 
 // One 64-byte submission queue entry, little-endian. The driver fills in the cid.
 struct Command {
@@ -61,6 +134,19 @@ struct Command {
   static Command hint(Opcode op, uint64_t va, uint32_t len, uint64_t target_step = 0);
   static Command echo(uint32_t value);
   static Command dma_copy(uint64_t src_iova, uint64_t dst_iova, uint32_t len);
+  // Block commands (docs/host-interface.md): one directory op each. entry_iova != 0 (64-byte
+  // aligned) receives the entry record.
+  static Command blk_insert(const BlockInsert& b);
+  static Command blk_lookup(uint64_t key, uint64_t entry_iova = 0);
+  static Command blk_touch(uint64_t key, uint64_t entry_iova = 0);
+  static Command blk_delete(uint64_t key);
+  static Command blk_set_tier(uint16_t handle, uint8_t tier, uint64_t addr);
+  // I/O commands: one NVMe command each; the class is io_class() (SQE byte 10).
+  static Command io(Opcode op, const IoArgs& a);
+  // A keyed block hint (MARK_HOT .. RELEASE) on one directory entry.
+  static Command block_hint(Opcode op, uint64_t key, uint32_t target_step = 0) {
+    return hint(op, key, 0, target_step);
+  }
 
   Command& flow(uint32_t flow_id) { return put(4, flow_id, 4); }
   Command& io_class(IoClass c) { return put(10, static_cast<uint8_t>(c), 1); }

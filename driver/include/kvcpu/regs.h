@@ -33,7 +33,7 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kMapVersion = 0x00020000u;
+inline constexpr uint32_t kMapVersion = 0x00030000u;
 inline constexpr uint32_t kMapVersionMajor = 0u;
 
 // Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)
@@ -61,6 +61,10 @@ inline constexpr uint32_t kHintCount = 0x080u;
 inline constexpr uint32_t kHintCountStride = 0x004u;
 inline constexpr unsigned kHintCountInstances = 5u;
 constexpr uint32_t kHintCountAt(unsigned i) { return kHintCount + i * kHintCountStride; }
+inline constexpr uint32_t kDirCapacity = 0x0A0u;
+inline constexpr uint32_t kDirLive = 0x0A4u;
+inline constexpr uint32_t kDirHits = 0x0A8u;
+inline constexpr uint32_t kDirMisses = 0x0ACu;
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -133,7 +137,7 @@ inline constexpr uint32_t kMsixPba = 0x3000u;
 
 // Constants and reset values
 inline constexpr uint32_t kIdValue = 0x0A101DE5u;
-inline constexpr uint32_t kVersionValue = 0x00020000u;
+inline constexpr uint32_t kVersionValue = 0x00030000u;
 inline constexpr uint32_t kScratchReset = 0x00000000u;
 inline constexpr uint32_t kControlReset = 0x00000000u;
 inline constexpr uint32_t kErrStatusReset = 0x00000000u;
@@ -202,7 +206,7 @@ inline constexpr Field kMsixPbaFields[] = {kMsixPbaPending};
 inline constexpr RegInfo kRegisters[] = {
     {"ID", 0x000u, Access::kRo, 0xFFFFFFFFu, true, 0x0A101DE5u, kIdFields, 2,
      "PCI identity as config space lays it out: vendor id in [15:0], device id in [31:16]."},
-    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00020000u, kVersionFields, 3,
+    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00030000u, kVersionFields, 3,
      "Register-map version (major.minor.patch). A driver refuses a different major."},
     {"CAPABILITIES", 0x008u, Access::kRo, 0x0000003Fu, false, 0x00000000u, kCapabilitiesFields, 6,
      "Which blocks this build of the core contains."},
@@ -250,6 +254,14 @@ inline constexpr RegInfo kRegisters[] = {
      "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
     {"HINT_COUNT[4]", 0x090u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Block hints accepted since reset (wraps): [i] counts opcode 0x10+i (MARK_HOT, EVICT, PREFETCH, SHARE_PREFIX, RELEASE)."},
+    {"DIR_CAPACITY", 0x0A0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Entries of the block directory (8 ways x 2^SetBits sets, a build parameter)."},
+    {"DIR_LIVE", 0x0A4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Valid directory entries: successful BLK_INSERTs minus successful BLK_DELETEs since reset."},
+    {"DIR_HITS", 0x0A8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "BLK_LOOKUP and BLK_TOUCH commands that found their block (SUCCESS) since reset (wraps)."},
+    {"DIR_MISSES", 0x0ACu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "BLK_LOOKUP and BLK_TOUCH commands that did not (NOT_FOUND) since reset (wraps)."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
