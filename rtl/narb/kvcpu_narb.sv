@@ -141,8 +141,9 @@ module kvcpu_narb #(
   assign deadline[CEv]  = cfg_evict_deadline_us_i;
   assign deadline[CNo]  = cfg_normal_deadline_us_i;
 
-  assign reserve_eff = (cfg_tag_reserve_i > (SlotW+1)'(NumSlots)) ? (SlotW+1)'(NumSlots)
-                                                                   : cfg_tag_reserve_i;
+  // At most NumSlots - 1 held back: every class keeps one slot.
+  assign reserve_eff = (cfg_tag_reserve_i > (SlotW+1)'(NumSlots - 1)) ? (SlotW+1)'(NumSlots - 1)
+                                                                       : cfg_tag_reserve_i;
   assign nd_limit    = (SlotW+1)'(NumSlots) - reserve_eff;
   assign free_any    = out_cnt_q != (SlotW+1)'(NumSlots);
   assign nd_ok       = nd_cnt_q < nd_limit;
@@ -186,6 +187,7 @@ module kvcpu_narb #(
     logic [2:0] best;
     logic       found;
     logic [2:0] c3;
+    logic [3:0] c4;
     logic       dec_ok, pf_ok;
     gnt        = '0;
     rule       = RuleNone;
@@ -197,6 +199,7 @@ module kvcpu_narb #(
     best       = 3'd0;
     found      = 1'b0;
     c3         = 3'd0;
+    c4         = 4'd0;
     dec_ok     = dec_used_q < cfg_decode_budget_i;
     pf_ok      = pf_used_q < cfg_prefetch_budget_i;
     unique case (mode_i)
@@ -213,7 +216,8 @@ module kvcpu_narb #(
       end
       ModeRr: begin
         for (int k = 5; k >= 1; k--) begin
-          c3 = (rr_last_q + 3'(k) >= 3'd5) ? rr_last_q + 3'(k) - 3'd5 : rr_last_q + 3'(k);
+          c4 = {1'b0, rr_last_q} + 4'(k);
+          c3 = (c4 >= 4'd5) ? 3'(c4 - 4'd5) : 3'(c4);
           if (el[c3]) begin
             best  = c3;
             found = 1'b1;
@@ -232,7 +236,8 @@ module kvcpu_narb #(
           wrr_used_d     = wrr_used_q + 4'd1;
         end else begin
           for (int k = 4; k >= 1; k--) begin
-            c3 = (wrr_cur_q + 3'(k) > 3'd4) ? wrr_cur_q + 3'(k) - 3'd4 : wrr_cur_q + 3'(k);
+            c4 = {1'b0, wrr_cur_q} + 4'(k);
+            c3 = (c4 > 4'd4) ? 3'(c4 - 4'd4) : 3'(c4);
             if (el[c3]) begin
               best  = c3;
               found = 1'b1;

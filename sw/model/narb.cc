@@ -35,7 +35,7 @@ bool NarbModel::Eligible(unsigned c) const {
   if (c == kNarbDecode) {
     return true;
   }
-  const unsigned reserve = std::min<unsigned>(cfg_.tag_reserve, nslots_);
+  const unsigned reserve = std::min<unsigned>(cfg_.tag_reserve, nslots_ - 1);
   return nd_ < nslots_ - reserve;
 }
 
