@@ -514,6 +514,7 @@ module kvcpu_narb #(
   `KV_ASSERT(Reserve_A, nd_cnt_q <= nd_limit || $changed(cfg_tag_reserve_i))
   `KV_ASSERT(NdLeOut_A, nd_cnt_q <= out_cnt_q && out_cnt_q <= (SlotW+1)'(NumSlots))
   `KV_ASSERT(OutCount_A, out_cnt_q == (SlotW+1)'($countones(busy_q)))
+  `KV_ASSERT(NdCount_A, nd_cnt_q == (SlotW+1)'($countones(busy_q & ~slot_dec_q)))
   `KV_ASSERT(DispHold_A, disp_valid_o && !disp_ready_i |=> disp_valid_o && $stable(disp_slot_o) &&
                          $stable(disp_class_o) && $stable(disp_req_q))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
@@ -531,6 +532,10 @@ module kvcpu_narb #(
       assert(nd_cnt_q <= nd_limit);
       assert(nd_cnt_q <= out_cnt_q);
       assert(out_cnt_q <= (SlotW+1)'(NumSlots));
+      // The counts are the population counts of the slot table (strengthens the checks
+      // above into one-step consequences, which keeps the solver fast).
+      assert(out_cnt_q == (SlotW+1)'($countones(busy_q)));
+      assert(nd_cnt_q == (SlotW+1)'($countones(busy_q & ~slot_dec_q)));
     end
   end
 `endif
