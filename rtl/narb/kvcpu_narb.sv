@@ -55,6 +55,11 @@ module kvcpu_narb #(
   input  logic [TimeW-1:0]     cfg_normal_deadline_us_i,
   input  logic [SlotW:0]       cfg_tag_reserve_i,
   input  logic [15:0]          cfg_wrr_weights_i,
+  input  logic [1:0]           cfg_ctrl_mode_i,        // 0 off, 1 observe, 2/3 adaptive
+  input  logic [TimeW-1:0]     cfg_target_p99_us_i,
+  input  logic [TimeW-1:0]     cfg_ctrl_window_us_i,
+  input  logic [15:0]          cfg_ctrl_min_samples_i,
+  input  logic [7:0]           cfg_ctrl_max_decode_budget_i,
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -73,7 +78,14 @@ module kvcpu_narb #(
   output logic [SlotW:0]       sts_outstanding_nd_o,
   output logic [5*QCntW-1:0]   sts_q_count_o,  // class c at [c*QCntW +: QCntW]
   output logic [7:0]           sts_dec_used_o,
-  output logic [7:0]           sts_pf_used_o
+  output logic [7:0]           sts_pf_used_o,
+  output logic [CntW-1:0]      cnt_ctrl_updates_o,
+  output logic [CntW-1:0]      cnt_ctrl_boosts_o,
+  output logic [CntW-1:0]      cnt_ctrl_relaxes_o,
+  output logic [CntW-1:0]      cnt_ctrl_insufficient_o,
+  output logic [7:0]           sts_eff_decode_budget_o,
+  output logic [7:0]           sts_eff_prefetch_budget_o,
+  output logic [3:0]           sts_p99_bucket_o
 );
   localparam int unsigned NCls  = 5;
   localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
@@ -180,6 +192,13 @@ module kvcpu_narb #(
     sat_inc = (v == 8'hFF) ? v : v + 8'd1;
   endfunction
 
+  // Budgets in force: the controller's when it is adaptive, the tunables otherwise.
+  logic       adaptive;
+  logic [7:0] eff_dec_q, eff_pf_q, dec_budget, pf_budget;
+  assign adaptive   = cfg_ctrl_mode_i[1];
+  assign dec_budget = adaptive ? eff_dec_q : cfg_decode_budget_i;
+  assign pf_budget  = adaptive ? eff_pf_q : cfg_prefetch_budget_i;
+
   logic [3:0] wrr_w_cur;
   assign wrr_w_cur = cfg_wrr_weights_i[4*(32'(wrr_cur_q) - 1) +: 4];
 
@@ -200,8 +219,8 @@ module kvcpu_narb #(
     found      = 1'b0;
     c3         = 3'd0;
     c4         = 4'd0;
-    dec_ok     = dec_used_q < cfg_decode_budget_i;
-    pf_ok      = pf_used_q < cfg_prefetch_budget_i;
+    dec_ok     = dec_used_q < dec_budget;
+    pf_ok      = pf_used_q < pf_budget;
     unique case (mode_i)
       ModeFifo: begin
         for (int c = 0; c < NCls; c++) begin
@@ -308,8 +327,8 @@ module kvcpu_narb #(
   assign ev_escape   = kairo && hi_waiting &&
                        ((rule == RuleAgedPw) || (rule == RuleAgedNo) || (rule == RuleAgedEv));
   assign ev_pf_hit   = kairo && (rule == RuleAgedPf);
-  assign ev_dec_skip = kairo && el[CDec] && !(dec_used_q < cfg_decode_budget_i) && rule_mid;
-  assign ev_pf_skip  = kairo && el[CPf] && !aged[CPf] && !(pf_used_q < cfg_prefetch_budget_i) &&
+  assign ev_dec_skip = kairo && el[CDec] && !(dec_used_q < dec_budget) && rule_mid;
+  assign ev_pf_skip  = kairo && el[CPf] && !aged[CPf] && !(pf_used_q < pf_budget) &&
                        rule_low;
   assign ev_pw_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CPw];
   assign ev_ev_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CEv];
@@ -345,6 +364,138 @@ module kvcpu_narb #(
     if (lat64 <= 64'd25)   cpl_bucket = 4'd1;
     if (lat64 <= 64'd10)   cpl_bucket = 4'd0;
   end
+
+  // ---------------------------------------------------------------- adaptive controller
+  // Once per window (cfg_ctrl_window_us_i): with at least cfg_ctrl_min_samples_i decode
+  // completions in the window, the p99 bucket is the first whose cumulative count reaches
+  // 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to 1) when
+  // that bucket's upper edge is above the target, else relaxes both by 1 toward the tunables.
+  localparam int unsigned WinW = 16;
+  logic [TimeW-1:0] win_start_q;
+  logic [WinW-1:0]  win_hist_q [10];
+  logic [WinW-1:0]  win_n_q;
+  logic [3:0]       p99_bucket_q, p99_b;
+  logic             ctrl_on, win_end, win_enough, p99_over;
+  logic [CntW-1:0]  cnt_upd_q, cnt_boost_q, cnt_relax_q, cnt_insuf_q;
+  logic [7:0]       eff_dec_boost, eff_pf_boost, eff_dec_relax, eff_pf_relax;
+  assign ctrl_on    = cfg_ctrl_mode_i != 2'd0;
+  assign win_end    = ctrl_on && ((now_us_i - win_start_q) >= cfg_ctrl_window_us_i);
+  assign win_enough = win_n_q >= cfg_ctrl_min_samples_i;
+  always_comb begin
+    logic [WinW+6:0] cum;
+    logic [WinW+6:0] need;
+    logic            hit;
+    need  = (WinW+7)'(win_n_q) * (WinW+7)'(99);
+    cum   = '0;
+    hit   = 1'b0;
+    p99_b = 4'd9;
+    for (int b = 0; b < 9; b++) begin
+      cum = cum + (WinW+7)'(win_hist_q[b]);
+      if (!hit && (cum * (WinW+7)'(100)) >= need) begin
+        p99_b = 4'(b);
+        hit   = 1'b1;
+      end
+    end
+  end
+  always_comb begin
+    logic [63:0] edge_us;
+    unique case (p99_b)
+      4'd0: edge_us = 64'd10;
+      4'd1: edge_us = 64'd25;
+      4'd2: edge_us = 64'd50;
+      4'd3: edge_us = 64'd100;
+      4'd4: edge_us = 64'd250;
+      4'd5: edge_us = 64'd500;
+      4'd6: edge_us = 64'd1000;
+      4'd7: edge_us = 64'd2000;
+      4'd8: edge_us = 64'd5000;
+      default: edge_us = '1;
+    endcase
+    p99_over = (p99_b == 4'd9) || (edge_us > 64'(cfg_target_p99_us_i));
+  end
+  always_comb begin
+    logic [8:0] d2;
+    d2 = {1'b0, eff_dec_q} + 9'd2;
+    if (d2 <= {1'b0, cfg_ctrl_max_decode_budget_i}) begin
+      eff_dec_boost = d2[7:0];
+    end else begin
+      eff_dec_boost = (eff_dec_q > cfg_ctrl_max_decode_budget_i) ? eff_dec_q : cfg_ctrl_max_decode_budget_i;
+    end
+    eff_pf_boost  = (eff_pf_q >= 8'd3) ? eff_pf_q - 8'd2 : 8'd1;
+    eff_dec_relax = (eff_dec_q > cfg_decode_budget_i) ? eff_dec_q - 8'd1 :
+                    (eff_dec_q < cfg_decode_budget_i) ? eff_dec_q + 8'd1 : eff_dec_q;
+    eff_pf_relax  = (eff_pf_q > cfg_prefetch_budget_i) ? eff_pf_q - 8'd1 :
+                    (eff_pf_q < cfg_prefetch_budget_i) ? eff_pf_q + 8'd1 : eff_pf_q;
+  end
+  logic cpl_dec;
+  assign cpl_dec = cpl_hit && slot_dec_q[cpl_slot_i];
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      win_start_q  <= '0;
+      win_n_q      <= '0;
+      p99_bucket_q <= '0;
+      eff_dec_q    <= 8'd32;
+      eff_pf_q     <= 8'd16;
+      cnt_upd_q    <= '0;
+      cnt_boost_q  <= '0;
+      cnt_relax_q  <= '0;
+      cnt_insuf_q  <= '0;
+      for (int b = 0; b < 10; b++) begin
+        win_hist_q[b] <= '0;
+      end
+    end else begin
+      if (win_end) begin
+        cnt_upd_q <= cnt_upd_q + 1'b1;
+        if (win_enough) begin
+          p99_bucket_q <= p99_b;
+          if (adaptive && p99_over) begin
+            cnt_boost_q <= cnt_boost_q + 1'b1;
+          end else if (adaptive) begin
+            cnt_relax_q <= cnt_relax_q + 1'b1;
+          end
+        end else begin
+          cnt_insuf_q <= cnt_insuf_q + 1'b1;
+        end
+      end
+      if (!adaptive) begin
+        eff_dec_q <= cfg_decode_budget_i;
+        eff_pf_q  <= cfg_prefetch_budget_i;
+      end else if (win_end && win_enough) begin
+        eff_dec_q <= p99_over ? eff_dec_boost : eff_dec_relax;
+        eff_pf_q  <= p99_over ? eff_pf_boost : eff_pf_relax;
+      end
+      // Window counts: restart at a window end (or while the controller is off), then add
+      // this cycle's decode completion.
+      for (int b = 0; b < 10; b++) begin
+        logic [WinW-1:0] base;
+        base = (win_end || !ctrl_on) ? '0 : win_hist_q[b];
+        if (ctrl_on && cpl_dec && cpl_bucket == 4'(b) && base != '1) begin
+          base = base + 1'b1;
+        end
+        win_hist_q[b] <= base;
+      end
+      begin
+        logic [WinW-1:0] n;
+        n = (win_end || !ctrl_on) ? '0 : win_n_q;
+        if (ctrl_on && cpl_dec && n != '1) begin
+          n = n + 1'b1;
+        end
+        win_n_q <= n;
+      end
+      if (win_end || !ctrl_on) begin
+        win_start_q <= now_us_i;
+      end
+    end
+  end
+
+  assign cnt_ctrl_updates_o        = cnt_upd_q;
+  assign cnt_ctrl_boosts_o         = cnt_boost_q;
+  assign cnt_ctrl_relaxes_o        = cnt_relax_q;
+  assign cnt_ctrl_insufficient_o   = cnt_insuf_q;
+  assign sts_eff_decode_budget_o   = eff_dec_q;
+  assign sts_eff_prefetch_budget_o = eff_pf_q;
+  assign sts_p99_bucket_o          = p99_bucket_q;
 
   // ---------------------------------------------------------------- registers
   logic [SlotW-1:0] disp_slot_q;

@@ -109,8 +109,9 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
       break;
     }
     case NarbMode::kKairo: {
-      const bool dec_ok = dec_used_ < cfg_.decode_budget;
-      const bool pf_ok = pf_used_ < cfg_.prefetch_budget;
+      const bool adaptive = cfg_.ctrl_mode >= 2;
+      const bool dec_ok = dec_used_ < (adaptive ? eff_dec_ : cfg_.decode_budget);
+      const bool pf_ok = pf_used_ < (adaptive ? eff_pf_ : cfg_.prefetch_budget);
       struct R {
         bool cond;
         unsigned cls;
@@ -217,11 +218,56 @@ bool NarbModel::Complete(uint32_t slot, uint16_t status, uint64_t now_us) {
       ++b;
     }
     ++cnt_.hist[b];
+    if (cfg_.ctrl_mode != 0) {
+      win_hist_[b] = std::min<uint32_t>(win_hist_[b] + 1, 0xFFFF);
+      win_n_ = std::min<uint32_t>(win_n_ + 1, 0xFFFF);
+    }
   } else {
     --nd_;
   }
   s.busy = false;
   return true;
+}
+
+void NarbModel::ControlTick(uint64_t now_us) {
+  const bool adaptive = cfg_.ctrl_mode >= 2;
+  const bool end = cfg_.ctrl_mode != 0 && ((now_us - win_start_) & time_mask_) >= (cfg_.ctrl_window_us & time_mask_);
+  if (end) {
+    ++cnt_.ctrl_updates;
+    if (win_n_ >= cfg_.ctrl_min_samples) {
+      unsigned b = 0;
+      uint64_t cum = win_hist_[0];
+      while (b < kNarbHistBuckets - 1 && cum * 100 < static_cast<uint64_t>(win_n_) * 99) {
+        ++b;
+        cum += win_hist_[b];
+      }
+      p99_bucket_ = b;
+      if (adaptive) {
+        const bool over = b == kNarbHistBuckets - 1 || kNarbHistEdges[b] > (cfg_.target_p99_us & time_mask_);
+        if (over) {
+          ++cnt_.ctrl_boosts;
+          const uint32_t cap = cfg_.ctrl_max_decode_budget;
+          eff_dec_ = eff_dec_ + 2 <= cap ? eff_dec_ + 2 : std::max(eff_dec_, cap);
+          eff_pf_ = eff_pf_ >= 3 ? eff_pf_ - 2 : 1;
+        } else {
+          ++cnt_.ctrl_relaxes;
+          eff_dec_ = eff_dec_ > cfg_.decode_budget ? eff_dec_ - 1 : (eff_dec_ < cfg_.decode_budget ? eff_dec_ + 1 : eff_dec_);
+          eff_pf_ = eff_pf_ > cfg_.prefetch_budget ? eff_pf_ - 1 : (eff_pf_ < cfg_.prefetch_budget ? eff_pf_ + 1 : eff_pf_);
+        }
+      }
+    } else {
+      ++cnt_.ctrl_insufficient;
+    }
+  }
+  if (end || cfg_.ctrl_mode == 0) {
+    win_start_ = now_us & time_mask_;
+    win_hist_ = {};
+    win_n_ = 0;
+  }
+  if (!adaptive) {
+    eff_dec_ = cfg_.decode_budget;
+    eff_pf_ = cfg_.prefetch_budget;
+  }
 }
 
 }  // namespace kvcpu::model

@@ -38,6 +38,12 @@ struct NarbConfig {
   uint64_t normal_deadline_us = 200000;
   uint32_t tag_reserve = 2;            // slots held for DECODE
   uint16_t wrr_weights = 0x1124;       // 4 bits per class 1..4
+  // Adaptive p99 controller: 0 off, 1 observe, 2 and 3 adaptive.
+  uint32_t ctrl_mode = 0;
+  uint64_t target_p99_us = 5000;
+  uint64_t ctrl_window_us = 1000000;
+  uint32_t ctrl_min_samples = 64;        // 16 bits
+  uint32_t ctrl_max_decode_budget = 64;  // 8 bits
 };
 
 struct NarbRequest {
@@ -63,6 +69,7 @@ struct NarbCounters {
   uint64_t prefetch_deadline_hits = 0, prefetch_budget_skips = 0, decode_budget_skips = 0;
   uint64_t starvation_escapes = 0, prefill_demotions = 0, evict_demotions = 0, cpl_errors = 0;
   std::array<uint64_t, kNarbHistBuckets> hist{};
+  uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
 };
 
 class NarbModel {
@@ -81,6 +88,12 @@ class NarbModel {
   std::optional<NarbDispatch> Decide(uint64_t now_us);
   // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
   bool Complete(uint32_t slot, uint16_t status, uint64_t now_us);
+  // The adaptive controller's cycle: called once per cycle, after Decide and before
+  // Complete (a window that ends now is judged without this cycle's completion).
+  void ControlTick(uint64_t now_us);
+  uint32_t eff_decode_budget() const { return eff_dec_; }
+  uint32_t eff_prefetch_budget() const { return eff_pf_; }
+  unsigned p99_bucket() const { return p99_bucket_; }
 
   unsigned outstanding() const;
   bool slot_busy(uint32_t s) const { return s < nslots_ && slots_[s].busy; }
@@ -121,6 +134,11 @@ class NarbModel {
   unsigned wrr_cur_ = kNarbPrefetch;
   uint32_t wrr_used_ = 0;
   std::array<bool, kNarbClasses> last_elig_{}, last_aged_{};
+  uint64_t win_start_ = 0;
+  std::array<uint32_t, kNarbHistBuckets> win_hist_{};
+  uint32_t win_n_ = 0;
+  uint32_t eff_dec_ = 32, eff_pf_ = 16;
+  unsigned p99_bucket_ = 0;
 };
 
 }  // namespace kvcpu::model

@@ -14,7 +14,9 @@
 // deadline + slack after reaching its queue head.
 // Coverage: mode x class, every KAIRO rule, every counter event, reservation holding back a
 // non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
-// queues, held outputs, all slots busy; a hole fails the run.
+// queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
+// boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
+// counters are compared every cycle); a hole fails the run.
 //
 //   tb_narb[_small] [+seed=N] [+cycles=N] [+trace[=FILE]]
 #include <algorithm>
@@ -87,6 +89,13 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.cfg.normal_deadline_us = 50 + Rand(r, 2000);
     p.cfg.tag_reserve = Rand(r, 4) ? Rand(r, kSlots / 2 + 1) : Rand(r, 2 * kSlots);
     p.cfg.wrr_weights = static_cast<uint16_t>(r());
+    p.cfg.ctrl_mode = Rand(r, 2) ? 0 : Rand(r, 4);
+    p.cfg.ctrl_window_us = 50 + Rand(r, 3000);
+    const uint32_t mins[] = {0, 1, 4, 16, 64};
+    p.cfg.ctrl_min_samples = mins[Rand(r, 5)];
+    const uint64_t targets[] = {5, 10, 30, 100, 400, 1000, 5000, 10000};
+    p.cfg.target_p99_us = targets[Rand(r, 8)];
+    p.cfg.ctrl_max_decode_budget = Rand(r, 3) ? 64 : Rand(r, 256);
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
@@ -159,6 +168,11 @@ int Run(int argc, char** argv) {
     dut.cfg_normal_deadline_us_i = static_cast<uint32_t>(c.normal_deadline_us);
     dut.cfg_tag_reserve_i = c.tag_reserve;
     dut.cfg_wrr_weights_i = c.wrr_weights;
+    dut.cfg_ctrl_mode_i = c.ctrl_mode;
+    dut.cfg_target_p99_us_i = static_cast<uint32_t>(c.target_p99_us);
+    dut.cfg_ctrl_window_us_i = static_cast<uint32_t>(c.ctrl_window_us);
+    dut.cfg_ctrl_min_samples_i = static_cast<uint16_t>(c.ctrl_min_samples);
+    dut.cfg_ctrl_max_decode_budget_i = c.ctrl_max_decode_budget;
   };
   m::NarbConfig init;
   init.tag_reserve = kSlots / 8;
@@ -310,6 +324,14 @@ int Run(int argc, char** argv) {
         const unsigned q = static_cast<unsigned>((dut.sts_q_count_o >> (c * kQCntW)) & ((1u << kQCntW) - 1));
         if (q != model.queue_count(c)) fail("sts_q_count_o[class]", q, model.queue_count(c));
       }
+      if (dut.cnt_ctrl_updates_o != (k.ctrl_updates & kCntMask)) fail("cnt_ctrl_updates_o", dut.cnt_ctrl_updates_o, k.ctrl_updates);
+      if (dut.cnt_ctrl_boosts_o != (k.ctrl_boosts & kCntMask)) fail("cnt_ctrl_boosts_o", dut.cnt_ctrl_boosts_o, k.ctrl_boosts);
+      if (dut.cnt_ctrl_relaxes_o != (k.ctrl_relaxes & kCntMask)) fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
+      if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask)) fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
+      if (dut.sts_eff_decode_budget_o != model.eff_decode_budget()) fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
+      if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget()) fail("sts_eff_prefetch_budget_o", dut.sts_eff_prefetch_budget_o, model.eff_prefetch_budget());
+      if (dut.sts_p99_bucket_o != model.p99_bucket()) fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
+      if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget) ++cov["adaptive decode budget away from the tunable"];
       if (mode == 3) {
         if (dut.sts_dec_used_o != model.dec_used()) fail("sts_dec_used_o", dut.sts_dec_used_o, model.dec_used());
         if (dut.sts_pf_used_o != model.pf_used()) fail("sts_pf_used_o", dut.sts_pf_used_o, model.pf_used());
@@ -375,6 +397,7 @@ int Run(int argc, char** argv) {
           if (any_el) ++cov["FIFO head-of-line blocking"];
         }
       }
+      model.ControlTick(now);
       if (req_pending && dut.req_ready_o) {
         model.Enqueue(req, now);
         if (tbq[rcls].empty()) head_since[rcls] = now;
@@ -403,6 +426,9 @@ int Run(int argc, char** argv) {
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
     if (k.hist[b]) ++cov["decode latency bucket " + std::to_string(b)];
   }
+  if (k.ctrl_boosts) ++cov["controller boosts"];
+  if (k.ctrl_relaxes) ++cov["controller relaxes"];
+  if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cov.print(KVCPU_TB_NAME);
   std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64 " handovers, %.1f s\n", KVCPU_TB_NAME,
@@ -423,7 +449,9 @@ int Run(int argc, char** argv) {
                         "reservation holds back a non-decode class", "FIFO head-of-line blocking",
                         "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
                         "counter decode_budget_skips", "counter starvation_escapes",
-                        "counter prefill_demotions", "counter evict_demotions"}) {
+                        "counter prefill_demotions", "counter evict_demotions", "controller boosts",
+                        "controller relaxes", "controller window with too few samples",
+                        "adaptive decode budget away from the tunable"}) {
     req_bins.push_back(b);
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) req_bins.push_back("decode latency bucket " + std::to_string(b));

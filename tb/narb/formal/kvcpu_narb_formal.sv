@@ -1,7 +1,7 @@
 // BMC harness for kvcpu_narb (docs/narb.md): a tiny configuration (QDepth 2, NumSlots 4,
 // 4-bit time, 4-bit counters) with every control input free: mode, time, requests of any
 // class, dispatch backpressure, completions for any slot (in flight or not), budgets,
-// deadlines and WRR weights changing every cycle. The tag reserve is an unknown constant
+// deadlines, WRR weights and the adaptive controller's tunables changing every cycle. The tag reserve is an unknown constant
 // (tunables that the invariant depends on change only while idle). The request payload
 // (session, LBA, ...) does not reach any decision, so it is tied off to keep the problem
 // small. The assertions are the FORMAL block inside kvcpu_narb: grant one-hot, the granted
@@ -25,7 +25,12 @@ module kvcpu_narb_formal #(
   input logic [3:0] cfg_write_deadline_us_i,
   input logic [3:0] cfg_evict_deadline_us_i,
   input logic [3:0] cfg_normal_deadline_us_i,
-  input logic [15:0] cfg_wrr_weights_i
+  input logic [15:0] cfg_wrr_weights_i,
+  input logic [1:0] cfg_ctrl_mode_i,
+  input logic [3:0] cfg_target_p99_us_i,
+  input logic [3:0] cfg_ctrl_window_us_i,
+  input logic [15:0] cfg_ctrl_min_samples_i,
+  input logic [7:0] cfg_ctrl_max_decode_budget_i
 );
   (* anyconst *) logic [2:0] reserve;
 
@@ -48,6 +53,8 @@ module kvcpu_narb_formal #(
   logic [39:0] hist;
   logic [2:0]  outstanding, outstanding_nd;
   logic [9:0]  q_count;
+  logic [3:0]  c12, c13, c14, c15, p99_bucket;
+  logic [7:0]  eff_dec, eff_pf;
 
   kvcpu_narb #(.QDepth(2), .NumSlots(4), .TimeW(4), .CntW(4)) u_narb (
     .clk_i, .rst_ni, .mode_i(Mode < 4 ? 2'(Mode) : mode_i), .now_us_i,
@@ -62,13 +69,18 @@ module kvcpu_narb_formal #(
     .cfg_decode_budget_i, .cfg_prefetch_budget_i, .cfg_prefetch_deadline_us_i,
     .cfg_write_deadline_us_i, .cfg_evict_deadline_us_i, .cfg_normal_deadline_us_i,
     .cfg_tag_reserve_i(reserve), .cfg_wrr_weights_i,
+    .cfg_ctrl_mode_i, .cfg_target_p99_us_i, .cfg_ctrl_window_us_i, .cfg_ctrl_min_samples_i,
+    .cfg_ctrl_max_decode_budget_i,
     .cnt_disp_decode_o(c0), .cnt_disp_prefetch_o(c1), .cnt_disp_prefill_o(c2),
     .cnt_disp_evict_o(c3), .cnt_disp_normal_o(c4), .cnt_prefetch_deadline_hits_o(c5),
     .cnt_prefetch_budget_skips_o(c6), .cnt_decode_budget_skips_o(c7),
     .cnt_starvation_escapes_o(c8), .cnt_prefill_demotions_o(c9), .cnt_evict_demotions_o(c10),
     .cnt_cpl_errors_o(c11), .cnt_hist_o(hist),
     .sts_outstanding_o(outstanding), .sts_outstanding_nd_o(outstanding_nd),
-    .sts_q_count_o(q_count), .sts_dec_used_o(dec_used), .sts_pf_used_o(pf_used));
+    .sts_q_count_o(q_count), .sts_dec_used_o(dec_used), .sts_pf_used_o(pf_used),
+    .cnt_ctrl_updates_o(c12), .cnt_ctrl_boosts_o(c13), .cnt_ctrl_relaxes_o(c14),
+    .cnt_ctrl_insufficient_o(c15), .sts_eff_decode_budget_o(eff_dec),
+    .sts_eff_prefetch_budget_o(eff_pf), .sts_p99_bucket_o(p99_bucket));
 
   // Harness-level checks on the ports: a dispatch holds until taken, and the outstanding
   // non-decode count stays within the slots not reserved.
