@@ -25,7 +25,8 @@ void NarbModel::Enqueue(const NarbRequest& r, uint64_t now_us) {
 }
 
 unsigned NarbModel::outstanding() const {
-  return static_cast<unsigned>(std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; }));
+  return static_cast<unsigned>(
+      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; }));
 }
 
 bool NarbModel::Eligible(unsigned c) const {
@@ -46,10 +47,9 @@ uint64_t NarbModel::Age(unsigned c, uint64_t now) const {
 std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
   std::array<bool, kNarbClasses> el{};
   std::array<bool, kNarbClasses> aged{};
-  const std::array<uint64_t, kNarbClasses> deadline = {0, cfg_.prefetch_deadline_us & time_mask_,
-                                                        cfg_.write_deadline_us & time_mask_,
-                                                        cfg_.evict_deadline_us & time_mask_,
-                                                        cfg_.normal_deadline_us & time_mask_};
+  const std::array<uint64_t, kNarbClasses> deadline = {
+      0, cfg_.prefetch_deadline_us & time_mask_, cfg_.write_deadline_us & time_mask_,
+      cfg_.evict_deadline_us & time_mask_, cfg_.normal_deadline_us & time_mask_};
   bool any = false;
   for (unsigned c = 0; c < kNarbClasses; ++c) {
     el[c] = Eligible(c);
@@ -155,7 +155,8 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
       }
       const bool mid = rule == NarbRule::kPrefetch || rule == NarbRule::kPrefill ||
                        rule == NarbRule::kNormal || rule == NarbRule::kEvict;
-      const bool low = rule == NarbRule::kPrefill || rule == NarbRule::kNormal || rule == NarbRule::kEvict;
+      const bool low =
+          rule == NarbRule::kPrefill || rule == NarbRule::kNormal || rule == NarbRule::kEvict;
       if (el[kNarbDecode] && !dec_ok && mid) {
         ++cnt_.decode_budget_skips;
       }
@@ -231,7 +232,8 @@ bool NarbModel::Complete(uint32_t slot, uint16_t status, uint64_t now_us) {
 
 void NarbModel::ControlTick(uint64_t now_us) {
   const bool adaptive = cfg_.ctrl_mode >= 2;
-  const bool end = cfg_.ctrl_mode != 0 && ((now_us - win_start_) & time_mask_) >= (cfg_.ctrl_window_us & time_mask_);
+  const bool end = cfg_.ctrl_mode != 0 &&
+                   ((now_us - win_start_) & time_mask_) >= (cfg_.ctrl_window_us & time_mask_);
   if (end) {
     ++cnt_.ctrl_updates;
     if (win_n_ >= cfg_.ctrl_min_samples) {
@@ -243,7 +245,8 @@ void NarbModel::ControlTick(uint64_t now_us) {
       }
       p99_bucket_ = b;
       if (adaptive) {
-        const bool over = b == kNarbHistBuckets - 1 || kNarbHistEdges[b] > (cfg_.target_p99_us & time_mask_);
+        const bool over =
+            b == kNarbHistBuckets - 1 || kNarbHistEdges[b] > (cfg_.target_p99_us & time_mask_);
         if (over) {
           ++cnt_.ctrl_boosts;
           const uint32_t cap = cfg_.ctrl_max_decode_budget;
@@ -251,8 +254,12 @@ void NarbModel::ControlTick(uint64_t now_us) {
           eff_pf_ = eff_pf_ >= 3 ? eff_pf_ - 2 : 1;
         } else {
           ++cnt_.ctrl_relaxes;
-          eff_dec_ = eff_dec_ > cfg_.decode_budget ? eff_dec_ - 1 : (eff_dec_ < cfg_.decode_budget ? eff_dec_ + 1 : eff_dec_);
-          eff_pf_ = eff_pf_ > cfg_.prefetch_budget ? eff_pf_ - 1 : (eff_pf_ < cfg_.prefetch_budget ? eff_pf_ + 1 : eff_pf_);
+          eff_dec_ = eff_dec_ > cfg_.decode_budget
+                         ? eff_dec_ - 1
+                         : (eff_dec_ < cfg_.decode_budget ? eff_dec_ + 1 : eff_dec_);
+          eff_pf_ = eff_pf_ > cfg_.prefetch_budget
+                        ? eff_pf_ - 1
+                        : (eff_pf_ < cfg_.prefetch_budget ? eff_pf_ + 1 : eff_pf_);
         }
       }
     } else {

@@ -14,18 +14,34 @@
 
 namespace kvcpu::model {
 
-enum NarbClass : uint8_t { kNarbDecode = 0, kNarbPrefetch = 1, kNarbPrefill = 2, kNarbEvict = 3, kNarbNormal = 4 };
+enum NarbClass : uint8_t {
+  kNarbDecode = 0,
+  kNarbPrefetch = 1,
+  kNarbPrefill = 2,
+  kNarbEvict = 3,
+  kNarbNormal = 4
+};
 inline constexpr unsigned kNarbClasses = 5;
 enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
 inline constexpr unsigned kNarbHistBuckets = 10;
 // Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
-inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10, 25, 50, 100, 250, 500, 1000, 2000, 5000};
+inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
+                                                           500, 1000, 2000, 5000};
 
 // Why KAIRO mode granted (the rule number of docs/narb.md); 0 in the other modes.
 enum class NarbRule : uint8_t {
-  kNone = 0, kAgedPrefill = 1, kAgedPrefetch = 2, kAgedNormal = 3, kAgedEvict = 4,
-  kDecode = 5, kPrefetch = 6, kPrefill = 7, kNormal = 8, kEvict = 9,
-  kDecodeOver = 10, kPrefetchOver = 11,
+  kNone = 0,
+  kAgedPrefill = 1,
+  kAgedPrefetch = 2,
+  kAgedNormal = 3,
+  kAgedEvict = 4,
+  kDecode = 5,
+  kPrefetch = 6,
+  kPrefill = 7,
+  kNormal = 8,
+  kEvict = 9,
+  kDecodeOver = 10,
+  kPrefetchOver = 11,
 };
 
 struct NarbConfig {
@@ -36,8 +52,8 @@ struct NarbConfig {
   uint64_t write_deadline_us = 100000;
   uint64_t evict_deadline_us = 500000;
   uint64_t normal_deadline_us = 200000;
-  uint32_t tag_reserve = 2;            // slots held for DECODE
-  uint16_t wrr_weights = 0x1124;       // 4 bits per class 1..4
+  uint32_t tag_reserve = 2;       // slots held for DECODE
+  uint16_t wrr_weights = 0x1124;  // 4 bits per class 1..4
   // Adaptive p99 controller: 0 off, 1 observe, 2 and 3 adaptive.
   uint32_t ctrl_mode = 0;
   uint64_t target_p99_us = 5000;

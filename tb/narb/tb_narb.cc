@@ -47,8 +47,12 @@ constexpr unsigned kQDepth = KVCPU_TB_QDEPTH;
 constexpr unsigned kSlots = KVCPU_TB_SLOTS;
 constexpr unsigned kTimeW = 32;
 constexpr unsigned kCntW = 32;
-constexpr unsigned kSlotW = kSlots <= 2 ? 1 : (kSlots <= 4 ? 2 : (kSlots <= 8 ? 3 : (kSlots <= 16 ? 4 : (kSlots <= 32 ? 5 : 6))));
-constexpr unsigned kQCntW = kQDepth + 1 <= 2 ? 1 : (kQDepth + 1 <= 4 ? 2 : (kQDepth + 1 <= 8 ? 3 : 4));
+constexpr unsigned kSlotW =
+    kSlots <= 2
+        ? 1
+        : (kSlots <= 4 ? 2 : (kSlots <= 8 ? 3 : (kSlots <= 16 ? 4 : (kSlots <= 32 ? 5 : 6))));
+constexpr unsigned kQCntW =
+    kQDepth + 1 <= 2 ? 1 : (kQDepth + 1 <= 4 ? 2 : (kQDepth + 1 <= 8 ? 3 : 4));
 constexpr uint64_t kCntMask = kCntW >= 64 ? ~0ull : (1ull << kCntW) - 1;
 constexpr const char* kModeName[4] = {"FIFO", "RR", "WRR", "KAIRO"};
 constexpr const char* kClsName[5] = {"DECODE", "PREFETCH", "PREFILL", "EVICT", "NORMAL"};
@@ -66,13 +70,17 @@ struct Inflight {
   uint64_t due_us;
 };
 
-unsigned Rand(std::mt19937_64& r, unsigned n) { return n == 0 ? 0 : static_cast<unsigned>(r() % n); }
+unsigned Rand(std::mt19937_64& r, unsigned n) {
+  return n == 0 ? 0 : static_cast<unsigned>(r() % n);
+}
 
 Phase MakePhase(std::mt19937_64& r, unsigned idx) {
   Phase p;
   const bool defaults = idx % 7 == 0;
   p.flood = idx % 5 == 4;
-  p.cfg.mode = p.flood ? m::NarbMode::kKairo : static_cast<m::NarbMode>(idx < 8 ? idx % 4 : (Rand(r, 2) ? 3 : Rand(r, 4)));
+  p.cfg.mode = p.flood
+                   ? m::NarbMode::kKairo
+                   : static_cast<m::NarbMode>(idx < 8 ? idx % 4 : (Rand(r, 2) ? 3 : Rand(r, 4)));
   if (defaults) {
     p.cfg = m::NarbConfig{};
     p.cfg.mode = static_cast<m::NarbMode>(Rand(r, 4));
@@ -130,11 +138,16 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
 
 uint64_t Deadline(const m::NarbConfig& c, unsigned cls) {
   switch (cls) {
-    case 1: return c.prefetch_deadline_us;
-    case 2: return c.write_deadline_us;
-    case 3: return c.evict_deadline_us;
-    case 4: return c.normal_deadline_us;
-    default: return 0;
+    case 1:
+      return c.prefetch_deadline_us;
+    case 2:
+      return c.write_deadline_us;
+    case 3:
+      return c.evict_deadline_us;
+    case 4:
+      return c.normal_deadline_us;
+    default:
+      return 0;
   }
 }
 
@@ -149,8 +162,8 @@ int Run(int argc, char** argv) {
   uint64_t errors = 0;
   auto fail = [&](const char* what, uint64_t got, uint64_t want) {
     if (errors < 20) {
-      std::printf("[%s] MISMATCH cycle %" PRIu64 ": %s: dut %" PRIu64 " model %" PRIu64 "\n", KVCPU_TB_NAME,
-                  sim.cycle(), what, got, want);
+      std::printf("[%s] MISMATCH cycle %" PRIu64 ": %s: dut %" PRIu64 " model %" PRIu64 "\n",
+                  KVCPU_TB_NAME, sim.cycle(), what, got, want);
     }
     ++errors;
   };
@@ -210,8 +223,15 @@ int Run(int argc, char** argv) {
       if (pc == phase_cycles) {
         draining = true;
       }
-      const bool idle = !out && inflight.empty() && !req_pending && model.outstanding() == 0 &&
-                        [&] { for (unsigned c = 0; c < 5; ++c) { if (model.queue_count(c)) { return false; } } return true; }();
+      const bool idle =
+          !out && inflight.empty() && !req_pending && model.outstanding() == 0 && [&] {
+            for (unsigned c = 0; c < 5; ++c) {
+              if (model.queue_count(c)) {
+                return false;
+              }
+            }
+            return true;
+          }();
       if (draining && idle) {
         break;
       }
@@ -287,11 +307,15 @@ int Run(int argc, char** argv) {
           if (dut.disp_slot_o != out->slot) fail("disp_slot_o", dut.disp_slot_o, out->slot);
           if (dut.disp_class_o != out->cls) fail("disp_class_o", dut.disp_class_o, out->cls);
           if (dut.disp_tag_o != out->req.tag) fail("disp_tag_o", dut.disp_tag_o, out->req.tag);
-          if (dut.disp_session_o != out->req.session) fail("disp_session_o", dut.disp_session_o, out->req.session);
-          if (dut.disp_model_o != out->req.model) fail("disp_model_o", dut.disp_model_o, out->req.model);
-          if (dut.disp_opcode_o != out->req.opcode) fail("disp_opcode_o", dut.disp_opcode_o, out->req.opcode);
+          if (dut.disp_session_o != out->req.session)
+            fail("disp_session_o", dut.disp_session_o, out->req.session);
+          if (dut.disp_model_o != out->req.model)
+            fail("disp_model_o", dut.disp_model_o, out->req.model);
+          if (dut.disp_opcode_o != out->req.opcode)
+            fail("disp_opcode_o", dut.disp_opcode_o, out->req.opcode);
           if (dut.disp_lba_o != out->req.lba) fail("disp_lba_o", dut.disp_lba_o, out->req.lba);
-          if (dut.disp_nblocks_o != out->req.nblocks) fail("disp_nblocks_o", dut.disp_nblocks_o, out->req.nblocks);
+          if (dut.disp_nblocks_o != out->req.nblocks)
+            fail("disp_nblocks_o", dut.disp_nblocks_o, out->req.nblocks);
           if (dut.disp_ntags_o != 1) fail("disp_ntags_o", dut.disp_ntags_o, 1);
         }
       } else if (dvalid) {
@@ -302,39 +326,64 @@ int Run(int argc, char** argv) {
         fail("req_ready_o", dut.req_ready_o, model.CanAccept(req.cls));
       }
       const auto& k = model.counters();
-      const uint64_t dut_disp[5] = {dut.cnt_disp_decode_o, dut.cnt_disp_prefetch_o, dut.cnt_disp_prefill_o,
-                                    dut.cnt_disp_evict_o, dut.cnt_disp_normal_o};
+      const uint64_t dut_disp[5] = {dut.cnt_disp_decode_o, dut.cnt_disp_prefetch_o,
+                                    dut.cnt_disp_prefill_o, dut.cnt_disp_evict_o,
+                                    dut.cnt_disp_normal_o};
       for (unsigned c = 0; c < 5; ++c) {
-        if (dut_disp[c] != (k.disp[c] & kCntMask)) fail("cnt_disp_<class>_o", dut_disp[c], k.disp[c]);
+        if (dut_disp[c] != (k.disp[c] & kCntMask))
+          fail("cnt_disp_<class>_o", dut_disp[c], k.disp[c]);
       }
-      if (dut.cnt_prefetch_deadline_hits_o != (k.prefetch_deadline_hits & kCntMask)) fail("cnt_prefetch_deadline_hits_o", dut.cnt_prefetch_deadline_hits_o, k.prefetch_deadline_hits);
-      if (dut.cnt_prefetch_budget_skips_o != (k.prefetch_budget_skips & kCntMask)) fail("cnt_prefetch_budget_skips_o", dut.cnt_prefetch_budget_skips_o, k.prefetch_budget_skips);
-      if (dut.cnt_decode_budget_skips_o != (k.decode_budget_skips & kCntMask)) fail("cnt_decode_budget_skips_o", dut.cnt_decode_budget_skips_o, k.decode_budget_skips);
-      if (dut.cnt_starvation_escapes_o != (k.starvation_escapes & kCntMask)) fail("cnt_starvation_escapes_o", dut.cnt_starvation_escapes_o, k.starvation_escapes);
-      if (dut.cnt_prefill_demotions_o != (k.prefill_demotions & kCntMask)) fail("cnt_prefill_demotions_o", dut.cnt_prefill_demotions_o, k.prefill_demotions);
-      if (dut.cnt_evict_demotions_o != (k.evict_demotions & kCntMask)) fail("cnt_evict_demotions_o", dut.cnt_evict_demotions_o, k.evict_demotions);
-      if (dut.cnt_cpl_errors_o != (k.cpl_errors & kCntMask)) fail("cnt_cpl_errors_o", dut.cnt_cpl_errors_o, k.cpl_errors);
+      if (dut.cnt_prefetch_deadline_hits_o != (k.prefetch_deadline_hits & kCntMask))
+        fail("cnt_prefetch_deadline_hits_o", dut.cnt_prefetch_deadline_hits_o,
+             k.prefetch_deadline_hits);
+      if (dut.cnt_prefetch_budget_skips_o != (k.prefetch_budget_skips & kCntMask))
+        fail("cnt_prefetch_budget_skips_o", dut.cnt_prefetch_budget_skips_o,
+             k.prefetch_budget_skips);
+      if (dut.cnt_decode_budget_skips_o != (k.decode_budget_skips & kCntMask))
+        fail("cnt_decode_budget_skips_o", dut.cnt_decode_budget_skips_o, k.decode_budget_skips);
+      if (dut.cnt_starvation_escapes_o != (k.starvation_escapes & kCntMask))
+        fail("cnt_starvation_escapes_o", dut.cnt_starvation_escapes_o, k.starvation_escapes);
+      if (dut.cnt_prefill_demotions_o != (k.prefill_demotions & kCntMask))
+        fail("cnt_prefill_demotions_o", dut.cnt_prefill_demotions_o, k.prefill_demotions);
+      if (dut.cnt_evict_demotions_o != (k.evict_demotions & kCntMask))
+        fail("cnt_evict_demotions_o", dut.cnt_evict_demotions_o, k.evict_demotions);
+      if (dut.cnt_cpl_errors_o != (k.cpl_errors & kCntMask))
+        fail("cnt_cpl_errors_o", dut.cnt_cpl_errors_o, k.cpl_errors);
       for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
         const uint64_t h = dut.cnt_hist_o[b];  // CntW = 32: one word per bucket
         if (h != (k.hist[b] & kCntMask)) fail("cnt_hist_o[bucket]", h, k.hist[b]);
       }
-      if (dut.sts_outstanding_o != model.outstanding()) fail("sts_outstanding_o", dut.sts_outstanding_o, model.outstanding());
-      if (dut.sts_outstanding_nd_o != model.outstanding_nondecode()) fail("sts_outstanding_nd_o", dut.sts_outstanding_nd_o, model.outstanding_nondecode());
+      if (dut.sts_outstanding_o != model.outstanding())
+        fail("sts_outstanding_o", dut.sts_outstanding_o, model.outstanding());
+      if (dut.sts_outstanding_nd_o != model.outstanding_nondecode())
+        fail("sts_outstanding_nd_o", dut.sts_outstanding_nd_o, model.outstanding_nondecode());
       for (unsigned c = 0; c < 5; ++c) {
-        const unsigned q = static_cast<unsigned>((dut.sts_q_count_o >> (c * kQCntW)) & ((1u << kQCntW) - 1));
+        const unsigned q =
+            static_cast<unsigned>((dut.sts_q_count_o >> (c * kQCntW)) & ((1u << kQCntW) - 1));
         if (q != model.queue_count(c)) fail("sts_q_count_o[class]", q, model.queue_count(c));
       }
-      if (dut.cnt_ctrl_updates_o != (k.ctrl_updates & kCntMask)) fail("cnt_ctrl_updates_o", dut.cnt_ctrl_updates_o, k.ctrl_updates);
-      if (dut.cnt_ctrl_boosts_o != (k.ctrl_boosts & kCntMask)) fail("cnt_ctrl_boosts_o", dut.cnt_ctrl_boosts_o, k.ctrl_boosts);
-      if (dut.cnt_ctrl_relaxes_o != (k.ctrl_relaxes & kCntMask)) fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
-      if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask)) fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
-      if (dut.sts_eff_decode_budget_o != model.eff_decode_budget()) fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
-      if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget()) fail("sts_eff_prefetch_budget_o", dut.sts_eff_prefetch_budget_o, model.eff_prefetch_budget());
-      if (dut.sts_p99_bucket_o != model.p99_bucket()) fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
-      if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget) ++cov["adaptive decode budget away from the tunable"];
+      if (dut.cnt_ctrl_updates_o != (k.ctrl_updates & kCntMask))
+        fail("cnt_ctrl_updates_o", dut.cnt_ctrl_updates_o, k.ctrl_updates);
+      if (dut.cnt_ctrl_boosts_o != (k.ctrl_boosts & kCntMask))
+        fail("cnt_ctrl_boosts_o", dut.cnt_ctrl_boosts_o, k.ctrl_boosts);
+      if (dut.cnt_ctrl_relaxes_o != (k.ctrl_relaxes & kCntMask))
+        fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
+      if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask))
+        fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
+      if (dut.sts_eff_decode_budget_o != model.eff_decode_budget())
+        fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
+      if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget())
+        fail("sts_eff_prefetch_budget_o", dut.sts_eff_prefetch_budget_o,
+             model.eff_prefetch_budget());
+      if (dut.sts_p99_bucket_o != model.p99_bucket())
+        fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
+      if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget)
+        ++cov["adaptive decode budget away from the tunable"];
       if (mode == 3) {
-        if (dut.sts_dec_used_o != model.dec_used()) fail("sts_dec_used_o", dut.sts_dec_used_o, model.dec_used());
-        if (dut.sts_pf_used_o != model.pf_used()) fail("sts_pf_used_o", dut.sts_pf_used_o, model.pf_used());
+        if (dut.sts_dec_used_o != model.dec_used())
+          fail("sts_dec_used_o", dut.sts_dec_used_o, model.dec_used());
+        if (dut.sts_pf_used_o != model.pf_used())
+          fail("sts_pf_used_o", dut.sts_pf_used_o, model.pf_used());
       }
       if (errors) {
         break;
@@ -356,7 +405,9 @@ int Run(int argc, char** argv) {
       const bool handshake = dvalid && dut.disp_ready_i;
       if (handshake) {
         ++handovers;
-        inflight.push_back(Inflight{out->slot, now + ph.lat_min + Rand(rng, static_cast<unsigned>(ph.lat_max - ph.lat_min + 1))});
+        inflight.push_back(Inflight{
+            out->slot,
+            now + ph.lat_min + Rand(rng, static_cast<unsigned>(ph.lat_max - ph.lat_min + 1))});
         out.reset();
       } else if (!out) {
         const unsigned nd_before = model.outstanding_nondecode();
@@ -385,7 +436,8 @@ int Run(int argc, char** argv) {
             ++bound_checks;
             max_wait_flood[c] = std::max(max_wait_flood[c], wait);
             if (wait > Deadline(ph.cfg, c) + slack) {
-              std::printf("[%s] STARVATION: %s waited %" PRIu64 " us at the head (deadline %" PRIu64 " + slack %" PRIu64 ")\n",
+              std::printf("[%s] STARVATION: %s waited %" PRIu64 " us at the head (deadline %" PRIu64
+                          " + slack %" PRIu64 ")\n",
                           KVCPU_TB_NAME, kClsName[c], wait, Deadline(ph.cfg, c), slack);
               ++errors;
             }
@@ -431,30 +483,35 @@ int Run(int argc, char** argv) {
   if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cov.print(KVCPU_TB_NAME);
-  std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64 " handovers, %.1f s\n", KVCPU_TB_NAME,
-              cycle, phase_idx, decisions, handovers, secs);
+  std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64
+              " handovers, %.1f s\n",
+              KVCPU_TB_NAME, cycle, phase_idx, decisions, handovers, secs);
   for (unsigned c = 0; c < 5; ++c) {
-    std::printf("[%s] %-8s max wait %8" PRIu64 " us overall, %8" PRIu64 " us at head in flood phases\n", KVCPU_TB_NAME,
-                kClsName[c], max_wait[c], max_wait_flood[c]);
+    std::printf("[%s] %-8s max wait %8" PRIu64 " us overall, %8" PRIu64
+                " us at head in flood phases\n",
+                KVCPU_TB_NAME, kClsName[c], max_wait[c], max_wait_flood[c]);
   }
   std::printf("[%s] %" PRIu64 " starvation-bound checks\n", KVCPU_TB_NAME, bound_checks);
   std::vector<std::string> req_bins;
   for (unsigned md = 0; md < 4; ++md) {
-    for (unsigned c = 0; c < 5; ++c) req_bins.push_back(std::string(kModeName[md]) + " " + kClsName[c]);
+    for (unsigned c = 0; c < 5; ++c)
+      req_bins.push_back(std::string(kModeName[md]) + " " + kClsName[c]);
   }
   for (unsigned r = 1; r <= 11; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
-  for (unsigned code = 0; code < 8; ++code) req_bins.push_back("accepted class code " + std::to_string(code));
-  for (const char* b : {"request held (queue full)", "dispatch held (disp_ready low)", "all slots busy",
-                        "completion for a slot not in flight", "completion with error status",
-                        "reservation holds back a non-decode class", "FIFO head-of-line blocking",
-                        "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
-                        "counter decode_budget_skips", "counter starvation_escapes",
-                        "counter prefill_demotions", "counter evict_demotions", "controller boosts",
-                        "controller relaxes", "controller window with too few samples",
-                        "adaptive decode budget away from the tunable"}) {
+  for (unsigned code = 0; code < 8; ++code)
+    req_bins.push_back("accepted class code " + std::to_string(code));
+  for (const char* b :
+       {"request held (queue full)", "dispatch held (disp_ready low)", "all slots busy",
+        "completion for a slot not in flight", "completion with error status",
+        "reservation holds back a non-decode class", "FIFO head-of-line blocking",
+        "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
+        "counter decode_budget_skips", "counter starvation_escapes", "counter prefill_demotions",
+        "counter evict_demotions", "controller boosts", "controller relaxes",
+        "controller window with too few samples", "adaptive decode budget away from the tunable"}) {
     req_bins.push_back(b);
   }
-  for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) req_bins.push_back("decode latency bucket " + std::to_string(b));
+  for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)
+    req_bins.push_back("decode latency bucket " + std::to_string(b));
   const bool cov_ok = cov.check(req_bins);
   if (bound_checks == 0) {
     std::printf("[%s] no starvation-bound check ran\n", KVCPU_TB_NAME);
