@@ -1,0 +1,693 @@
+// kvcpu_narb: the NVMe command arbiter (docs/narb.md is the specification).
+//
+// One request stream in, five class queues (DECODE, PREFETCH, PREFILL, EVICT, NORMAL), one
+// registered dispatch stream out carrying the NVMe slot (CID) it was given, a completion
+// input that frees the slot. mode_i picks FIFO, round robin, NVMe WRR with urgent class, or
+// the Kairo policy (budgets, deadlines, write anti-starvation). A share of the slots is held
+// for decode reads in every mode (cfg_tag_reserve_i). A decision is taken only in a cycle
+// whose output register is empty and uses the state at the start of that cycle.
+`include "kvcpu_assert.svh"
+
+module kvcpu_narb #(
+  parameter int unsigned QDepth   = 4,   // entries per class queue
+  parameter int unsigned NumSlots = 16,  // NVMe command slots (CIDs 0..NumSlots-1)
+  parameter int unsigned TimeW    = 32,  // time width (µs)
+  parameter int unsigned CntW     = 32,  // counter width
+  localparam int unsigned SlotW   = $clog2(NumSlots),
+  localparam int unsigned QCntW   = $clog2(QDepth + 1)
+) (
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
+  input  logic [1:0]           mode_i,
+  input  logic [TimeW-1:0]     now_us_i,
+  // requests
+  input  logic                 req_valid_i,
+  output logic                 req_ready_o,
+  input  logic [2:0]           req_class_i,
+  input  logic [15:0]          req_session_i,
+  input  logic [7:0]           req_model_i,
+  input  logic [7:0]           req_opcode_i,
+  input  logic [63:0]          req_lba_i,
+  input  logic [15:0]          req_nblocks_i,
+  input  logic [15:0]          req_tag_i,
+  // dispatches
+  output logic                 disp_valid_o,
+  input  logic                 disp_ready_i,
+  output logic [SlotW-1:0]     disp_slot_o,
+  output logic [2:0]           disp_class_o,
+  output logic [15:0]          disp_session_o,
+  output logic [7:0]           disp_model_o,
+  output logic [7:0]           disp_opcode_o,
+  output logic [63:0]          disp_lba_o,
+  output logic [15:0]          disp_nblocks_o,
+  output logic [15:0]          disp_tag_o,
+  output logic [7:0]           disp_ntags_o,
+  // completions
+  input  logic                 cpl_valid_i,
+  input  logic [SlotW-1:0]     cpl_slot_i,
+  input  logic [15:0]          cpl_status_i,
+  // tunables
+  input  logic [7:0]           cfg_decode_budget_i,
+  input  logic [7:0]           cfg_prefetch_budget_i,
+  input  logic [TimeW-1:0]     cfg_prefetch_deadline_us_i,
+  input  logic [TimeW-1:0]     cfg_write_deadline_us_i,
+  input  logic [TimeW-1:0]     cfg_evict_deadline_us_i,
+  input  logic [TimeW-1:0]     cfg_normal_deadline_us_i,
+  input  logic [SlotW:0]       cfg_tag_reserve_i,
+  input  logic [15:0]          cfg_wrr_weights_i,
+  input  logic [1:0]           cfg_ctrl_mode_i,        // 0 off, 1 observe, 2/3 adaptive
+  input  logic [TimeW-1:0]     cfg_target_p99_us_i,
+  input  logic [TimeW-1:0]     cfg_ctrl_window_us_i,
+  input  logic [15:0]          cfg_ctrl_min_samples_i,
+  input  logic [7:0]           cfg_ctrl_max_decode_budget_i,
+  // counters and status
+  output logic [CntW-1:0]      cnt_disp_decode_o,
+  output logic [CntW-1:0]      cnt_disp_prefetch_o,
+  output logic [CntW-1:0]      cnt_disp_prefill_o,
+  output logic [CntW-1:0]      cnt_disp_evict_o,
+  output logic [CntW-1:0]      cnt_disp_normal_o,
+  output logic [CntW-1:0]      cnt_prefetch_deadline_hits_o,
+  output logic [CntW-1:0]      cnt_prefetch_budget_skips_o,
+  output logic [CntW-1:0]      cnt_decode_budget_skips_o,
+  output logic [CntW-1:0]      cnt_starvation_escapes_o,
+  output logic [CntW-1:0]      cnt_prefill_demotions_o,
+  output logic [CntW-1:0]      cnt_evict_demotions_o,
+  output logic [CntW-1:0]      cnt_cpl_errors_o,
+  output logic [10*CntW-1:0]   cnt_hist_o,     // bucket b at [b*CntW +: CntW]
+  output logic [SlotW:0]       sts_outstanding_o,
+  output logic [SlotW:0]       sts_outstanding_nd_o,
+  output logic [5*QCntW-1:0]   sts_q_count_o,  // class c at [c*QCntW +: QCntW]
+  output logic [7:0]           sts_dec_used_o,
+  output logic [7:0]           sts_pf_used_o,
+  output logic [CntW-1:0]      cnt_ctrl_updates_o,
+  output logic [CntW-1:0]      cnt_ctrl_boosts_o,
+  output logic [CntW-1:0]      cnt_ctrl_relaxes_o,
+  output logic [CntW-1:0]      cnt_ctrl_insufficient_o,
+  output logic [7:0]           sts_eff_decode_budget_o,
+  output logic [7:0]           sts_eff_prefetch_budget_o,
+  output logic [3:0]           sts_p99_bucket_o
+);
+  localparam int unsigned NCls  = 5;
+  localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
+  localparam int unsigned SeqW  = $clog2(NCls * QDepth) + 1;
+  localparam int unsigned EnqLo = 128;
+  localparam int unsigned SeqLo = EnqLo + TimeW;
+  localparam int unsigned EW    = SeqLo + SeqW;  // one queue entry
+  localparam int unsigned CDec = 0, CPf = 1, CPw = 2, CEv = 3, CNo = 4;
+  localparam logic [1:0] ModeFifo = 2'd0, ModeRr = 2'd1, ModeWrr = 2'd2;
+
+  // Rules of the KAIRO table (docs/narb.md).
+  typedef enum logic [3:0] {
+    RuleNone = 4'd0, RuleAgedPw = 4'd1, RuleAgedPf = 4'd2, RuleAgedNo = 4'd3, RuleAgedEv = 4'd4,
+    RuleDec = 4'd5, RulePf = 4'd6, RulePw = 4'd7, RuleNo = 4'd8, RuleEv = 4'd9,
+    RuleDecOver = 4'd10, RulePfOver = 4'd11
+  } rule_e;
+
+  if (QDepth < 2) begin : g_bad_qdepth
+    $error("kvcpu_narb: QDepth must be at least 2");
+  end
+  if (NumSlots < 2 || NumSlots > 256) begin : g_bad_slots
+    $error("kvcpu_narb: NumSlots must be 2..256");
+  end
+  if (TimeW < 4 || TimeW > 64) begin : g_bad_time
+    $error("kvcpu_narb: TimeW must be 4..64");
+  end
+
+  // ---------------------------------------------------------------- class queues
+  logic [EW-1:0]    q_mem [NCls*QDepth];
+  logic [QPtrW-1:0] q_head_q [NCls];
+  logic [QPtrW-1:0] q_tail_q [NCls];
+  logic [QCntW-1:0] q_cnt_q [NCls];
+  logic [SeqW-1:0]  seq_q;
+
+  logic [2:0] req_cls;
+  logic       req_fire;
+  assign req_cls     = (req_class_i > 3'd4) ? 3'd4 : req_class_i;
+  assign req_ready_o = q_cnt_q[req_cls] != QCntW'(QDepth);
+  assign req_fire    = req_valid_i && req_ready_o;
+
+  logic [EW-1:0] req_entry;
+  assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
+                      req_model_i, req_session_i};
+
+  function automatic logic [QPtrW-1:0] ptr_inc(input logic [QPtrW-1:0] p);
+    ptr_inc = (p == QPtrW'(QDepth - 1)) ? '0 : p + 1'b1;
+  endfunction
+
+  // ---------------------------------------------------------------- slots
+  logic [NumSlots-1:0] busy_q;
+  logic [NumSlots-1:0] slot_dec_q;
+  logic [TimeW-1:0]    slot_enq_q [NumSlots];
+  logic [SlotW:0]      out_cnt_q, nd_cnt_q;
+
+  // ---------------------------------------------------------------- decision inputs
+  logic [EW-1:0]    head [NCls];
+  logic [NCls-1:0]  nonempty, el, aged;
+  logic [TimeW-1:0] deadline [NCls];
+  logic [SlotW:0]   reserve_eff, nd_limit;
+  logic             free_any, nd_ok;
+
+  assign deadline[CDec] = '0;
+  assign deadline[CPf]  = cfg_prefetch_deadline_us_i;
+  assign deadline[CPw]  = cfg_write_deadline_us_i;
+  assign deadline[CEv]  = cfg_evict_deadline_us_i;
+  assign deadline[CNo]  = cfg_normal_deadline_us_i;
+
+  // At most NumSlots - 1 held back: every class keeps one slot.
+  assign reserve_eff = (cfg_tag_reserve_i > (SlotW+1)'(NumSlots - 1)) ? (SlotW+1)'(NumSlots - 1)
+                                                                       : cfg_tag_reserve_i;
+  assign nd_limit    = (SlotW+1)'(NumSlots) - reserve_eff;
+  assign free_any    = out_cnt_q != (SlotW+1)'(NumSlots);
+  assign nd_ok       = nd_cnt_q < nd_limit;
+
+  always_comb begin
+    for (int c = 0; c < NCls; c++) begin
+      head[c]     = q_mem[c*QDepth + 32'(q_head_q[c])];
+      nonempty[c] = q_cnt_q[c] != '0;
+      el[c]       = nonempty[c] && free_any && (c == CDec || nd_ok);
+      aged[c]     = (c != CDec) && el[c] &&
+                    ((now_us_i - head[c][EnqLo +: TimeW]) >= deadline[c]);
+    end
+  end
+
+  // ---------------------------------------------------------------- arbitration state
+  logic       disp_valid_q;
+  logic [2:0] rr_last_q, rr_last_d;
+  logic [2:0] wrr_cur_q, wrr_cur_d;
+  logic [3:0] wrr_used_q, wrr_used_d;
+  logic [7:0] dec_used_q, dec_used_d, pf_used_q, pf_used_d;
+
+  logic [NCls-1:0] gnt;
+  logic [2:0]      gnt_cls;
+  rule_e           rule;
+  logic            dec_fire;
+
+  function automatic logic older(input logic [SeqW-1:0] a, input logic [SeqW-1:0] b);
+    logic [SeqW-1:0] d;
+    d = a - b;
+    older = d[SeqW-1];
+  endfunction
+
+  function automatic logic [7:0] sat_inc(input logic [7:0] v);
+    sat_inc = (v == 8'hFF) ? v : v + 8'd1;
+  endfunction
+
+  // Budgets in force: the controller's when it is adaptive, the tunables otherwise.
+  logic       adaptive;
+  logic [7:0] eff_dec_q, eff_pf_q, dec_budget, pf_budget;
+  assign adaptive   = cfg_ctrl_mode_i[1];
+  assign dec_budget = adaptive ? eff_dec_q : cfg_decode_budget_i;
+  assign pf_budget  = adaptive ? eff_pf_q : cfg_prefetch_budget_i;
+
+  logic [3:0] wrr_w_cur;
+  assign wrr_w_cur = cfg_wrr_weights_i[4*(32'(wrr_cur_q) - 1) +: 4];
+
+  always_comb begin
+    logic [2:0] best;
+    logic       found;
+    logic [2:0] c3;
+    logic [3:0] c4;
+    logic       dec_ok, pf_ok;
+    gnt        = '0;
+    rule       = RuleNone;
+    rr_last_d  = rr_last_q;
+    wrr_cur_d  = wrr_cur_q;
+    wrr_used_d = wrr_used_q;
+    dec_used_d = dec_used_q;
+    pf_used_d  = pf_used_q;
+    best       = 3'd0;
+    found      = 1'b0;
+    c3         = 3'd0;
+    c4         = 4'd0;
+    dec_ok     = dec_used_q < dec_budget;
+    pf_ok      = pf_used_q < pf_budget;
+    unique case (mode_i)
+      ModeFifo: begin
+        for (int c = 0; c < NCls; c++) begin
+          if (nonempty[c] && (!found || older(head[c][SeqLo +: SeqW], head[best][SeqLo +: SeqW]))) begin
+            best  = 3'(c);
+            found = 1'b1;
+          end
+        end
+        if (found && el[best]) begin
+          gnt[best] = 1'b1;
+        end
+      end
+      ModeRr: begin
+        for (int k = 5; k >= 1; k--) begin
+          c4 = {1'b0, rr_last_q} + 4'(k);
+          c3 = (c4 >= 4'd5) ? 3'(c4 - 4'd5) : 3'(c4);
+          if (el[c3]) begin
+            best  = c3;
+            found = 1'b1;
+          end
+        end
+        if (found) begin
+          gnt[best] = 1'b1;
+          rr_last_d = best;
+        end
+      end
+      ModeWrr: begin
+        if (el[CDec]) begin
+          gnt[CDec] = 1'b1;
+        end else if (el[wrr_cur_q] && wrr_used_q < wrr_w_cur) begin
+          gnt[wrr_cur_q] = 1'b1;
+          wrr_used_d     = wrr_used_q + 4'd1;
+        end else begin
+          for (int k = 4; k >= 1; k--) begin
+            c4 = {1'b0, wrr_cur_q} + 4'(k);
+            c3 = (c4 > 4'd4) ? 3'(c4 - 4'd4) : 3'(c4);
+            if (el[c3]) begin
+              best  = c3;
+              found = 1'b1;
+            end
+          end
+          if (found) begin
+            gnt[best]  = 1'b1;
+            wrr_cur_d  = best;
+            wrr_used_d = 4'd1;
+          end
+        end
+      end
+      default: begin  // KAIRO
+        if (aged[CPw]) begin
+          gnt[CPw] = 1'b1; rule = RuleAgedPw;
+        end else if (aged[CPf]) begin
+          gnt[CPf] = 1'b1; rule = RuleAgedPf;
+        end else if (aged[CNo]) begin
+          gnt[CNo] = 1'b1; rule = RuleAgedNo;
+        end else if (aged[CEv]) begin
+          gnt[CEv] = 1'b1; rule = RuleAgedEv;
+        end else if (el[CDec] && dec_ok) begin
+          gnt[CDec] = 1'b1; rule = RuleDec;
+        end else if (el[CPf] && pf_ok) begin
+          gnt[CPf] = 1'b1; rule = RulePf;
+        end else if (el[CPw]) begin
+          gnt[CPw] = 1'b1; rule = RulePw;
+        end else if (el[CNo]) begin
+          gnt[CNo] = 1'b1; rule = RuleNo;
+        end else if (el[CEv]) begin
+          gnt[CEv] = 1'b1; rule = RuleEv;
+        end else if (el[CDec]) begin
+          gnt[CDec] = 1'b1; rule = RuleDecOver;
+        end else if (el[CPf]) begin
+          gnt[CPf] = 1'b1; rule = RulePfOver;
+        end
+        if (gnt[CDec]) begin
+          dec_used_d = sat_inc(dec_used_q);
+          pf_used_d  = 8'd0;
+        end else if (gnt[CPf]) begin
+          pf_used_d  = sat_inc(pf_used_q);
+          dec_used_d = 8'd0;
+        end else if (gnt != '0) begin
+          dec_used_d = 8'd0;
+          pf_used_d  = 8'd0;
+        end
+      end
+    endcase
+  end
+
+  always_comb begin
+    gnt_cls = 3'd0;
+    for (int c = 0; c < NCls; c++) begin
+      if (gnt[c]) begin
+        gnt_cls = 3'(c);
+      end
+    end
+  end
+  assign dec_fire = !disp_valid_q && (gnt != '0);
+
+  // Kairo counter events of this decision.
+  logic kairo, hi_waiting, ev_escape, ev_pf_hit, ev_dec_skip, ev_pf_skip, ev_pw_dem, ev_ev_dem;
+  logic rule_mid, rule_low;
+  assign kairo       = mode_i == 2'd3;
+  assign hi_waiting  = el[CDec] || el[CPf];
+  assign rule_low    = (rule == RulePw) || (rule == RuleNo) || (rule == RuleEv);
+  assign rule_mid    = rule_low || (rule == RulePf);
+  assign ev_escape   = kairo && hi_waiting &&
+                       ((rule == RuleAgedPw) || (rule == RuleAgedNo) || (rule == RuleAgedEv));
+  assign ev_pf_hit   = kairo && (rule == RuleAgedPf);
+  assign ev_dec_skip = kairo && el[CDec] && !(dec_used_q < dec_budget) && rule_mid;
+  assign ev_pf_skip  = kairo && el[CPf] && !aged[CPf] && !(pf_used_q < pf_budget) &&
+                       rule_low;
+  assign ev_pw_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CPw];
+  assign ev_ev_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CEv];
+
+  // Lowest free slot.
+  logic [SlotW-1:0] free_slot;
+  always_comb begin
+    free_slot = '0;
+    for (int s = NumSlots - 1; s >= 0; s--) begin
+      if (!busy_q[s]) begin
+        free_slot = SlotW'(s);
+      end
+    end
+  end
+
+  // Completion.
+  logic cpl_hit;
+  logic [TimeW-1:0] cpl_lat;
+  logic [3:0]       cpl_bucket;
+  assign cpl_hit = cpl_valid_i && ({1'b0, cpl_slot_i} < (SlotW+1)'(NumSlots)) && busy_q[cpl_slot_i];
+  assign cpl_lat = now_us_i - slot_enq_q[cpl_slot_i];
+  always_comb begin
+    logic [63:0] lat64;
+    lat64 = 64'(cpl_lat);
+    cpl_bucket = 4'd9;
+    if (lat64 <= 64'd5000) cpl_bucket = 4'd8;
+    if (lat64 <= 64'd2000) cpl_bucket = 4'd7;
+    if (lat64 <= 64'd1000) cpl_bucket = 4'd6;
+    if (lat64 <= 64'd500)  cpl_bucket = 4'd5;
+    if (lat64 <= 64'd250)  cpl_bucket = 4'd4;
+    if (lat64 <= 64'd100)  cpl_bucket = 4'd3;
+    if (lat64 <= 64'd50)   cpl_bucket = 4'd2;
+    if (lat64 <= 64'd25)   cpl_bucket = 4'd1;
+    if (lat64 <= 64'd10)   cpl_bucket = 4'd0;
+  end
+
+  // ---------------------------------------------------------------- adaptive controller
+  // Once per window (cfg_ctrl_window_us_i): with at least cfg_ctrl_min_samples_i decode
+  // completions in the window, the p99 bucket is the first whose cumulative count reaches
+  // 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to 1) when
+  // that bucket's upper edge is above the target, else relaxes both by 1 toward the tunables.
+  localparam int unsigned WinW = 16;
+  logic [TimeW-1:0] win_start_q;
+  logic [WinW-1:0]  win_hist_q [10];
+  logic [WinW-1:0]  win_n_q;
+  logic [3:0]       p99_bucket_q, p99_b;
+  logic             ctrl_on, win_end, win_enough, p99_over;
+  logic [CntW-1:0]  cnt_upd_q, cnt_boost_q, cnt_relax_q, cnt_insuf_q;
+  logic [7:0]       eff_dec_boost, eff_pf_boost, eff_dec_relax, eff_pf_relax;
+  assign ctrl_on    = cfg_ctrl_mode_i != 2'd0;
+  assign win_end    = ctrl_on && ((now_us_i - win_start_q) >= cfg_ctrl_window_us_i);
+  assign win_enough = win_n_q >= cfg_ctrl_min_samples_i;
+  always_comb begin
+    logic [WinW+6:0] cum;
+    logic [WinW+6:0] need;
+    logic            hit;
+    need  = (WinW+7)'(win_n_q) * (WinW+7)'(99);
+    cum   = '0;
+    hit   = 1'b0;
+    p99_b = 4'd9;
+    for (int b = 0; b < 9; b++) begin
+      cum = cum + (WinW+7)'(win_hist_q[b]);
+      if (!hit && (cum * (WinW+7)'(100)) >= need) begin
+        p99_b = 4'(b);
+        hit   = 1'b1;
+      end
+    end
+  end
+  always_comb begin
+    logic [63:0] edge_us;
+    unique case (p99_b)
+      4'd0: edge_us = 64'd10;
+      4'd1: edge_us = 64'd25;
+      4'd2: edge_us = 64'd50;
+      4'd3: edge_us = 64'd100;
+      4'd4: edge_us = 64'd250;
+      4'd5: edge_us = 64'd500;
+      4'd6: edge_us = 64'd1000;
+      4'd7: edge_us = 64'd2000;
+      4'd8: edge_us = 64'd5000;
+      default: edge_us = '1;
+    endcase
+    p99_over = (p99_b == 4'd9) || (edge_us > 64'(cfg_target_p99_us_i));
+  end
+  always_comb begin
+    logic [8:0] d2;
+    d2 = {1'b0, eff_dec_q} + 9'd2;
+    if (d2 <= {1'b0, cfg_ctrl_max_decode_budget_i}) begin
+      eff_dec_boost = d2[7:0];
+    end else begin
+      eff_dec_boost = (eff_dec_q > cfg_ctrl_max_decode_budget_i) ? eff_dec_q : cfg_ctrl_max_decode_budget_i;
+    end
+    eff_pf_boost  = (eff_pf_q >= 8'd3) ? eff_pf_q - 8'd2 : 8'd1;
+    eff_dec_relax = (eff_dec_q > cfg_decode_budget_i) ? eff_dec_q - 8'd1 :
+                    (eff_dec_q < cfg_decode_budget_i) ? eff_dec_q + 8'd1 : eff_dec_q;
+    eff_pf_relax  = (eff_pf_q > cfg_prefetch_budget_i) ? eff_pf_q - 8'd1 :
+                    (eff_pf_q < cfg_prefetch_budget_i) ? eff_pf_q + 8'd1 : eff_pf_q;
+  end
+  logic cpl_dec;
+  assign cpl_dec = cpl_hit && slot_dec_q[cpl_slot_i];
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      win_start_q  <= '0;
+      win_n_q      <= '0;
+      p99_bucket_q <= '0;
+      eff_dec_q    <= 8'd32;
+      eff_pf_q     <= 8'd16;
+      cnt_upd_q    <= '0;
+      cnt_boost_q  <= '0;
+      cnt_relax_q  <= '0;
+      cnt_insuf_q  <= '0;
+      for (int b = 0; b < 10; b++) begin
+        win_hist_q[b] <= '0;
+      end
+    end else begin
+      if (win_end) begin
+        cnt_upd_q <= cnt_upd_q + 1'b1;
+        if (win_enough) begin
+          p99_bucket_q <= p99_b;
+          if (adaptive && p99_over) begin
+            cnt_boost_q <= cnt_boost_q + 1'b1;
+          end else if (adaptive) begin
+            cnt_relax_q <= cnt_relax_q + 1'b1;
+          end
+        end else begin
+          cnt_insuf_q <= cnt_insuf_q + 1'b1;
+        end
+      end
+      if (!adaptive) begin
+        eff_dec_q <= cfg_decode_budget_i;
+        eff_pf_q  <= cfg_prefetch_budget_i;
+      end else if (win_end && win_enough) begin
+        eff_dec_q <= p99_over ? eff_dec_boost : eff_dec_relax;
+        eff_pf_q  <= p99_over ? eff_pf_boost : eff_pf_relax;
+      end
+      // Window counts: restart at a window end (or while the controller is off), then add
+      // this cycle's decode completion.
+      for (int b = 0; b < 10; b++) begin
+        logic [WinW-1:0] base;
+        base = (win_end || !ctrl_on) ? '0 : win_hist_q[b];
+        if (ctrl_on && cpl_dec && cpl_bucket == 4'(b) && base != '1) begin
+          base = base + 1'b1;
+        end
+        win_hist_q[b] <= base;
+      end
+      begin
+        logic [WinW-1:0] n;
+        n = (win_end || !ctrl_on) ? '0 : win_n_q;
+        if (ctrl_on && cpl_dec && n != '1) begin
+          n = n + 1'b1;
+        end
+        win_n_q <= n;
+      end
+      if (win_end || !ctrl_on) begin
+        win_start_q <= now_us_i;
+      end
+    end
+  end
+
+  assign cnt_ctrl_updates_o        = cnt_upd_q;
+  assign cnt_ctrl_boosts_o         = cnt_boost_q;
+  assign cnt_ctrl_relaxes_o        = cnt_relax_q;
+  assign cnt_ctrl_insufficient_o   = cnt_insuf_q;
+  assign sts_eff_decode_budget_o   = eff_dec_q;
+  assign sts_eff_prefetch_budget_o = eff_pf_q;
+  assign sts_p99_bucket_o          = p99_bucket_q;
+
+  // ---------------------------------------------------------------- registers
+  logic [SlotW-1:0] disp_slot_q;
+  logic [2:0]       disp_cls_q;
+  logic [127:0]     disp_req_q;
+  logic [CntW-1:0]  cnt_disp_q [NCls];
+  logic [CntW-1:0]  cnt_pf_hit_q, cnt_pf_skip_q, cnt_dec_skip_q, cnt_escape_q;
+  logic [CntW-1:0]  cnt_pw_dem_q, cnt_ev_dem_q, cnt_cpl_err_q;
+  logic [CntW-1:0]  cnt_hist_q [10];
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int c = 0; c < NCls; c++) begin
+        q_head_q[c]   <= '0;
+        q_tail_q[c]   <= '0;
+        q_cnt_q[c]    <= '0;
+        cnt_disp_q[c] <= '0;
+      end
+      seq_q        <= '0;
+      busy_q       <= '0;
+      slot_dec_q   <= '0;
+      out_cnt_q    <= '0;
+      nd_cnt_q     <= '0;
+      disp_valid_q <= 1'b0;
+      disp_slot_q  <= '0;
+      disp_cls_q   <= '0;
+      disp_req_q   <= '0;
+      rr_last_q    <= 3'd4;
+      wrr_cur_q    <= 3'd1;
+      wrr_used_q   <= '0;
+      dec_used_q   <= '0;
+      pf_used_q    <= '0;
+      cnt_pf_hit_q   <= '0;
+      cnt_pf_skip_q  <= '0;
+      cnt_dec_skip_q <= '0;
+      cnt_escape_q   <= '0;
+      cnt_pw_dem_q   <= '0;
+      cnt_ev_dem_q   <= '0;
+      cnt_cpl_err_q  <= '0;
+      for (int b = 0; b < 10; b++) begin
+        cnt_hist_q[b] <= '0;
+      end
+    end else begin
+      // Queues: push the accepted request, pop the granted head.
+      for (int c = 0; c < NCls; c++) begin
+        if (req_fire && req_cls == 3'(c)) begin
+          q_tail_q[c] <= ptr_inc(q_tail_q[c]);
+        end
+        if (dec_fire && gnt[c]) begin
+          q_head_q[c] <= ptr_inc(q_head_q[c]);
+        end
+        if ((req_fire && req_cls == 3'(c)) && !(dec_fire && gnt[c])) begin
+          q_cnt_q[c] <= q_cnt_q[c] + 1'b1;
+        end else if (!(req_fire && req_cls == 3'(c)) && (dec_fire && gnt[c])) begin
+          q_cnt_q[c] <= q_cnt_q[c] - 1'b1;
+        end
+      end
+      if (req_fire) begin
+        seq_q <= seq_q + 1'b1;
+      end
+      // Slots.
+      begin
+        logic [SlotW:0] out_n, nd_n;
+        out_n = out_cnt_q;
+        nd_n  = nd_cnt_q;
+        if (cpl_hit) begin
+          busy_q[cpl_slot_i] <= 1'b0;
+          out_n = out_n - 1'b1;
+          if (!slot_dec_q[cpl_slot_i]) begin
+            nd_n = nd_n - 1'b1;
+          end
+        end
+        if (dec_fire) begin
+          busy_q[free_slot]     <= 1'b1;
+          slot_dec_q[free_slot] <= gnt[CDec];
+          out_n = out_n + 1'b1;
+          if (!gnt[CDec]) begin
+            nd_n = nd_n + 1'b1;
+          end
+        end
+        out_cnt_q <= out_n;
+        nd_cnt_q  <= nd_n;
+      end
+      // Output register.
+      if (dec_fire) begin
+        disp_valid_q <= 1'b1;
+        disp_slot_q  <= free_slot;
+        disp_cls_q   <= gnt_cls;
+        disp_req_q   <= head[gnt_cls][127:0];
+      end else if (disp_ready_i) begin
+        disp_valid_q <= 1'b0;
+      end
+      // Arbitration state and counters.
+      if (dec_fire) begin
+        rr_last_q  <= rr_last_d;
+        wrr_cur_q  <= wrr_cur_d;
+        wrr_used_q <= wrr_used_d;
+        dec_used_q <= dec_used_d;
+        pf_used_q  <= pf_used_d;
+        cnt_disp_q[gnt_cls] <= cnt_disp_q[gnt_cls] + 1'b1;
+        if (ev_pf_hit)   cnt_pf_hit_q   <= cnt_pf_hit_q + 1'b1;
+        if (ev_pf_skip)  cnt_pf_skip_q  <= cnt_pf_skip_q + 1'b1;
+        if (ev_dec_skip) cnt_dec_skip_q <= cnt_dec_skip_q + 1'b1;
+        if (ev_escape)   cnt_escape_q   <= cnt_escape_q + 1'b1;
+        if (ev_pw_dem)   cnt_pw_dem_q   <= cnt_pw_dem_q + 1'b1;
+        if (ev_ev_dem)   cnt_ev_dem_q   <= cnt_ev_dem_q + 1'b1;
+      end
+      if (cpl_valid_i && (!cpl_hit || cpl_status_i != 16'd0)) begin
+        cnt_cpl_err_q <= cnt_cpl_err_q + 1'b1;
+      end
+      if (cpl_hit && slot_dec_q[cpl_slot_i]) begin
+        cnt_hist_q[cpl_bucket] <= cnt_hist_q[cpl_bucket] + 1'b1;
+      end
+    end
+  end
+
+  // Payload memories (no reset).
+  always_ff @(posedge clk_i) begin
+    if (req_fire) begin
+      q_mem[32'(req_cls)*QDepth + 32'(q_tail_q[req_cls])] <= req_entry;
+    end
+    if (dec_fire) begin
+      slot_enq_q[free_slot] <= head[gnt_cls][EnqLo +: TimeW];
+    end
+  end
+
+  // ---------------------------------------------------------------- outputs
+  assign disp_valid_o   = disp_valid_q;
+  assign disp_slot_o    = disp_slot_q;
+  assign disp_class_o   = disp_cls_q;
+  assign disp_session_o = disp_req_q[15:0];
+  assign disp_model_o   = disp_req_q[23:16];
+  assign disp_opcode_o  = disp_req_q[31:24];
+  assign disp_lba_o     = disp_req_q[95:32];
+  assign disp_nblocks_o = disp_req_q[111:96];
+  assign disp_tag_o     = disp_req_q[127:112];
+  assign disp_ntags_o   = 8'd1;
+
+  assign cnt_disp_decode_o            = cnt_disp_q[CDec];
+  assign cnt_disp_prefetch_o          = cnt_disp_q[CPf];
+  assign cnt_disp_prefill_o           = cnt_disp_q[CPw];
+  assign cnt_disp_evict_o             = cnt_disp_q[CEv];
+  assign cnt_disp_normal_o            = cnt_disp_q[CNo];
+  assign cnt_prefetch_deadline_hits_o = cnt_pf_hit_q;
+  assign cnt_prefetch_budget_skips_o  = cnt_pf_skip_q;
+  assign cnt_decode_budget_skips_o    = cnt_dec_skip_q;
+  assign cnt_starvation_escapes_o     = cnt_escape_q;
+  assign cnt_prefill_demotions_o      = cnt_pw_dem_q;
+  assign cnt_evict_demotions_o        = cnt_ev_dem_q;
+  assign cnt_cpl_errors_o             = cnt_cpl_err_q;
+  always_comb begin
+    for (int b = 0; b < 10; b++) begin
+      cnt_hist_o[b*CntW +: CntW] = cnt_hist_q[b];
+    end
+    for (int c = 0; c < NCls; c++) begin
+      sts_q_count_o[c*QCntW +: QCntW] = q_cnt_q[c];
+    end
+  end
+  assign sts_outstanding_o    = out_cnt_q;
+  assign sts_outstanding_nd_o = nd_cnt_q;
+  assign sts_dec_used_o       = dec_used_q;
+  assign sts_pf_used_o        = pf_used_q;
+
+  // ---------------------------------------------------------------- assertions
+  `KV_ASSERT(GntOneHot0_A, $onehot0(gnt))
+  `KV_ASSERT(GntEligible_A, (gnt & ~el) == '0)
+  `KV_ASSERT(Reserve_A, nd_cnt_q <= nd_limit || $changed(cfg_tag_reserve_i))
+  `KV_ASSERT(NdLeOut_A, nd_cnt_q <= out_cnt_q && out_cnt_q <= (SlotW+1)'(NumSlots))
+  `KV_ASSERT(OutCount_A, out_cnt_q == (SlotW+1)'($countones(busy_q)))
+  `KV_ASSERT(NdCount_A, nd_cnt_q == (SlotW+1)'($countones(busy_q & ~slot_dec_q)))
+  `KV_ASSERT(DispHold_A, disp_valid_o && !disp_ready_i |=> disp_valid_o && $stable(disp_slot_o) &&
+                         $stable(disp_class_o) && $stable(disp_req_q))
+  `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
+  `KV_ASSERT_KNOWN(DispValidKnown_A, disp_valid_o)
+  `KV_ASSERT_KNOWN(ReqReadyKnown_A, req_ready_o)
+
+`ifdef FORMAL
+  // Immediate assertions for yosys-smtbmc (tb/narb/formal/): grant one-hot, the granted
+  // class eligible and given a free slot, and the tag reservation invariant.
+  always_comb begin
+    if (rst_ni) begin
+      assert($onehot0(gnt));
+      assert((gnt & ~el) == '0);
+      assert(!dec_fire || !busy_q[free_slot]);
+      assert(nd_cnt_q <= nd_limit);
+      assert(nd_cnt_q <= out_cnt_q);
+      assert(out_cnt_q <= (SlotW+1)'(NumSlots));
+      // The counts are the population counts of the slot table (strengthens the checks
+      // above into one-step consequences, which keeps the solver fast).
+      assert(out_cnt_q == (SlotW+1)'($countones(busy_q)));
+      assert(nd_cnt_q == (SlotW+1)'($countones(busy_q & ~slot_dec_q)));
+    end
+  end
+`endif
+endmodule

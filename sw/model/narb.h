@@ -1,0 +1,160 @@
+// Reference model of the NVMe command arbiter (narb), written from docs/narb.md.
+//
+// Decision by decision, not cycle by cycle: the caller says when the hardware takes a
+// decision (a cycle in which its output register is empty) and calls Decide() with the state
+// as it was at the start of that cycle, then applies that cycle's accepted request
+// (Enqueue) and completion (Complete). NarbModel knows nothing about clocks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace kvcpu::model {
+
+enum NarbClass : uint8_t {
+  kNarbDecode = 0,
+  kNarbPrefetch = 1,
+  kNarbPrefill = 2,
+  kNarbEvict = 3,
+  kNarbNormal = 4
+};
+inline constexpr unsigned kNarbClasses = 5;
+enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
+inline constexpr unsigned kNarbHistBuckets = 10;
+// Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
+inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
+                                                           500, 1000, 2000, 5000};
+
+// Why KAIRO mode granted (the rule number of docs/narb.md); 0 in the other modes.
+enum class NarbRule : uint8_t {
+  kNone = 0,
+  kAgedPrefill = 1,
+  kAgedPrefetch = 2,
+  kAgedNormal = 3,
+  kAgedEvict = 4,
+  kDecode = 5,
+  kPrefetch = 6,
+  kPrefill = 7,
+  kNormal = 8,
+  kEvict = 9,
+  kDecodeOver = 10,
+  kPrefetchOver = 11,
+};
+
+struct NarbConfig {
+  NarbMode mode = NarbMode::kKairo;
+  uint32_t decode_budget = 32;    // 8 bits
+  uint32_t prefetch_budget = 16;  // 8 bits
+  uint64_t prefetch_deadline_us = 5000;
+  uint64_t write_deadline_us = 100000;
+  uint64_t evict_deadline_us = 500000;
+  uint64_t normal_deadline_us = 200000;
+  uint32_t tag_reserve = 2;       // slots held for DECODE
+  uint16_t wrr_weights = 0x1124;  // 4 bits per class 1..4
+  // Adaptive p99 controller: 0 off, 1 observe, 2 and 3 adaptive.
+  uint32_t ctrl_mode = 0;
+  uint64_t target_p99_us = 5000;
+  uint64_t ctrl_window_us = 1000000;
+  uint32_t ctrl_min_samples = 64;        // 16 bits
+  uint32_t ctrl_max_decode_budget = 64;  // 8 bits
+};
+
+struct NarbRequest {
+  uint8_t cls = 0;  // as presented (5..7 mean NORMAL)
+  uint16_t session = 0;
+  uint8_t model = 0;
+  uint8_t opcode = 0;
+  uint64_t lba = 0;
+  uint16_t nblocks = 0;
+  uint16_t tag = 0;
+};
+
+struct NarbDispatch {
+  NarbRequest req;
+  uint8_t cls = 0;  // 0..4
+  uint32_t slot = 0;
+  uint64_t enq_us = 0;  // when the request was accepted
+  NarbRule rule = NarbRule::kNone;
+};
+
+struct NarbCounters {
+  std::array<uint64_t, kNarbClasses> disp{};
+  uint64_t prefetch_deadline_hits = 0, prefetch_budget_skips = 0, decode_budget_skips = 0;
+  uint64_t starvation_escapes = 0, prefill_demotions = 0, evict_demotions = 0, cpl_errors = 0;
+  std::array<uint64_t, kNarbHistBuckets> hist{};
+  uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
+};
+
+class NarbModel {
+ public:
+  // time_bits: the hardware's TimeW (ages are taken modulo 2^time_bits).
+  NarbModel(unsigned queue_depth, unsigned num_slots, unsigned time_bits);
+
+  NarbConfig& config() { return cfg_; }
+  const NarbCounters& counters() const { return cnt_; }
+
+  // Whether a request of this class would be accepted now (queue not full).
+  bool CanAccept(uint8_t cls) const;
+  // Accept a request at time now (the caller checked CanAccept).
+  void Enqueue(const NarbRequest& r, uint64_t now_us);
+  // One decision at time now; nullopt when no class may be dispatched.
+  std::optional<NarbDispatch> Decide(uint64_t now_us);
+  // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
+  bool Complete(uint32_t slot, uint16_t status, uint64_t now_us);
+  // The adaptive controller's cycle: called once per cycle, after Decide and before
+  // Complete (a window that ends now is judged without this cycle's completion).
+  void ControlTick(uint64_t now_us);
+  uint32_t eff_decode_budget() const { return eff_dec_; }
+  uint32_t eff_prefetch_budget() const { return eff_pf_; }
+  unsigned p99_bucket() const { return p99_bucket_; }
+
+  unsigned outstanding() const;
+  bool slot_busy(uint32_t s) const { return s < nslots_ && slots_[s].busy; }
+  unsigned outstanding_nondecode() const { return nd_; }
+  unsigned queue_count(unsigned cls) const { return static_cast<unsigned>(q_[cls].size()); }
+  uint32_t dec_used() const { return dec_used_; }
+  uint32_t pf_used() const { return pf_used_; }
+  // Whether class c was eligible at the last Decide (for the testbench's coverage).
+  bool last_eligible(unsigned c) const { return last_elig_[c]; }
+  bool last_aged(unsigned c) const { return last_aged_[c]; }
+
+  static uint8_t ClassOf(uint8_t presented) { return presented > 4 ? kNarbNormal : presented; }
+
+ private:
+  struct Entry {
+    NarbRequest req;
+    uint64_t enq_us;
+    uint64_t seq;
+  };
+  struct Slot {
+    bool busy = false;
+    uint8_t cls = 0;
+    uint64_t enq_us = 0;
+  };
+  bool Eligible(unsigned c) const;
+  uint64_t Age(unsigned c, uint64_t now) const;
+
+  unsigned depth_, nslots_;
+  uint64_t time_mask_;
+  NarbConfig cfg_;
+  NarbCounters cnt_;
+  std::array<std::deque<Entry>, kNarbClasses> q_;
+  std::vector<Slot> slots_;
+  unsigned nd_ = 0;
+  uint64_t seq_ = 0;
+  uint32_t dec_used_ = 0, pf_used_ = 0;
+  unsigned rr_last_ = kNarbNormal;
+  unsigned wrr_cur_ = kNarbPrefetch;
+  uint32_t wrr_used_ = 0;
+  std::array<bool, kNarbClasses> last_elig_{}, last_aged_{};
+  uint64_t win_start_ = 0;
+  std::array<uint32_t, kNarbHistBuckets> win_hist_{};
+  uint32_t win_n_ = 0;
+  uint32_t eff_dec_ = 32, eff_pf_ = 16;
+  unsigned p99_bucket_ = 0;
+};
+
+}  // namespace kvcpu::model

@@ -1,0 +1,526 @@
+// kvcpu_narb testbench: random request mixes against NarbModel (sw/model/narb.h), decision
+// by decision. Every cycle whose output register is empty the model decides too; the next
+// cycle the DUT must show exactly that command (slot, class, every request field) or
+// nothing, and hold it until disp_ready_i. Every counter, the outstanding counts, the queue
+// occupancies and req_ready_o are compared every cycle.
+//
+// The run is cut into phases; each picks a mode, tunables (budgets 0..255, deadlines, tag
+// reserve 0..2*NumSlots, WRR weights, or the defaults), a class mix (sometimes one class),
+// request/ready/completion rates, a time step per cycle, and drains at its end (tunables
+// change only while idle, as docs/narb.md asks). Completions come back in random order with
+// random latency, some with an error status, some for slots not in flight (counted errors).
+// "Flood" phases (KAIRO, a decode queue that never empties, decode budget 255, other classes
+// rare) check the starvation bound: every non-decode request leaves at most its class
+// deadline + slack after reaching its queue head.
+// Coverage: mode x class, every KAIRO rule, every counter event, reservation holding back a
+// non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
+// queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
+// boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
+// counters are compared every cycle); a hole fails the run.
+//
+//   tb_narb[_small] [+seed=N] [+cycles=N] [+trace[=FILE]]
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include KVCPU_TB_MODEL_HEADER
+#include "coverage.h"
+#include "narb.h"
+#include "sim.h"
+
+namespace {
+
+using Model = KVCPU_TB_MODEL;
+using kvcpu::sim::Coverage;
+using kvcpu::sim::Sim;
+using kvcpu::sim::SimOptions;
+namespace m = kvcpu::model;
+
+constexpr unsigned kQDepth = KVCPU_TB_QDEPTH;
+constexpr unsigned kSlots = KVCPU_TB_SLOTS;
+constexpr unsigned kTimeW = 32;
+constexpr unsigned kCntW = 32;
+constexpr unsigned kSlotW =
+    kSlots <= 2
+        ? 1
+        : (kSlots <= 4 ? 2 : (kSlots <= 8 ? 3 : (kSlots <= 16 ? 4 : (kSlots <= 32 ? 5 : 6))));
+constexpr unsigned kQCntW =
+    kQDepth + 1 <= 2 ? 1 : (kQDepth + 1 <= 4 ? 2 : (kQDepth + 1 <= 8 ? 3 : 4));
+constexpr uint64_t kCntMask = kCntW >= 64 ? ~0ull : (1ull << kCntW) - 1;
+constexpr const char* kModeName[4] = {"FIFO", "RR", "WRR", "KAIRO"};
+constexpr const char* kClsName[5] = {"DECODE", "PREFETCH", "PREFILL", "EVICT", "NORMAL"};
+
+struct Phase {
+  m::NarbConfig cfg;
+  std::array<unsigned, 5> mix{};
+  unsigned p_req = 50, p_ready = 80, p_cpl = 50, p_bad_cpl = 1, p_err = 2;
+  uint64_t dt_max = 2, lat_min = 0, lat_max = 50;  // µs
+  bool flood = false;
+};
+
+struct Inflight {
+  uint32_t slot;
+  uint64_t due_us;
+};
+
+unsigned Rand(std::mt19937_64& r, unsigned n) {
+  return n == 0 ? 0 : static_cast<unsigned>(r() % n);
+}
+
+Phase MakePhase(std::mt19937_64& r, unsigned idx) {
+  Phase p;
+  const bool defaults = idx % 7 == 0;
+  p.flood = idx % 5 == 4;
+  p.cfg.mode = p.flood
+                   ? m::NarbMode::kKairo
+                   : static_cast<m::NarbMode>(idx < 8 ? idx % 4 : (Rand(r, 2) ? 3 : Rand(r, 4)));
+  if (defaults) {
+    p.cfg = m::NarbConfig{};
+    p.cfg.mode = static_cast<m::NarbMode>(Rand(r, 4));
+    p.cfg.tag_reserve = kSlots / 8;
+    p.dt_max = 200 + Rand(r, 2000);
+    p.lat_max = 500 + Rand(r, 4000);
+  } else {
+    const uint32_t budgets[] = {0, 1, 2, 3, 4, 8, 16, 32, 255};
+    p.cfg.decode_budget = Rand(r, 3) ? budgets[Rand(r, 9)] : Rand(r, 256);
+    p.cfg.prefetch_budget = Rand(r, 3) ? budgets[Rand(r, 9)] : Rand(r, 256);
+    p.cfg.prefetch_deadline_us = 10 + Rand(r, 400);
+    p.cfg.write_deadline_us = 20 + Rand(r, 1500);
+    p.cfg.evict_deadline_us = 50 + Rand(r, 3000);
+    p.cfg.normal_deadline_us = 50 + Rand(r, 2000);
+    p.cfg.tag_reserve = Rand(r, 4) ? Rand(r, kSlots / 2 + 1) : Rand(r, 2 * kSlots);
+    p.cfg.wrr_weights = static_cast<uint16_t>(r());
+    p.cfg.ctrl_mode = Rand(r, 2) ? 0 : Rand(r, 4);
+    p.cfg.ctrl_window_us = 50 + Rand(r, 3000);
+    const uint32_t mins[] = {0, 1, 4, 16, 64};
+    p.cfg.ctrl_min_samples = mins[Rand(r, 5)];
+    const uint64_t targets[] = {5, 10, 30, 100, 400, 1000, 5000, 10000};
+    p.cfg.target_p99_us = targets[Rand(r, 8)];
+    p.cfg.ctrl_max_decode_budget = Rand(r, 3) ? 64 : Rand(r, 256);
+    p.dt_max = Rand(r, 8);
+    p.lat_min = Rand(r, 10);
+    p.lat_max = p.lat_min + Rand(r, 200);
+  }
+  for (auto& w : p.mix) {
+    w = Rand(r, 3) ? 1 + Rand(r, 10) : 0;
+  }
+  if (Rand(r, 6) == 0) {  // one class alone
+    p.mix = {};
+    p.mix[Rand(r, 5)] = 1;
+  }
+  if (std::all_of(p.mix.begin(), p.mix.end(), [](unsigned w) { return w == 0; })) {
+    p.mix[Rand(r, 5)] = 1;
+  }
+  p.p_req = 10 + Rand(r, 91);
+  p.p_ready = 20 + Rand(r, 81);
+  p.p_cpl = 10 + Rand(r, 91);
+  if (p.flood) {
+    p.cfg.decode_budget = 255;
+    p.cfg.prefetch_budget = 255;
+    p.cfg.tag_reserve = 1 + Rand(r, kSlots / 2);
+    p.mix = {200, 1, 1, 1, 1};
+    p.p_req = 100;
+    p.p_ready = 100;
+    p.p_cpl = 100;
+    p.dt_max = 1 + Rand(r, 3);
+    p.lat_min = 0;
+    p.lat_max = 5 + Rand(r, 20);
+  }
+  return p;
+}
+
+uint64_t Deadline(const m::NarbConfig& c, unsigned cls) {
+  switch (cls) {
+    case 1:
+      return c.prefetch_deadline_us;
+    case 2:
+      return c.write_deadline_us;
+    case 3:
+      return c.evict_deadline_us;
+    case 4:
+      return c.normal_deadline_us;
+    default:
+      return 0;
+  }
+}
+
+int Run(int argc, char** argv) {
+  SimOptions opt = SimOptions::from_args(argc, argv, KVCPU_TB_NAME);
+  const uint64_t total_cycles = SimOptions::plusarg(argc, argv, "cycles", 400000);
+  const uint64_t phase_cycles = SimOptions::plusarg(argc, argv, "phase", 6000);
+  Sim<Model> sim(opt);
+  auto& dut = sim.dut();
+  auto& rng = sim.rng();
+  Coverage cov;
+  uint64_t errors = 0;
+  auto fail = [&](const char* what, uint64_t got, uint64_t want) {
+    if (errors < 20) {
+      std::printf("[%s] MISMATCH cycle %" PRIu64 ": %s: dut %" PRIu64 " model %" PRIu64 "\n",
+                  KVCPU_TB_NAME, sim.cycle(), what, got, want);
+    }
+    ++errors;
+  };
+
+  m::NarbModel model(kQDepth, kSlots, kTimeW);
+  uint64_t now = 0;
+  auto apply_cfg = [&](const m::NarbConfig& c) {
+    model.config() = c;
+    dut.mode_i = static_cast<uint8_t>(c.mode);
+    dut.cfg_decode_budget_i = c.decode_budget;
+    dut.cfg_prefetch_budget_i = c.prefetch_budget;
+    dut.cfg_prefetch_deadline_us_i = static_cast<uint32_t>(c.prefetch_deadline_us);
+    dut.cfg_write_deadline_us_i = static_cast<uint32_t>(c.write_deadline_us);
+    dut.cfg_evict_deadline_us_i = static_cast<uint32_t>(c.evict_deadline_us);
+    dut.cfg_normal_deadline_us_i = static_cast<uint32_t>(c.normal_deadline_us);
+    dut.cfg_tag_reserve_i = c.tag_reserve;
+    dut.cfg_wrr_weights_i = c.wrr_weights;
+    dut.cfg_ctrl_mode_i = c.ctrl_mode;
+    dut.cfg_target_p99_us_i = static_cast<uint32_t>(c.target_p99_us);
+    dut.cfg_ctrl_window_us_i = static_cast<uint32_t>(c.ctrl_window_us);
+    dut.cfg_ctrl_min_samples_i = static_cast<uint16_t>(c.ctrl_min_samples);
+    dut.cfg_ctrl_max_decode_budget_i = c.ctrl_max_decode_budget;
+  };
+  m::NarbConfig init;
+  init.tag_reserve = kSlots / 8;
+  apply_cfg(init);
+  dut.now_us_i = 0;
+  dut.req_valid_i = 0;
+  dut.disp_ready_i = 0;
+  dut.cpl_valid_i = 0;
+  sim.reset();
+
+  std::optional<m::NarbDispatch> out;  // what the output register must hold
+  std::vector<Inflight> inflight;      // handed over, not completed
+  bool req_pending = false;
+  m::NarbRequest req;
+  uint16_t next_tag = 0;
+  // Starvation-bound bookkeeping: per class, the enqueue times of queued requests and when
+  // the head reached the head.
+  std::array<std::deque<uint64_t>, 5> tbq;
+  std::array<uint64_t, 5> head_since{};
+  std::array<uint64_t, 5> max_wait{}, max_wait_flood{};
+  uint64_t decisions = 0, handovers = 0, bound_checks = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+
+  unsigned phase_idx = 0;
+  uint64_t cycle = 0;
+  while (cycle < total_cycles && errors == 0) {
+    Phase ph = MakePhase(rng, phase_idx++);
+    apply_cfg(ph.cfg);
+    const unsigned mode = static_cast<unsigned>(ph.cfg.mode);
+    const unsigned mix_sum = ph.mix[0] + ph.mix[1] + ph.mix[2] + ph.mix[3] + ph.mix[4];
+    const uint64_t slack = 4 * kQDepth * (ph.lat_max + 8 * ph.dt_max) + 64 * ph.dt_max;
+    bool draining = false;
+    uint64_t pc = 0;
+    while (errors == 0) {
+      if (pc == phase_cycles) {
+        draining = true;
+      }
+      const bool idle =
+          !out && inflight.empty() && !req_pending && model.outstanding() == 0 && [&] {
+            for (unsigned c = 0; c < 5; ++c) {
+              if (model.queue_count(c)) {
+                return false;
+              }
+            }
+            return true;
+          }();
+      if (draining && idle) {
+        break;
+      }
+      if (draining && pc > phase_cycles + 2000000) {
+        fail("phase does not drain", 0, 1);
+        break;
+      }
+      // ---- inputs of this cycle
+      now += Rand(rng, static_cast<unsigned>(ph.dt_max + 1));
+      dut.now_us_i = static_cast<uint32_t>(now);
+      if (!req_pending && !draining && Rand(rng, 100) < ph.p_req) {
+        unsigned pick = Rand(rng, mix_sum);
+        unsigned c = 0;
+        while (pick >= ph.mix[c]) {
+          pick -= ph.mix[c];
+          ++c;
+        }
+        req.cls = static_cast<uint8_t>(c == 4 && Rand(rng, 4) == 0 ? 4 + Rand(rng, 4) : c);
+        req.session = static_cast<uint16_t>(Rand(rng, 4) ? Rand(rng, 8) : rng());
+        req.model = static_cast<uint8_t>(rng());
+        req.opcode = static_cast<uint8_t>(c == 2 || c == 3 ? (Rand(rng, 4) ? 0x01 : 0x09) : 0x02);
+        req.lba = rng();
+        req.nblocks = static_cast<uint16_t>(rng());
+        req.tag = next_tag++;
+        req_pending = true;
+      }
+      dut.req_valid_i = req_pending;
+      dut.req_class_i = req.cls;
+      dut.req_session_i = req.session;
+      dut.req_model_i = req.model;
+      dut.req_opcode_i = req.opcode;
+      dut.req_lba_i = req.lba;
+      dut.req_nblocks_i = req.nblocks;
+      dut.req_tag_i = req.tag;
+      dut.disp_ready_i = draining || Rand(rng, 100) < ph.p_ready;
+      // Completion: a due in-flight command (random order), or rarely a slot not in flight.
+      bool cpl = false, cpl_bad = false;
+      uint32_t cpl_slot = 0;
+      uint16_t cpl_status = 0;
+      if (Rand(rng, 100) < ph.p_bad_cpl) {
+        uint32_t s = Rand(rng, kSlots);
+        if (!model.slot_busy(s)) {
+          cpl = cpl_bad = true;
+          cpl_slot = s;
+        }
+      }
+      if (!cpl && !inflight.empty() && (draining || Rand(rng, 100) < ph.p_cpl)) {
+        std::vector<size_t> due;
+        for (size_t i = 0; i < inflight.size(); ++i) {
+          if (inflight[i].due_us <= now || draining) {
+            due.push_back(i);
+          }
+        }
+        if (!due.empty()) {
+          const size_t i = due[Rand(rng, static_cast<unsigned>(due.size()))];
+          cpl = true;
+          cpl_slot = inflight[i].slot;
+          cpl_status = Rand(rng, 100) < ph.p_err ? 0x4004 : 0;
+          inflight.erase(inflight.begin() + static_cast<long>(i));
+        }
+      }
+      dut.cpl_valid_i = cpl;
+      dut.cpl_slot_i = cpl_slot;
+      dut.cpl_status_i = cpl_status;
+      sim.settle();
+
+      // ---- compare
+      const bool dvalid = dut.disp_valid_o;
+      if (out) {
+        if (!dvalid) {
+          fail("disp_valid_o (a dispatch was due)", 0, 1);
+        } else {
+          if (dut.disp_slot_o != out->slot) fail("disp_slot_o", dut.disp_slot_o, out->slot);
+          if (dut.disp_class_o != out->cls) fail("disp_class_o", dut.disp_class_o, out->cls);
+          if (dut.disp_tag_o != out->req.tag) fail("disp_tag_o", dut.disp_tag_o, out->req.tag);
+          if (dut.disp_session_o != out->req.session)
+            fail("disp_session_o", dut.disp_session_o, out->req.session);
+          if (dut.disp_model_o != out->req.model)
+            fail("disp_model_o", dut.disp_model_o, out->req.model);
+          if (dut.disp_opcode_o != out->req.opcode)
+            fail("disp_opcode_o", dut.disp_opcode_o, out->req.opcode);
+          if (dut.disp_lba_o != out->req.lba) fail("disp_lba_o", dut.disp_lba_o, out->req.lba);
+          if (dut.disp_nblocks_o != out->req.nblocks)
+            fail("disp_nblocks_o", dut.disp_nblocks_o, out->req.nblocks);
+          if (dut.disp_ntags_o != 1) fail("disp_ntags_o", dut.disp_ntags_o, 1);
+        }
+      } else if (dvalid) {
+        fail("disp_valid_o (nothing was due)", 1, 0);
+      }
+      const uint8_t rcls = m::NarbModel::ClassOf(req.cls);
+      if (static_cast<bool>(dut.req_ready_o) != model.CanAccept(req.cls)) {
+        fail("req_ready_o", dut.req_ready_o, model.CanAccept(req.cls));
+      }
+      const auto& k = model.counters();
+      const uint64_t dut_disp[5] = {dut.cnt_disp_decode_o, dut.cnt_disp_prefetch_o,
+                                    dut.cnt_disp_prefill_o, dut.cnt_disp_evict_o,
+                                    dut.cnt_disp_normal_o};
+      for (unsigned c = 0; c < 5; ++c) {
+        if (dut_disp[c] != (k.disp[c] & kCntMask))
+          fail("cnt_disp_<class>_o", dut_disp[c], k.disp[c]);
+      }
+      if (dut.cnt_prefetch_deadline_hits_o != (k.prefetch_deadline_hits & kCntMask))
+        fail("cnt_prefetch_deadline_hits_o", dut.cnt_prefetch_deadline_hits_o,
+             k.prefetch_deadline_hits);
+      if (dut.cnt_prefetch_budget_skips_o != (k.prefetch_budget_skips & kCntMask))
+        fail("cnt_prefetch_budget_skips_o", dut.cnt_prefetch_budget_skips_o,
+             k.prefetch_budget_skips);
+      if (dut.cnt_decode_budget_skips_o != (k.decode_budget_skips & kCntMask))
+        fail("cnt_decode_budget_skips_o", dut.cnt_decode_budget_skips_o, k.decode_budget_skips);
+      if (dut.cnt_starvation_escapes_o != (k.starvation_escapes & kCntMask))
+        fail("cnt_starvation_escapes_o", dut.cnt_starvation_escapes_o, k.starvation_escapes);
+      if (dut.cnt_prefill_demotions_o != (k.prefill_demotions & kCntMask))
+        fail("cnt_prefill_demotions_o", dut.cnt_prefill_demotions_o, k.prefill_demotions);
+      if (dut.cnt_evict_demotions_o != (k.evict_demotions & kCntMask))
+        fail("cnt_evict_demotions_o", dut.cnt_evict_demotions_o, k.evict_demotions);
+      if (dut.cnt_cpl_errors_o != (k.cpl_errors & kCntMask))
+        fail("cnt_cpl_errors_o", dut.cnt_cpl_errors_o, k.cpl_errors);
+      for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
+        const uint64_t h = dut.cnt_hist_o[b];  // CntW = 32: one word per bucket
+        if (h != (k.hist[b] & kCntMask)) fail("cnt_hist_o[bucket]", h, k.hist[b]);
+      }
+      if (dut.sts_outstanding_o != model.outstanding())
+        fail("sts_outstanding_o", dut.sts_outstanding_o, model.outstanding());
+      if (dut.sts_outstanding_nd_o != model.outstanding_nondecode())
+        fail("sts_outstanding_nd_o", dut.sts_outstanding_nd_o, model.outstanding_nondecode());
+      for (unsigned c = 0; c < 5; ++c) {
+        const unsigned q =
+            static_cast<unsigned>((dut.sts_q_count_o >> (c * kQCntW)) & ((1u << kQCntW) - 1));
+        if (q != model.queue_count(c)) fail("sts_q_count_o[class]", q, model.queue_count(c));
+      }
+      if (dut.cnt_ctrl_updates_o != (k.ctrl_updates & kCntMask))
+        fail("cnt_ctrl_updates_o", dut.cnt_ctrl_updates_o, k.ctrl_updates);
+      if (dut.cnt_ctrl_boosts_o != (k.ctrl_boosts & kCntMask))
+        fail("cnt_ctrl_boosts_o", dut.cnt_ctrl_boosts_o, k.ctrl_boosts);
+      if (dut.cnt_ctrl_relaxes_o != (k.ctrl_relaxes & kCntMask))
+        fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
+      if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask))
+        fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
+      if (dut.sts_eff_decode_budget_o != model.eff_decode_budget())
+        fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
+      if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget())
+        fail("sts_eff_prefetch_budget_o", dut.sts_eff_prefetch_budget_o,
+             model.eff_prefetch_budget());
+      if (dut.sts_p99_bucket_o != model.p99_bucket())
+        fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
+      if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget)
+        ++cov["adaptive decode budget away from the tunable"];
+      if (mode == 3) {
+        if (dut.sts_dec_used_o != model.dec_used())
+          fail("sts_dec_used_o", dut.sts_dec_used_o, model.dec_used());
+        if (dut.sts_pf_used_o != model.pf_used())
+          fail("sts_pf_used_o", dut.sts_pf_used_o, model.pf_used());
+      }
+      if (errors) {
+        break;
+      }
+
+      // ---- coverage of this cycle's inputs
+      if (req_pending && !dut.req_ready_o) ++cov["request held (queue full)"];
+      if (dvalid && !dut.disp_ready_i) ++cov["dispatch held (disp_ready low)"];
+      if (model.outstanding() == kSlots && req_pending) ++cov["all slots busy"];
+      if (cpl_bad) ++cov["completion for a slot not in flight"];
+      if (cpl && !cpl_bad && cpl_status) ++cov["completion with error status"];
+
+      // ---- the model follows the cycle: bogus completion (changes only a counter), the
+      // decision on the state at the start of the cycle, then the accepted request and the
+      // completion.
+      if (cpl_bad) {
+        model.Complete(cpl_slot, cpl_status, now);
+      }
+      const bool handshake = dvalid && dut.disp_ready_i;
+      if (handshake) {
+        ++handovers;
+        inflight.push_back(Inflight{
+            out->slot,
+            now + ph.lat_min + Rand(rng, static_cast<unsigned>(ph.lat_max - ph.lat_min + 1))});
+        out.reset();
+      } else if (!out) {
+        const unsigned nd_before = model.outstanding_nondecode();
+        const unsigned reserve = std::min<unsigned>(ph.cfg.tag_reserve, kSlots - 1);
+        std::array<bool, 5> nonempty{};
+        for (unsigned c = 0; c < 5; ++c) nonempty[c] = model.queue_count(c) > 0;
+        out = model.Decide(now);
+        if (out) {
+          ++decisions;
+          const unsigned c = out->cls;
+          ++cov[std::string(kModeName[mode]) + " " + kClsName[c]];
+          if (mode == 3) {
+            ++cov["KAIRO rule " + std::to_string(static_cast<unsigned>(out->rule))];
+          }
+          if (c == 0 && nd_before >= kSlots - reserve && reserve > 0 &&
+              (nonempty[1] || nonempty[2] || nonempty[3] || nonempty[4])) {
+            ++cov["reservation holds back a non-decode class"];
+          }
+          // Waits and the starvation bound.
+          const uint64_t enq = tbq[c].front();
+          tbq[c].pop_front();
+          if (enq != out->enq_us) fail("tb queue order", enq, out->enq_us);
+          const uint64_t wait = now - head_since[c];
+          max_wait[c] = std::max(max_wait[c], now - enq);
+          if (ph.flood && c != 0) {
+            ++bound_checks;
+            max_wait_flood[c] = std::max(max_wait_flood[c], wait);
+            if (wait > Deadline(ph.cfg, c) + slack) {
+              std::printf("[%s] STARVATION: %s waited %" PRIu64 " us at the head (deadline %" PRIu64
+                          " + slack %" PRIu64 ")\n",
+                          KVCPU_TB_NAME, kClsName[c], wait, Deadline(ph.cfg, c), slack);
+              ++errors;
+            }
+          }
+          head_since[c] = now;
+        } else if (mode == 0) {
+          bool any_el = false;
+          for (unsigned c = 0; c < 5; ++c) any_el = any_el || model.last_eligible(c);
+          if (any_el) ++cov["FIFO head-of-line blocking"];
+        }
+      }
+      model.ControlTick(now);
+      if (req_pending && dut.req_ready_o) {
+        model.Enqueue(req, now);
+        if (tbq[rcls].empty()) head_since[rcls] = now;
+        tbq[rcls].push_back(now);
+        ++cov["accepted class code " + std::to_string(req.cls)];
+        req_pending = false;
+      }
+      if (cpl && !cpl_bad) {
+        model.Complete(cpl_slot, cpl_status, now);
+      }
+      sim.tick();
+      ++pc;
+      ++cycle;
+      if (sim.assertion_failed()) {
+        fail("RTL assertion", 1, 0);
+      }
+    }
+  }
+  const auto& k = model.counters();
+  if (k.prefetch_deadline_hits) ++cov["counter prefetch_deadline_hits"];
+  if (k.prefetch_budget_skips) ++cov["counter prefetch_budget_skips"];
+  if (k.decode_budget_skips) ++cov["counter decode_budget_skips"];
+  if (k.starvation_escapes) ++cov["counter starvation_escapes"];
+  if (k.prefill_demotions) ++cov["counter prefill_demotions"];
+  if (k.evict_demotions) ++cov["counter evict_demotions"];
+  for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
+    if (k.hist[b]) ++cov["decode latency bucket " + std::to_string(b)];
+  }
+  if (k.ctrl_boosts) ++cov["controller boosts"];
+  if (k.ctrl_relaxes) ++cov["controller relaxes"];
+  if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cov.print(KVCPU_TB_NAME);
+  std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64
+              " handovers, %.1f s\n",
+              KVCPU_TB_NAME, cycle, phase_idx, decisions, handovers, secs);
+  for (unsigned c = 0; c < 5; ++c) {
+    std::printf("[%s] %-8s max wait %8" PRIu64 " us overall, %8" PRIu64
+                " us at head in flood phases\n",
+                KVCPU_TB_NAME, kClsName[c], max_wait[c], max_wait_flood[c]);
+  }
+  std::printf("[%s] %" PRIu64 " starvation-bound checks\n", KVCPU_TB_NAME, bound_checks);
+  std::vector<std::string> req_bins;
+  for (unsigned md = 0; md < 4; ++md) {
+    for (unsigned c = 0; c < 5; ++c)
+      req_bins.push_back(std::string(kModeName[md]) + " " + kClsName[c]);
+  }
+  for (unsigned r = 1; r <= 11; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
+  for (unsigned code = 0; code < 8; ++code)
+    req_bins.push_back("accepted class code " + std::to_string(code));
+  for (const char* b :
+       {"request held (queue full)", "dispatch held (disp_ready low)", "all slots busy",
+        "completion for a slot not in flight", "completion with error status",
+        "reservation holds back a non-decode class", "FIFO head-of-line blocking",
+        "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
+        "counter decode_budget_skips", "counter starvation_escapes", "counter prefill_demotions",
+        "counter evict_demotions", "controller boosts", "controller relaxes",
+        "controller window with too few samples", "adaptive decode budget away from the tunable"}) {
+    req_bins.push_back(b);
+  }
+  for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)
+    req_bins.push_back("decode latency bucket " + std::to_string(b));
+  const bool cov_ok = cov.check(req_bins);
+  if (bound_checks == 0) {
+    std::printf("[%s] no starvation-bound check ran\n", KVCPU_TB_NAME);
+  }
+  const bool ok = errors == 0 && cov_ok && bound_checks > 0;
+  std::printf("[%s] %s (seed=%" PRIu64 ")\n", KVCPU_TB_NAME, ok ? "PASS" : "FAIL", sim.seed());
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }
