@@ -27,6 +27,7 @@ std::string Quote(const std::string& s) {
 std::string Script(const Plot& p, const std::string& dir, const std::string& png) {
   std::ostringstream s;
   s << "set terminal png size " << p.width << "," << p.height << "\n";
+  s << "set termoption noenhanced\n";  // titles are literal text: '_' is not a subscript
   s << "set output " << Quote(png) << "\n";
   s << "set title " << Quote(p.title) << "\n";
   s << "set xlabel " << Quote(p.xlabel) << "\n";

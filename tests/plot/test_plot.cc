@@ -53,6 +53,7 @@ TEST(Plot, ScriptQuotesTitlesAndUsesLogScaleWhenAsked) {
   const std::string s = Script(Sample(), "/d", "/o.png");
   EXPECT_NE(s.find("set title 'it''s a test'"), std::string::npos) << s;
   EXPECT_NE(s.find("set logscale x"), std::string::npos);
+  EXPECT_NE(s.find("set termoption noenhanced"), std::string::npos);  // '_' in file names
   EXPECT_NE(s.find("'/d/data_1.dat' using 1:2 with linespoints title 'b'"), std::string::npos) << s;
 }
 
