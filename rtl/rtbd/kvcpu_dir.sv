@@ -148,7 +148,14 @@ module kvcpu_dir #(
     age = step - la;
     r   = (age >= 32'd255) ? 8'd0 : 8'(32'd255 - age);
     s   = (age >= {16'd0, window}) ? 16'd0 : 16'({16'd0, window} - age);
-    p   = 26'(w_r * r) + 26'(w_f * f) + 26'(w_s * s) + (d ? 26'(w_d * 8'd255) : 26'd0);
+    // shift-and-add products (a plain `*` gives Yosys' resource-sharing pass a SAT problem
+    // per multiplier pair: the synthesis did not finish in 20 min with 120 of them)
+    p = d ? (26'({w_d, 8'd0}) - 26'(w_d)) : 26'd0;
+    for (int i = 0; i < 8; i++) begin
+      if (w_r[i]) p = p + (26'(r) << i);
+      if (w_s[i]) p = p + (26'(s) << i);
+      if (w_f[i]) p = p + (26'(f) << i);
+    end
     score = (p > 26'h00FFFF) ? 16'hFFFF : p[15:0];
   endfunction
 
@@ -189,7 +196,41 @@ module kvcpu_dir #(
   endfunction
 
   function automatic logic [31:0] below(input logic [5:0] n);  // bits < n
-    below = (n >= 6'd32) ? 32'hFFFF_FFFF : ((32'd1 << n) - 32'd1);
+    for (int i = 0; i < 32; i++) begin
+      below[i] = 6'(i) < n;
+    end
+  endfunction
+
+  // Selects written as compare loops rather than dynamic part-selects (each of which is a
+  // shifter cell that Yosys' resource sharing would analyse).
+  function automatic logic [PW-1:0] sel33(input logic [33*PW-1:0] v, input logic [5:0] i);
+    sel33 = NIL;
+    for (int k = 0; k < 33; k++) begin
+      if (i == 6'(k)) sel33 = v[k*PW +: PW];
+    end
+  endfunction
+
+  function automatic logic [PW-1:0] sel3(input logic [3*PW-1:0] v, input logic [1:0] i);
+    sel3 = NIL;
+    for (int k = 0; k < 3; k++) begin
+      if (i == 2'(k)) sel3 = v[k*PW +: PW];
+    end
+  endfunction
+
+  function automatic logic [31:0] word_at(input logic [NumBuckets-1:0] v, input logic [4:0] g);
+    word_at = '0;
+    for (int k = 0; k < NWords; k++) begin
+      if (g == 5'(k)) word_at = v[k*32 +: 32];
+    end
+  endfunction
+
+  function automatic logic bit_at(input logic [NumBuckets-1:0] v, input logic [NbW-1:0] i);
+    logic [31:0] w;
+    w = word_at(v, 5'(i >> 5));
+    bit_at = 1'b0;
+    for (int k = 0; k < 32; k++) begin
+      if (i[4:0] == 5'(k)) bit_at = w[k];
+    end
   endfunction
 
   function automatic logic [4:0] msb32(input logic [31:0] w);
@@ -232,10 +273,23 @@ module kvcpu_dir #(
   logic                       plan_valid_q, plan_valid_d;
   logic [31:0]                plan_q, plan_d;
   // list heads/tails in registers: seed lists 0..32, hint EVICT/LRU/STALE
-  logic [33*PW-1:0]           sh_q, sh_d, st_q, st_d;
-  logic [32*32-1:0]           hla_q, hla_d;          // last_access of each class head
-  logic [3*PW-1:0]            hh_q, hh_d, ht_q, ht_d;
-  logic [NumBuckets-1:0]      t0_bits_q, t0_bits_d, lo_bits_q, lo_bits_d;
+  // Each has one write port (the FSM writes at most one element per cycle), decoded into
+  // per-element enables below: no wide dynamic shifts in the FSM.
+  logic [33*PW-1:0]           sh_q, st_q;
+  logic                       sh_we, st_we;
+  logic [5:0]                 sh_wa, st_wa;
+  logic [PW-1:0]              sh_wd, st_wd;
+  logic [32*32-1:0]           hla_q;                 // last_access of each class head
+  logic                       hla_we;
+  logic [4:0]                 hla_wa;
+  logic [31:0]                hla_wd;
+  logic [3*PW-1:0]            hh_q, ht_q;
+  logic                       hh_we, ht_we;
+  logic [1:0]                 hh_wa, ht_wa;
+  logic [PW-1:0]              hh_wd, ht_wd;
+  logic [NumBuckets-1:0]      t0_bits_q, lo_bits_q;
+  logic                       t0b_we, lob_we, t0b_wd, lob_wd;
+  logic [NbW-1:0]             t0b_wa, lob_wa;
   // counters, gauges
   logic [63:0]                c_ops_q, c_ops_d, c_ep_q, c_ep_d, c_pp_q, c_pp_d, c_dis_q, c_dis_d;
   logic [63:0]                c_exp_q, c_exp_d, c_vq_q, c_vq_d, c_df_q, c_df_d, c_hs_q, c_hs_d;
@@ -538,6 +592,7 @@ module kvcpu_dir #(
   logic [Ways-1:0] sv_ok;
   logic [2:0]     sv_way;
   logic           sv_found;
+  logic [41:0]    sv_best;
   logic [Ways*7-1:0] sv_ms;
   logic [Ways*(NbW+3)-1:0] sv_mh;
   logic [Ways*16-1:0] sv_p;
@@ -563,10 +618,12 @@ module kvcpu_dir #(
     end
     sv_found = 1'b0;
     sv_way   = 3'd0;
+    sv_best  = '0;
     for (int w = 0; w < Ways; w++) begin
-      if (sv_ok[w] && (!sv_found || sv_rank[(w)*42 +: 42] < sv_rank[(sv_way)*42 +: 42])) begin
+      if (sv_ok[w] && (!sv_found || sv_rank[(w)*42 +: 42] < sv_best)) begin
         sv_found = 1'b1;
         sv_way   = 3'(w);
+        sv_best  = sv_rank[(w)*42 +: 42];
       end
     end
   end
@@ -575,6 +632,7 @@ module kvcpu_dir #(
   // seed: EVICT head, else min (P, class) over the 32 class heads (scores from hla_q)
   logic [32*16-1:0] cls_p;
   logic        sd_found;
+  logic [15:0] sd_best;
   logic [4:0]  sd_cls;
   always_comb begin
     for (int c = 0; c < 32; c++) begin
@@ -583,10 +641,12 @@ module kvcpu_dir #(
     end
     sd_found = 1'b0;
     sd_cls   = 5'd0;
+    sd_best  = '0;
     for (int c = 0; c < 32; c++) begin
-      if (!sh_q[(c)*PW + HW] && (!sd_found || cls_p[(c)*16 +: 16] < cls_p[(sd_cls)*16 +: 16])) begin
+      if (!sh_q[(c)*PW + HW] && (!sd_found || cls_p[(c)*16 +: 16] < sd_best)) begin
         sd_found = 1'b1;
         sd_cls   = 5'(c);
+        sd_best  = cls_p[(c)*16 +: 16];
       end
     end
   end
@@ -613,15 +673,15 @@ module kvcpu_dir #(
     // farthest: the highest set bit below cb, else the highest at or above cb
     far_found = 1'b1;
     far_r     = '0;
-    bw = t0_bits_q[gc*32 +: 32];
+    bw = word_at(t0_bits_q, gc);
     if ((bw & below({1'b0, bc})) != 0) begin
       far_r = NbW'({gc, msb32(bw & below({1'b0, bc}))});
     end else if ((t0_sum & below({1'b0, gc})) != 0) begin
       g = msb32(t0_sum & below({1'b0, gc}));
-      far_r = NbW'({g, msb32(t0_bits_q[g*32 +: 32])});
+      far_r = NbW'({g, msb32(word_at(t0_bits_q, g))});
     end else if ((t0_sum & ~below({1'b0, gc} + 6'd1)) != 0) begin
       g = msb32(t0_sum & ~below({1'b0, gc} + 6'd1));
-      far_r = NbW'({g, msb32(t0_bits_q[g*32 +: 32])});
+      far_r = NbW'({g, msb32(word_at(t0_bits_q, g))});
     end else if ((bw & ~below({1'b0, bc})) != 0) begin
       far_r = NbW'({gc, msb32(bw & ~below({1'b0, bc}))});
     end else begin
@@ -630,15 +690,15 @@ module kvcpu_dir #(
     // nearest: the lowest set bit at or above cb, else the lowest below cb
     near_found = 1'b1;
     near_r     = '0;
-    bw = lo_bits_q[gc*32 +: 32];
+    bw = word_at(lo_bits_q, gc);
     if ((bw & ~below({1'b0, bc})) != 0) begin
       near_r = NbW'({gc, lsb32(bw & ~below({1'b0, bc}))});
     end else if ((lo_sum & ~below({1'b0, gc} + 6'd1)) != 0) begin
       g = lsb32(lo_sum & ~below({1'b0, gc} + 6'd1));
-      near_r = NbW'({g, lsb32(lo_bits_q[g*32 +: 32])});
+      near_r = NbW'({g, lsb32(word_at(lo_bits_q, g))});
     end else if ((lo_sum & below({1'b0, gc})) != 0) begin
       g = lsb32(lo_sum & below({1'b0, gc}));
-      near_r = NbW'({g, lsb32(lo_bits_q[g*32 +: 32])});
+      near_r = NbW'({g, lsb32(word_at(lo_bits_q, g))});
     end else if ((bw & below({1'b0, bc})) != 0) begin
       near_r = NbW'({gc, lsb32(bw & below({1'b0, bc}))});
     end else begin
@@ -672,6 +732,15 @@ module kvcpu_dir #(
     end
   end
 
+  // the expiry slot's bitmap bits
+  logic x_t0_bit, x_lo_bit;
+  assign x_t0_bit = bit_at(t0_bits_q, x_r_q);
+  assign x_lo_bit = bit_at(lo_bits_q, x_r_q);
+  // the bits of the slot a push goes to
+  logic n_t0_bit, n_lo_bit;
+  assign n_t0_bit = bit_at(t0_bits_q, new_h_q[NbW-1:0]);
+  assign n_lo_bit = bit_at(lo_bits_q, new_h_q[NbW-1:0]);
+
   // ---------------------------------------------------------------- the FSM
   logic [HW-1:0]  s_p, s_n, x_h, x_t;
   logic           s_p_nil, s_n_nil;
@@ -700,13 +769,27 @@ module kvcpu_dir #(
     x_left_d     = x_left_q;
     plan_valid_d = plan_valid_q;
     plan_d       = plan_q;
-    sh_d         = sh_q;
-    st_d         = st_q;
-    hla_d        = hla_q;
-    hh_d         = hh_q;
-    ht_d         = ht_q;
-    t0_bits_d    = t0_bits_q;
-    lo_bits_d    = lo_bits_q;
+    sh_we  = 1'b0;
+    sh_wa  = '0;
+    sh_wd  = '0;
+    st_we  = 1'b0;
+    st_wa  = '0;
+    st_wd  = '0;
+    hla_we = 1'b0;
+    hla_wa = '0;
+    hla_wd = '0;
+    hh_we  = 1'b0;
+    hh_wa  = '0;
+    hh_wd  = '0;
+    ht_we  = 1'b0;
+    ht_wa  = '0;
+    ht_wd  = '0;
+    t0b_we = 1'b0;
+    t0b_wa = '0;
+    t0b_wd = 1'b0;
+    lob_we = 1'b0;
+    lob_wa = '0;
+    lob_wd = 1'b0;
     c_ops_d      = c_ops_q;
     c_ep_d       = c_ep_q;
     c_pp_d       = c_pp_q;
@@ -748,10 +831,10 @@ module kvcpu_dir #(
     orr     = old_h_q[NbW-1:0];
     nkind   = new_h_q[NbW+2:NbW];
     nrr     = new_h_q[NbW-1:0];
-    tail_s  = st_q[(new_s_q[5:0])*PW +: PW];
-    tail_h  = (nkind == HK_T0) ? (t0_bits_q[nrr] ? {1'b0, rg_rd[1*HW +: HW]} : NIL)
-            : (nkind == HK_LO) ? (lo_bits_q[nrr] ? {1'b0, rg_rd[3*HW +: HW]} : NIL)
-            : ht_q[(nkind[1:0])*PW +: PW];
+    tail_s  = sel33(st_q, new_s_q[5:0]);
+    tail_h  = (nkind == HK_T0) ? (n_t0_bit ? {1'b0, rg_rd[1*HW +: HW]} : NIL)
+            : (nkind == HK_LO) ? (n_lo_bit ? {1'b0, rg_rd[3*HW +: HW]} : NIL)
+            : sel3(ht_q, nkind[1:0]);
     x_h     = '0;
     x_t     = '0;
     new_cb  = req_in.target >> BucketShift;
@@ -846,7 +929,9 @@ module kvcpu_dir #(
       S_UNLINK: begin
         if (!old_s_q[6]) begin
           if (s_p_nil) begin
-            sh_d[(old_s_q[5:0])*PW +: PW] = pn_rd[1*PW +: PW];
+            sh_we = 1'b1;
+            sh_wa = old_s_q[5:0];
+            sh_wd = pn_rd[1*PW +: PW];
             if (!s_n_nil && old_s_q[5:0] != SEED_EVICT) begin
               la_pend_d = 1'b1;  // the class head changed: read its last_access
               la_cls_d  = old_s_q[4:0];
@@ -860,7 +945,9 @@ module kvcpu_dir #(
             pn_wd[1*PW +: PW] = pn_rd[1*PW +: PW];
           end
           if (s_n_nil) begin
-            st_d[(old_s_q[5:0])*PW +: PW] = pn_rd[0*PW +: PW];
+            st_we = 1'b1;
+            st_wa = old_s_q[5:0];
+            st_wd = pn_rd[0*PW +: PW];
           end else begin
             pn_we[0] = 1'b1;
             pn_wa[0*HW +: HW] = s_n;
@@ -871,10 +958,13 @@ module kvcpu_dir #(
           if (hp[HW]) begin
             if (okind == HK_T0 || okind == HK_LO) begin
               if (!hn[HW]) begin
-                rg_we[okind == HK_T0 ? 0 : 2] = 1'b1;
+                rg_we[0] = okind == HK_T0;
+                rg_we[2] = okind == HK_LO;
               end
             end else begin
-              hh_d[(okind[1:0])*PW +: PW] = hn;
+              hh_we = 1'b1;
+              hh_wa = okind[1:0];
+              hh_wd = hn;
             end
           end else begin
             pn_we[3] = 1'b1;
@@ -884,10 +974,13 @@ module kvcpu_dir #(
           if (hn[HW]) begin
             if (okind == HK_T0 || okind == HK_LO) begin
               if (!hp[HW]) begin
-                rg_we[okind == HK_T0 ? 1 : 3] = 1'b1;
+                rg_we[1] = okind == HK_T0;
+                rg_we[3] = okind == HK_LO;
               end
             end else begin
-              ht_d[(okind[1:0])*PW +: PW] = hp;
+              ht_we = 1'b1;
+              ht_wa = okind[1:0];
+              ht_wd = hp;
             end
           end else begin
             pn_we[2] = 1'b1;
@@ -901,9 +994,13 @@ module kvcpu_dir #(
           rg_wd[3*HW +: HW] = hp[HW-1:0];
           if (hp[HW] && hn[HW]) begin
             if (okind == HK_T0) begin
-              t0_bits_d[orr] = 1'b0;
+              t0b_we = 1'b1;
+              t0b_wa = orr;
+              t0b_wd = 1'b0;
             end else if (okind == HK_LO) begin
-              lo_bits_d[orr] = 1'b0;
+              lob_we = 1'b1;
+              lob_wa = orr;
+              lob_wd = 1'b0;
             end
           end
         end
@@ -913,7 +1010,9 @@ module kvcpu_dir #(
       // refresh a class head's last_access; start the pushes (tail of a ring slot)
       S_LA: begin
         if (la_pend_q) begin
-          hla_d[(la_cls_q)*32 +: 32] = way_vec[la_way_q][166:135];
+          hla_we = 1'b1;
+          hla_wa = la_cls_q;
+          hla_wd = way_vec[la_way_q][166:135];
         end
         la_pend_d = 1'b0;
         if (!new_s_q[6]) begin
@@ -939,16 +1038,22 @@ module kvcpu_dir #(
           pn_wa[0*HW +: HW] = h_q;
           pn_wd[0*PW +: PW] = tail_s;
           if (tail_s[HW]) begin
-            sh_d[(new_s_q[5:0])*PW +: PW] = {1'b0, h_q};
+            sh_we = 1'b1;
+            sh_wa = new_s_q[5:0];
+            sh_wd = {1'b0, h_q};
             if (new_s_q[5:0] != SEED_EVICT) begin
-              hla_d[(new_s_q[4:0])*32 +: 32] = step_q;
+              hla_we = 1'b1;
+              hla_wa = new_s_q[4:0];
+              hla_wd = step_q;
             end
           end else begin
             pn_we[1] = 1'b1;
             pn_wa[1*HW +: HW] = tail_s[HW-1:0];
             pn_wd[1*PW +: PW] = {1'b0, h_q};
           end
-          st_d[(new_s_q[5:0])*PW +: PW] = {1'b0, h_q};
+          st_we = 1'b1;
+          st_wa = new_s_q[5:0];
+          st_wd = {1'b0, h_q};
         end
         if (nkind != HK_NONE) begin
           pn_we[2] = 1'b1;
@@ -962,20 +1067,30 @@ module kvcpu_dir #(
           if (nkind == HK_T0 || nkind == HK_LO) begin
             rg_wa = nrr;
             rg_wd = {4{h_q}};
-            rg_we[nkind == HK_T0 ? 1 : 3] = 1'b1;
+            rg_we[1] = nkind == HK_T0;
+            rg_we[3] = nkind == HK_LO;
             if (tail_h[HW]) begin
-              rg_we[nkind == HK_T0 ? 0 : 2] = 1'b1;
+              rg_we[0] = nkind == HK_T0;
+              rg_we[2] = nkind == HK_LO;
             end
             if (nkind == HK_T0) begin
-              t0_bits_d[nrr] = 1'b1;
+              t0b_we = 1'b1;
+              t0b_wa = nrr;
+              t0b_wd = 1'b1;
             end else begin
-              lo_bits_d[nrr] = 1'b1;
+              lob_we = 1'b1;
+              lob_wa = nrr;
+              lob_wd = 1'b1;
             end
           end else begin
             if (tail_h[HW]) begin
-              hh_d[(nkind[1:0])*PW +: PW] = {1'b0, h_q};
+              hh_we = 1'b1;
+              hh_wa = nkind[1:0];
+              hh_wd = {1'b0, h_q};
             end
-            ht_d[(nkind[1:0])*PW +: PW] = {1'b0, h_q};
+            ht_we = 1'b1;
+            ht_wa = nkind[1:0];
+            ht_wd = {1'b0, h_q};
           end
         end
         state_d = S_IDLE;
@@ -1002,7 +1117,7 @@ module kvcpu_dir #(
           if (!sh_q[32*PW + HW]) begin
             cand_d = sh_q[32*PW +: PW];
           end else if (sd_found) begin
-            cand_d = sh_q[(sd_cls)*PW +: PW];
+            cand_d = sel33(sh_q, {1'b0, sd_cls});
           end
         end else begin
           if (!hh_q[0*PW + HW]) begin
@@ -1103,7 +1218,7 @@ module kvcpu_dir #(
       S_X1: begin
         if (x_left_q == '0) begin
           state_d = S_V1;
-        end else if (!t0_bits_q[x_r_q] && !lo_bits_q[x_r_q]) begin
+        end else if (!x_t0_bit && !x_lo_bit) begin
           x_r_d    = x_r_q + 1'b1;
           x_left_d = x_left_q - 1'b1;
         end else begin
@@ -1114,13 +1229,17 @@ module kvcpu_dir #(
       end
 
       S_X2: begin  // T0 slot -> head of LRU
-        if (t0_bits_q[x_r_q]) begin
+        if (x_t0_bit) begin
           x_h = rg_rd[0*HW +: HW];
           x_t = rg_rd[1*HW +: HW];
           c_exp_d = c_exp_q + 64'd1;
-          t0_bits_d[x_r_q] = 1'b0;
+          t0b_we = 1'b1;
+          t0b_wa = x_r_q;
+          t0b_wd = 1'b0;
           if (hh_q[1*PW + HW]) begin
-            ht_d[1*PW +: PW] = {1'b0, x_t};
+            ht_we = 1'b1;
+            ht_wa = 2'd1;
+            ht_wd = {1'b0, x_t};
           end else begin
             pn_we[3] = 1'b1;
             pn_wa[3*HW +: HW] = x_t;
@@ -1129,19 +1248,25 @@ module kvcpu_dir #(
             pn_wa[2*HW +: HW] = hh_q[1*PW + 0 +: HW-1 - (0) + 1];
             pn_wd[2*PW +: PW] = {1'b0, x_t};
           end
-          hh_d[1*PW +: PW] = {1'b0, x_h};
+          hh_we = 1'b1;
+          hh_wa = 2'd1;
+          hh_wd = {1'b0, x_h};
         end
         state_d = S_X3;
       end
 
       S_X3: begin  // lower slot -> tail of STALE
-        if (lo_bits_q[x_r_q]) begin
+        if (x_lo_bit) begin
           x_h = rg_rd[2*HW +: HW];
           x_t = rg_rd[3*HW +: HW];
           c_exp_d = c_exp_q + 64'd1;
-          lo_bits_d[x_r_q] = 1'b0;
+          lob_we = 1'b1;
+          lob_wa = x_r_q;
+          lob_wd = 1'b0;
           if (hh_q[2*PW + HW]) begin
-            hh_d[2*PW +: PW] = {1'b0, x_h};
+            hh_we = 1'b1;
+            hh_wa = 2'd2;
+            hh_wd = {1'b0, x_h};
           end else begin
             pn_we[2] = 1'b1;
             pn_wa[2*HW +: HW] = x_h;
@@ -1150,7 +1275,9 @@ module kvcpu_dir #(
             pn_wa[3*HW +: HW] = ht_q[2*PW + 0 +: HW-1 - (0) + 1];
             pn_wd[3*PW +: PW] = {1'b0, x_h};
           end
-          ht_d[2*PW +: PW] = {1'b0, x_t};
+          ht_we = 1'b1;
+          ht_wa = 2'd2;
+          ht_wd = {1'b0, x_t};
         end
         x_r_d    = x_r_q + 1'b1;
         x_left_d = x_left_q - 1'b1;
@@ -1188,13 +1315,6 @@ module kvcpu_dir #(
       plan_valid_q <= 1'b0;
       rsp_valid_q  <= 1'b0;
       la_pend_q    <= 1'b0;
-      sh_q         <= {33{NIL}};
-      st_q         <= {33{NIL}};
-      hh_q         <= {3{NIL}};
-      ht_q         <= {3{NIL}};
-      hla_q        <= '0;
-      t0_bits_q    <= '0;
-      lo_bits_q    <= '0;
       c_ops_q      <= '0;
       c_ep_q       <= '0;
       c_pp_q       <= '0;
@@ -1218,13 +1338,6 @@ module kvcpu_dir #(
       plan_valid_q <= plan_valid_d;
       rsp_valid_q  <= rsp_valid_d;
       la_pend_q    <= la_pend_d;
-      sh_q         <= sh_d;
-      st_q         <= st_d;
-      hh_q         <= hh_d;
-      ht_q         <= ht_d;
-      hla_q        <= hla_d;
-      t0_bits_q    <= t0_bits_d;
-      lo_bits_q    <= lo_bits_d;
       c_ops_q      <= c_ops_d;
       c_ep_q       <= c_ep_d;
       c_pp_q       <= c_pp_d;
@@ -1235,6 +1348,62 @@ module kvcpu_dir #(
       c_hs_q       <= c_hs_d;
       t0b_q        <= t0b_d;
       t0m_q        <= t0m_d;
+    end
+  end
+
+  // the register files, one write port each
+  for (genvar i = 0; i < 33; i++) begin : gen_seed_lists
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        sh_q[i*PW +: PW] <= NIL;
+        st_q[i*PW +: PW] <= NIL;
+      end else begin
+        if (sh_we && sh_wa == 6'(i)) begin
+          sh_q[i*PW +: PW] <= sh_wd;
+        end
+        if (st_we && st_wa == 6'(i)) begin
+          st_q[i*PW +: PW] <= st_wd;
+        end
+      end
+    end
+  end
+  for (genvar i = 0; i < 32; i++) begin : gen_hla
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        hla_q[i*32 +: 32] <= '0;
+      end else if (hla_we && hla_wa == 5'(i)) begin
+        hla_q[i*32 +: 32] <= hla_wd;
+      end
+    end
+  end
+  for (genvar i = 0; i < 3; i++) begin : gen_hint_lists
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        hh_q[i*PW +: PW] <= NIL;
+        ht_q[i*PW +: PW] <= NIL;
+      end else begin
+        if (hh_we && hh_wa == 2'(i)) begin
+          hh_q[i*PW +: PW] <= hh_wd;
+        end
+        if (ht_we && ht_wa == 2'(i)) begin
+          ht_q[i*PW +: PW] <= ht_wd;
+        end
+      end
+    end
+  end
+  for (genvar i = 0; i < NumBuckets; i++) begin : gen_bits
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        t0_bits_q[i] <= 1'b0;
+        lo_bits_q[i] <= 1'b0;
+      end else begin
+        if (t0b_we && t0b_wa == NbW'(i)) begin
+          t0_bits_q[i] <= t0b_wd;
+        end
+        if (lob_we && lob_wa == NbW'(i)) begin
+          lo_bits_q[i] <= lob_wd;
+        end
+      end
     end
   end
 
