@@ -8,16 +8,19 @@ package kvcpu_rtbd_pkg;
   localparam logic [31:0] NO_HANDLE = 32'hFFFF_FFFF;
   localparam int unsigned MAX_SET_BITS = 13;
 
-  // Directory ops of this block (STEP_ADVANCE belongs to HEPC).
-  typedef enum logic [2:0] {
-    OP_INSERT      = 3'd0,
-    OP_LOOKUP      = 3'd1,
-    OP_TOUCH       = 3'd2,
-    OP_UPDATE_HINT = 3'd3,
-    OP_DELETE      = 3'd4,
-    OP_SHARE       = 3'd5,
-    OP_RELEASE     = 3'd6,
-    OP_SET_TIER    = 3'd7
+  // Directory ops (kvcpu_rtbd implements 0..7; kvcpu_dir, the directory with the HEPC
+  // controller, also STEP_ADVANCE and VICTIM).
+  typedef enum logic [3:0] {
+    OP_INSERT       = 4'd0,
+    OP_LOOKUP       = 4'd1,
+    OP_TOUCH        = 4'd2,
+    OP_UPDATE_HINT  = 4'd3,
+    OP_DELETE       = 4'd4,
+    OP_SHARE        = 4'd5,
+    OP_RELEASE      = 4'd6,
+    OP_SET_TIER     = 4'd7,
+    OP_STEP_ADVANCE = 4'd8,   // absolute new step in target (kvcpu_dir only)
+    OP_VICTIM       = 4'd9    // the demand victim of the current mode (kvcpu_dir only)
   } op_e;
 
   // Hint kinds (entry bits 232:231 and UPDATE_HINT's kind).
@@ -28,6 +31,7 @@ package kvcpu_rtbd_pkg;
 
   // Completion statuses (host-interface space; the 0x01xx block range).
   localparam logic [15:0] ST_SUCCESS       = 16'h0000;
+  localparam logic [15:0] ST_STEP_BACKWARDS = 16'h0080;  // host-interface code
   localparam logic [15:0] ST_NOT_FOUND     = 16'h0100;
   localparam logic [15:0] ST_DUPLICATE     = 16'h0101;
   localparam logic [15:0] ST_DIR_FULL      = 16'h0102;
@@ -78,5 +82,23 @@ package kvcpu_rtbd_pkg;
     logic [31:0] target;        // UPDATE_HINT PREFETCH target step
     logic [31:0] step;          // current step
   } req_t;
+
+  // HEPC configuration (docs/rtbd-hepc.md "Registers"; HepcConfig), sampled per request.
+  typedef struct packed {
+    logic        mode;                // 0 seed, 1 hint
+    logic [7:0]  w_r;
+    logic [7:0]  w_f;
+    logic [7:0]  w_s;
+    logic [7:0]  w_d;
+    logic [15:0] window;
+    logic [15:0] evict_t;
+    logic [15:0] prefetch_t;          // kept for the seed's register set; drives nothing
+    logic [31:0] t0_high_wm;
+    logic [31:0] prefetch_window;
+    logic [15:0] max_evict_plans;
+    logic [15:0] max_prefetch_plans;
+    logic [1:0]  evict_tier;
+    logic [31:0] short_lived;
+  } hepc_cfg_t;
 
 endpackage
