@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "cosim_process.h"
+#include "cosim_device_test.h"
 #include "kvcpu/device.h"
 #include "kvcpu/queue.h"
 #include "kvcpu/regs.h"
@@ -30,16 +30,11 @@ m::RtbdConfig dir_config(uint32_t capacity) {
   return m::RtbdConfig{bits, 4, 1024};
 }
 
-class Blocks : public ::testing::Test {
+class Blocks : public CosimDeviceTest {
  protected:
   void SetUp() override {
-    std::string err;
-    auto s = CosimProcess::start(KVCPU_COSIM_BIN, {}, &err);
-    ASSERT_TRUE(s.has_value()) << err;
-    server_.emplace(std::move(*s));
-    auto d = Device::open(server_->uri());
-    ASSERT_TRUE(d.ok()) << d.status().to_string();
-    dev_.emplace(std::move(d).value());
+    start();
+    if (HasFatalFailure()) return;
     auto q = dev_->create_queue(QueueOptions{});
     ASSERT_TRUE(q.ok()) << q.status().to_string();
     q_ = std::move(*q);
@@ -48,18 +43,8 @@ class Blocks : public ::testing::Test {
     buf_ = std::move(*buf);
   }
 
-  Completion one(const Command& c) {
-    Completion k;
-    auto n = q_->submit(std::span<const Command>(&c, 1));
-    EXPECT_TRUE(n.ok() && *n == 1u);
-    std::vector<Completion> got(1);
-    auto r = q_->wait(got, 10s);
-    EXPECT_TRUE(r.ok() && *r == 1u) << (r.ok() ? "" : r.status().to_string());
-    return got[0];
-  }
+  Completion one(const Command& c) { return CosimDeviceTest::one(*q_, c); }
 
-  std::optional<CosimProcess> server_;
-  std::optional<Device> dev_;
   std::unique_ptr<QueuePair> q_;
   std::unique_ptr<DmaBuffer> buf_;
 };

@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "cosim_process.h"
+#include "cosim_device_test.h"
 #include "kvcpu/device.h"
 #include "kvcpu/queue.h"
 #include "nvme.h"
@@ -22,16 +22,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace st = cqe_status;
 
-class Io : public ::testing::Test {
+class Io : public CosimDeviceTest {
  protected:
-  void start(std::vector<std::string> args = {}) {
-    std::string err;
-    auto s = CosimProcess::start(KVCPU_COSIM_BIN, args, &err);
-    ASSERT_TRUE(s.has_value()) << err;
-    server_.emplace(std::move(*s));
-    auto d = Device::open(server_->uri());
-    ASSERT_TRUE(d.ok()) << d.status().to_string();
-    dev_.emplace(std::move(d).value());
+  // The server (with `args`), a queue and two 64 KiB DMA buffers.
+  void start_io(std::vector<std::string> args = {}) {
+    start(std::move(args));
+    if (HasFatalFailure()) return;
     auto q = dev_->create_queue(QueueOptions{});
     ASSERT_TRUE(q.ok()) << q.status().to_string();
     q_ = std::move(*q);
@@ -40,16 +36,9 @@ class Io : public ::testing::Test {
     src_ = std::move(*a);
     dst_ = std::move(*b);
   }
-  void SetUp() override { start(); }
+  void SetUp() override { start_io(); }
 
-  Completion one(const Command& c) {
-    auto n = q_->submit(std::span<const Command>(&c, 1));
-    EXPECT_TRUE(n.ok() && *n == 1u);
-    std::vector<Completion> got(1);
-    auto r = q_->wait(got, 30s);
-    EXPECT_TRUE(r.ok() && *r == 1u) << (r.ok() ? "" : r.status().to_string());
-    return got[0];
-  }
+  Completion one(const Command& c) { return CosimDeviceTest::one(*q_, c); }
   Completion io(Opcode op, uint64_t iova, uint64_t slba, uint32_t bytes) {
     IoArgs a;
     a.buffer_iova = iova;
@@ -58,8 +47,6 @@ class Io : public ::testing::Test {
     return one(Command::io(op, a).io_class(op == Opcode::kIoWrite ? IoClass::kPrefillWrite : IoClass::kDecodeRead));
   }
 
-  std::optional<CosimProcess> server_;
-  std::optional<Device> dev_;
   std::unique_ptr<QueuePair> q_;
   std::unique_ptr<DmaBuffer> src_, dst_;
 };
@@ -139,7 +126,7 @@ class IoFaults : public Io {
 };
 
 TEST_F(IoFaults, InjectedMediaErrorReachesTheRequester) {
-  start({"--nvme-read-error-every", "1"});
+  start_io({"--nvme-read-error-every", "1"});
   if (HasFatalFailure()) return;
   ASSERT_EQ(io(Opcode::kIoWrite, src_->iova(), 9, 4096).status, st::kSuccess);
   // let the write leave the write buffer (a program takes 185 us): other reads pass time
@@ -150,7 +137,7 @@ TEST_F(IoFaults, InjectedMediaErrorReachesTheRequester) {
 }
 
 TEST_F(IoFaults, ACommandThatNeverCompletesTimesOutAndTheNextOneWorks) {
-  start({"--nvme-timeout-every", "2"});
+  start_io({"--nvme-timeout-every", "2"});
   if (HasFatalFailure()) return;
   EXPECT_EQ(io(Opcode::kIoRead, dst_->iova(), 1, 4096).status, st::kSuccess);
   EXPECT_EQ(io(Opcode::kIoRead, dst_->iova(), 2, 4096).status, st::kIoTimeout);  // hangs in the drive

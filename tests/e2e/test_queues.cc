@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "cosim_process.h"
+#include "cosim_device_test.h"
 #include "kvcpu/device.h"
 #include "kvcpu/queue.h"
 #include "kvcpu/regs.h"
@@ -22,17 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace st = cqe_status;
 
-class Queues : public ::testing::Test {
+class Queues : public CosimDeviceTest {
  protected:
-  void start(std::vector<std::string> args = {}) {
-    std::string err;
-    auto s = CosimProcess::start(KVCPU_COSIM_BIN, args, &err);
-    ASSERT_TRUE(s.has_value()) << err;
-    server_.emplace(std::move(*s));
-    auto d = Device::open(server_->uri());
-    ASSERT_TRUE(d.ok()) << d.status().to_string();
-    dev_.emplace(std::move(d).value());
-  }
   void SetUp() override { start(); }
 
   std::unique_ptr<QueuePair> queue(QueueOptions o = {}) {
@@ -66,9 +57,6 @@ class Queues : public ::testing::Test {
     EXPECT_TRUE(v.ok()) << v.status().to_string();
     return v.ok() ? *v : 0xDEADBEEF;
   }
-
-  std::optional<CosimProcess> server_;
-  std::optional<Device> dev_;
 };
 
 // What docs/host-interface.md says a command completes with (no DMA errors, step known, an
