@@ -56,6 +56,7 @@ regs:
 bench: build
 	@$(BUILD)/sw/bench/kvcpu-bench
 	@$(BUILD)/sw/bench/kvcpu-qbench
+	@$(BUILD)/sw/bench/kvbench --compare fifo,rr,wrr,kairo
 
 asan: setup
 	@test -f $(BUILD)-asan/CMakeCache.txt || \

@@ -121,7 +121,7 @@ class NarbModel {
   bool last_eligible(unsigned c) const { return last_elig_[c]; }
   bool last_aged(unsigned c) const { return last_aged_[c]; }
 
-  static uint8_t ClassOf(uint8_t presented) { return presented > 4 ? kNarbNormal : presented; }
+  static uint8_t ClassOf(uint8_t presented) { return presented > 4 ? static_cast<uint8_t>(kNarbNormal) : presented; }
 
  private:
   struct Entry {

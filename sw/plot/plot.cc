@@ -77,6 +77,7 @@ std::optional<std::string> WritePng(const Plot& p, const std::string& png_path) 
     }
   }
   const std::string log = dir + "/gnuplot.log";
+  std::fflush(nullptr);  // or the child's exit would write our unflushed output again
   const pid_t pid = fork();
   if (pid < 0) {
     cleanup();

@@ -1,0 +1,432 @@
+// kvbench: the Kairo workload — decode, prefetch, prefill-write and evict workers over
+// sessions and models — against the NVMe arbiter's policy and the calibrated SSD model.
+//
+// This is the FAST MODE: the arbiter is NarbModel (sw/model/narb.h, the C++ reference the
+// RTL is checked against cycle by cycle) and the drive is SsdModel (sw/nvme, the 970 PRO
+// preset); time is the SSD model's simulated time. The device mode (the same workload as
+// I/O commands through libkvcpu, the verilated core's arbiter and the cosim NVMe port, with
+// latencies from provenance timestamps) is not built yet: the core's executor runs one I/O
+// command at a time and the arbiter is not in its datapath.
+//
+//   kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N] [--models N]
+//           [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N] [--block-kib N]
+//           [--slots N] [--reserve N] [--queue-depth N] [--plot PNG]
+//
+// Exit status: 0 ok, 1 runtime error, 2 usage error.
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "narb.h"
+#include "nvme.h"
+#include "plot.h"
+#include "ssd_model.h"
+
+namespace {
+
+namespace m = kvcpu::model;
+namespace nv = kvcpu::nvme;
+
+constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2;
+
+constexpr const char kUsage[] =
+    "usage: kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]\n"
+    "               [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N]\n"
+    "               [--evict-qd N] [--block-kib N] [--slots N] [--reserve N]\n"
+    "               [--queue-depth N] [--plot PNG]\n"
+    "\n"
+    "The Kairo workload against the NVMe arbiter's policy (NarbModel) and the calibrated SSD\n"
+    "model (970 PRO), in simulated time (fast mode: models only). See docs/performance.md.\n"
+    "\n"
+    "  --mode M          fifo, rr, wrr or kairo (default kairo)\n"
+    "  --compare LIST    run each mode on the same seed and workload, plus a decode-only run,\n"
+    "                    and print ratios to the first mode\n"
+    "  --ms N            simulated run length in ms (default 1000)\n"
+    "  --seed N          workload seed (default 1)\n"
+    "  --sessions N      sessions, each with its decode workers (default 4)\n"
+    "  --models N        models; a session belongs to model session % N (default 2)\n"
+    "  --decode-qd N     outstanding decode reads per session (default 1)\n"
+    "  --prefetch-qd N   outstanding prefetch reads (default 8)\n"
+    "  --prefill-qd N    outstanding prefill writes (default 8)\n"
+    "  --evict-qd N      outstanding evictions (default 4)\n"
+    "  --block-kib N     KV block size, a multiple of 4 up to 256 (default 16)\n"
+    "  --slots N         NVMe command slots of the arbiter (default 16)\n"
+    "  --reserve N       slots reserved for decode reads in kairo mode (default 2 = 1/8;\n"
+    "                    the baselines run with 0)\n"
+    "  --queue-depth N   arbiter queue entries per class (default 4)\n"
+    "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
+
+struct Args {
+  std::vector<m::NarbMode> modes{m::NarbMode::kKairo};
+  bool compare = false;
+  uint64_t ms = 1000, seed = 1;
+  unsigned sessions = 4, models = 2, decode_qd = 1, prefetch_qd = 8, prefill_qd = 8, evict_qd = 4;
+  unsigned block_kib = 16, slots = 16, reserve = 2, queue_depth = 4;
+  std::string plot;
+};
+
+const char* ModeName(m::NarbMode md) {
+  switch (md) {
+    case m::NarbMode::kFifo: return "fifo";
+    case m::NarbMode::kRr: return "rr";
+    case m::NarbMode::kWrr: return "wrr";
+    case m::NarbMode::kKairo: return "kairo";
+  }
+  return "?";
+}
+
+std::optional<m::NarbMode> ParseMode(std::string_view s) {
+  for (auto md : {m::NarbMode::kFifo, m::NarbMode::kRr, m::NarbMode::kWrr, m::NarbMode::kKairo}) {
+    if (s == ModeName(md)) return md;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> ParseU(std::string_view s, uint64_t lo, uint64_t hi) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return std::nullopt;
+    }
+    if (i + 1 >= argc) return std::string(arg) + (arg.starts_with("--") ? " needs a value" : ": unknown argument");
+    const std::string_view v = argv[++i];
+    auto num = [&](uint64_t lo, uint64_t hi, auto* out) -> std::optional<std::string> {
+      auto n = ParseU(v, lo, hi);
+      if (!n) return std::string(arg) + ": expected a number in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                    ", got '" + std::string(v) + "'";
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(*n);
+      return std::nullopt;
+    };
+    std::optional<std::string> e;
+    if (arg == "--mode" || arg == "--compare") {
+      a->modes.clear();
+      a->compare = arg == "--compare";
+      size_t at = 0;
+      while (at <= v.size()) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        const auto md = ParseMode(v.substr(at, comma - at));
+        if (!md) return "unknown mode '" + std::string(v.substr(at, comma - at)) + "' (fifo, rr, wrr, kairo)";
+        if (std::find(a->modes.begin(), a->modes.end(), *md) != a->modes.end()) {
+          return "mode '" + std::string(ModeName(*md)) + "' given twice";
+        }
+        a->modes.push_back(*md);
+        at = comma + 1;
+      }
+      if (!a->compare && a->modes.size() != 1) return "--mode takes one mode (use --compare for several)";
+    } else if (arg == "--ms") {
+      e = num(1, 100000, &a->ms);
+    } else if (arg == "--seed") {
+      e = num(0, UINT32_MAX, &a->seed);
+    } else if (arg == "--sessions") {
+      e = num(1, 64, &a->sessions);
+    } else if (arg == "--models") {
+      e = num(1, 16, &a->models);
+    } else if (arg == "--decode-qd") {
+      e = num(1, 64, &a->decode_qd);
+    } else if (arg == "--prefetch-qd") {
+      e = num(0, 256, &a->prefetch_qd);
+    } else if (arg == "--prefill-qd") {
+      e = num(0, 256, &a->prefill_qd);
+    } else if (arg == "--evict-qd") {
+      e = num(0, 256, &a->evict_qd);
+    } else if (arg == "--block-kib") {
+      e = num(4, 256, &a->block_kib);
+      if (!e && a->block_kib % 4 != 0) e = "--block-kib: a multiple of 4 expected";
+    } else if (arg == "--slots") {
+      e = num(2, 255, &a->slots);
+    } else if (arg == "--reserve") {
+      e = num(0, 254, &a->reserve);
+    } else if (arg == "--queue-depth") {
+      e = num(2, 64, &a->queue_depth);
+    } else if (arg == "--plot") {
+      if (v.empty()) return "--plot needs a file name";
+      a->plot = v;
+    } else {
+      return "unknown argument '" + std::string(arg) + "'";
+    }
+    if (e) return e;
+  }
+  if (a->reserve >= a->slots) return "--reserve must be below --slots";
+  return std::nullopt;
+}
+
+// One outstanding-request budget of a worker (a closed loop: a new request as soon as the
+// previous one completes).
+struct Worker {
+  uint8_t cls;
+  uint16_t session;
+  uint8_t model;
+  uint64_t next_seq = 0;  // prefill: next sequential block
+};
+
+struct Pending {
+  size_t worker;
+  uint64_t created_ns;  // the worker made it (it may wait for queue room)
+  uint64_t bytes;
+};
+
+struct Result {
+  std::string name;
+  std::vector<uint64_t> decode_ns;            // every decode latency
+  std::array<uint64_t, m::kNarbClasses> bytes{};
+  std::array<uint64_t, m::kNarbClasses> done{};
+  std::array<uint64_t, m::kNarbHistBuckets> hist{};
+  uint64_t sim_ns = 0;
+  m::NarbCounters counters;
+  uint64_t errors = 0;
+};
+
+double Pct(const std::vector<uint64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(p * sorted.size())) - (p > 0 ? 1 : 0));
+  return sorted[i] / 1000.0;
+}
+
+// Runs the workload for one mode (decode_only: only the decode workers).
+Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
+  Result r;
+  r.name = decode_only ? "decode-only" : ModeName(mode);
+  nv::SsdConfig cfg = nv::SsdConfig::Samsung970Pro();
+  cfg.unmapped_reads_use_nand = true;  // a preconditioned drive: every read reads flash
+  auto ssd = nv::SsdModel::Create(cfg);
+  m::NarbModel arb(a.queue_depth, a.slots, 32);
+  arb.config().mode = mode;
+  // The reservation is Kairo's: the baselines run without it (docs/narb.md).
+  arb.config().tag_reserve = mode == m::NarbMode::kKairo ? a.reserve : 0;
+  std::mt19937_64 rng(a.seed);
+  const uint32_t nblocks = a.block_kib / 4;
+  const uint64_t bytes = uint64_t{a.block_kib} * 1024;
+
+  std::vector<Worker> workers;
+  for (unsigned s = 0; s < a.sessions; ++s) {
+    for (unsigned q = 0; q < a.decode_qd; ++q) {
+      workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
+    }
+  }
+  if (!decode_only) {
+    auto add = [&](uint8_t cls, unsigned n) {
+      for (unsigned i = 0; i < n; ++i) {
+        const unsigned s = i % a.sessions;
+        workers.push_back({cls, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0});
+      }
+    };
+    add(m::kNarbPrefetch, a.prefetch_qd);
+    add(m::kNarbPrefill, a.prefill_qd);
+    add(m::kNarbEvict, a.evict_qd);
+  }
+  // Regions (in blocks of nblocks LBAs): KV cache reads over 1 GiB per session, prefill
+  // writes sequential per worker, evictions random in their own region.
+  const uint64_t region_lbas = (1ull << 30) / cfg.lba_bytes;
+  auto make = [&](size_t w) -> m::NarbRequest {
+    Worker& wk = workers[w];
+    m::NarbRequest q;
+    q.cls = wk.cls;
+    q.session = wk.session;
+    q.model = wk.model;
+    q.nblocks = static_cast<uint16_t>(nblocks);
+    q.tag = static_cast<uint16_t>(w);
+    const uint64_t base = region_lbas * (1 + wk.session);
+    const uint64_t slots_in_region = region_lbas / nblocks;
+    if (wk.cls == m::kNarbPrefill) {
+      q.opcode = 0x01;
+      q.lba = region_lbas * 40 + region_lbas * (w % 16) + (wk.next_seq++ % slots_in_region) * nblocks;
+    } else if (wk.cls == m::kNarbEvict) {
+      q.opcode = 0x01;
+      q.lba = region_lbas * 60 + (rng() % slots_in_region) * nblocks;
+    } else {
+      q.opcode = 0x02;
+      q.lba = base + (rng() % slots_in_region) * nblocks;
+    }
+    return q;
+  };
+
+  std::deque<std::pair<size_t, uint64_t>> waiting;  // (worker, created) not yet accepted
+  std::map<uint16_t, Pending> by_cid;               // dispatched, by slot (= NVMe CID)
+  std::vector<uint8_t> zeros(bytes, 0);
+  for (size_t w = 0; w < workers.size(); ++w) waiting.emplace_back(w, 0);
+  std::map<size_t, std::pair<m::NarbRequest, uint64_t>> accepted_req;  // by tag (worker)
+
+  const uint64_t end_ns = a.ms * 1'000'000;
+  uint64_t now = 0;
+  while (now < end_ns) {
+    const uint64_t now_us = now / 1000;
+    // hand waiting requests to the arbiter while their class queue has room
+    for (size_t n = waiting.size(); n > 0; --n) {
+      auto [w, created] = waiting.front();
+      waiting.pop_front();
+      const m::NarbRequest q = make(w);
+      if (arb.CanAccept(q.cls)) {
+        arb.Enqueue(q, now_us);
+        accepted_req[w] = {q, created};
+      } else {
+        if (workers[w].cls == m::kNarbPrefill) --workers[w].next_seq;  // retry the same block
+        waiting.emplace_back(w, created);
+      }
+    }
+    arb.ControlTick(now_us);
+    // dispatch everything the policy allows now
+    while (auto d = arb.Decide(now_us)) {
+      const size_t w = d->req.tag;
+      nv::RwArgs rw;
+      rw.cid = static_cast<uint16_t>(d->slot);
+      rw.slba = d->req.lba;
+      rw.nblocks = d->req.nblocks;
+      rw.prp1 = 0x1000;
+      const bool write = d->req.opcode == 0x01;
+      const nv::BuildResult b = write ? nv::BuildWrite(rw) : nv::BuildRead(rw);
+      const nv::SubmitResult sr = ssd->Submit(b.sqe, write ? std::span<const uint8_t>(zeros) : std::span<const uint8_t>(), now);
+      if (sr.outcome != nv::SubmitOutcome::kAccepted) {
+        ++r.errors;
+        arb.Complete(d->slot, 1, now_us);
+        waiting.emplace_back(w, now);
+        continue;
+      }
+      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes};
+    }
+    // next event: the drive's next completion (or the end; with work queued and nothing in
+    // flight, 1 us later so that deadlines can age)
+    const auto next = ssd->NextEventTime();
+    uint64_t t = next ? *next : now + 1000;
+    if (t <= now) t = now + 1;
+    now = std::min(t, end_ns);
+    for (nv::SsdCompletion& c : ssd->Advance(now)) {
+      auto it = by_cid.find(c.cqe.cid);
+      if (it == by_cid.end()) continue;
+      const Pending p = it->second;
+      by_cid.erase(it);
+      const uint8_t cls = workers[p.worker].cls;
+      arb.Complete(c.cqe.cid, c.cqe.status().ok() ? 0 : 1, c.time_ns / 1000);
+      if (!c.cqe.status().ok()) ++r.errors;
+      const uint64_t lat = c.time_ns - p.created_ns;
+      r.bytes[cls] += p.bytes;
+      ++r.done[cls];
+      if (cls == m::kNarbDecode) {
+        r.decode_ns.push_back(lat);
+        unsigned b = 0;
+        while (b < m::kNarbHistEdges.size() && lat / 1000 >= m::kNarbHistEdges[b]) ++b;
+        ++r.hist[b];
+      }
+      waiting.emplace_back(p.worker, c.time_ns);
+    }
+  }
+  r.sim_ns = now;
+  r.counters = arb.counters();
+  std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  return r;
+}
+
+void Print(const Result& r) {
+  const auto& d = r.decode_ns;
+  double avg = 0;
+  for (uint64_t v : d) avg += v / 1000.0;
+  if (!d.empty()) avg /= d.size();
+  const double secs = r.sim_ns / 1e9;
+  std::printf("[%s]\n", r.name.c_str());
+  std::printf("decode_avg_us=%.1f\ndecode_p50_us=%.1f\ndecode_p95_us=%.1f\ndecode_p99_us=%.1f\ndecode_max_us=%.1f\n",
+              avg, Pct(d, 0.50), Pct(d, 0.95), Pct(d, 0.99), d.empty() ? 0.0 : d.back() / 1000.0);
+  static const char* kCls[] = {"decode", "prefetch", "prefill", "evict", "normal"};
+  uint64_t total = 0;
+  for (unsigned c = 0; c < 4; ++c) {
+    std::printf("%s_mbps=%.1f\n", kCls[c], r.bytes[c] / 1e6 / secs);
+    total += r.bytes[c];
+  }
+  std::printf("total_mbps=%.1f\n", total / 1e6 / secs);
+  std::printf("decode_hist=");
+  for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
+  std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
+  std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64 "\n\n",
+              d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips);
+}
+
+uint64_t Total(const Result& r) {
+  uint64_t t = 0;
+  for (unsigned c = 0; c < 4; ++c) t += r.bytes[c];
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  bool help = false;
+  if (auto e = ParseArgs(argc, argv, &a, &help)) {
+    std::fprintf(stderr, "kvbench: %s\n\n%s", e->c_str(), kUsage);
+    return kExitUsage;
+  }
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  std::printf("kvbench (fast mode: NarbModel + SsdModel 970 PRO), %" PRIu64 " ms simulated, seed %" PRIu64
+              ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n\n",
+              a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
+  std::vector<Result> results;
+  for (m::NarbMode md : a.modes) {
+    results.push_back(Run(a, md, false));
+    Print(results.back());
+  }
+  if (a.compare) {
+    results.push_back(Run(a, m::NarbMode::kKairo, true));
+    Print(results.back());
+    const Result& base = results.front();
+    std::printf("ratios to %s (same seed, workload and SSD model):\n", base.name.c_str());
+    std::printf("%-12s %14s %14s\n", "mode", "decode p99", "total MB/s");
+    for (size_t i = 0; i + 1 < results.size(); ++i) {
+      const Result& r = results[i];
+      std::printf("%-12s %14.3f %14.3f\n", r.name.c_str(), Pct(r.decode_ns, 0.99) / Pct(base.decode_ns, 0.99),
+                  static_cast<double>(Total(r)) / static_cast<double>(Total(base)));
+    }
+    const Result& only = results.back();
+    for (size_t i = 0; i + 1 < results.size(); ++i) {
+      if (results[i].name == "kairo") {
+        std::printf("kairo decode p99 / decode-only decode p99 = %.3f\n",
+                    Pct(results[i].decode_ns, 0.99) / Pct(only.decode_ns, 0.99));
+      }
+    }
+  }
+  if (!a.plot.empty()) {
+    kvcpu::plot::Plot p;
+    p.title = "Decode read latency CDF (kvbench fast mode)";
+    p.xlabel = "latency (us)";
+    p.ylabel = "fraction of decode reads";
+    p.logx = true;
+    p.yrange = std::make_pair(0.0, 1.0);
+    for (const Result& r : results) {
+      kvcpu::plot::Series s{r.name, {}};
+      const size_t n = r.decode_ns.size();
+      for (size_t k = 1; k <= 200 && n > 0; ++k) {
+        const size_t i = std::min(n - 1, (n * k) / 200 - (k == 200 ? 1 : 0));
+        s.points.emplace_back(r.decode_ns[i] / 1000.0, static_cast<double>(i + 1) / n);
+      }
+      if (s.points.empty()) s.points.emplace_back(1.0, 0.0);
+      p.series.push_back(std::move(s));
+    }
+    if (auto e = kvcpu::plot::WritePng(p, a.plot)) {
+      std::fprintf(stderr, "kvbench: --plot %s: %s\n", a.plot.c_str(), e->c_str());
+      return kExitRuntime;
+    }
+  }
+  return kExitOk;
+}
