@@ -1,6 +1,7 @@
 #include "nvme_port.h"
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 
 namespace kvcpu::cosim {
@@ -18,25 +19,16 @@ std::unique_ptr<NvmePort> NvmePort::Create(HostMemory* memory, const nvme::SsdCo
 
 bool NvmePort::sq_ready() const { return model_->in_flight() < model_->config().max_queue_depth; }
 
-bool NvmePort::gather(const nvme::Sqe& s, size_t len, std::vector<uint8_t>* out) const {
-  out->resize(len);
+std::optional<NvmePort::Buffer> NvmePort::buffer(const nvme::Sqe& s, size_t len) const {
+  Buffer b;
   const size_t first = std::min<size_t>(len, kPage - (s.prp1 % kPage));
-  if (!memory_->read(s.prp1, out->data(), first)) return false;
-  if (first == len) return true;
-  if (len - first > kPage || (s.prp2 % kPage) != 0) return false;  // would need a PRP list
-  return memory_->read(s.prp2, out->data() + first, len - first);
-}
-
-bool NvmePort::scatter(const nvme::Sqe& s, const std::vector<uint8_t>& data) {
-  const size_t len = data.size();
-  const size_t first = std::min<size_t>(len, kPage - (s.prp1 % kPage));
-  if (first < len && (len - first > kPage || (s.prp2 % kPage) != 0)) return false;
-  if (!memory_->translate(s.prp1, first) || (first < len && !memory_->translate(s.prp2, len - first))) {
-    return false;
-  }
-  memory_->write(s.prp1, data.data(), first);
-  if (first < len) memory_->write(s.prp2, data.data() + first, len - first);
-  return true;
+  b.part[0] = {memory_->translate(s.prp1, first), first};
+  if (!b.part[0].host) return std::nullopt;
+  if (first == len) return b;
+  if (len - first > kPage || (s.prp2 % kPage) != 0) return std::nullopt;  // would need a PRP list
+  b.part[1] = {memory_->translate(s.prp2, len - first), len - first};
+  if (!b.part[1].host) return std::nullopt;
+  return b;
 }
 
 void NvmePort::post(nvme::Cqe cqe) { cq_.push_back(nvme::ToBytes(cqe)); }
@@ -50,22 +42,21 @@ void NvmePort::clock(const std::array<uint8_t, 64>* sq, bool cq_taken, uint64_t 
     ++stats_.submitted;
     const nvme::Sqe s = nvme::SqeFromBytes(std::span<const uint8_t, 64>(*sq));
     const uint32_t lba = model_->config().lba_bytes;
-    std::vector<uint8_t> data;
-    bool reachable = true;
     const auto op = static_cast<nvme::Opcode>(s.opcode());
-    if (op == nvme::Opcode::kWrite) {
-      reachable = gather(s, size_t{s.nblocks()} * lba, &data);
+    // The data's host memory, checked before submission so that a bad buffer has no
+    // effect; a write's data and a DSM range list are taken now.
+    size_t len = 0;
+    if (op == nvme::Opcode::kWrite || op == nvme::Opcode::kRead) {
+      len = size_t{s.nblocks()} * lba;
     } else if (op == nvme::Opcode::kDatasetManagement) {
-      reachable = gather(s, size_t{s.dsm_nranges()} * sizeof(nvme::DsmRange), &data);
-    } else if (op == nvme::Opcode::kRead) {
-      // checked before submission so that a bad buffer has no effect
-      const size_t len = size_t{s.nblocks()} * lba;
-      const size_t first = std::min<size_t>(len, kPage - (s.prp1 % kPage));
-      reachable = memory_->translate(s.prp1, first) != nullptr &&
-                  (first == len || (len - first <= kPage && s.prp2 % kPage == 0 &&
-                                    memory_->translate(s.prp2, len - first) != nullptr));
+      len = size_t{s.dsm_nranges()} * sizeof(nvme::DsmRange);
     }
-    if (!reachable) {
+    const std::optional<Buffer> buf = len ? buffer(s, len) : Buffer{};
+    std::vector<uint8_t> data;
+    if (buf && op != nvme::Opcode::kRead) {
+      for (const Buffer::Part& part : buf->part) data.insert(data.end(), part.host, part.host + part.n);
+    }
+    if (!buf) {
       nvme::Cqe c;
       c.cid = s.cid();
       c.sqid = model_->config().sq_id;
@@ -93,9 +84,15 @@ void NvmePort::clock(const std::array<uint8_t, 64>* sq, bool cq_taken, uint64_t 
   for (nvme::SsdCompletion& c : model_->Advance(now_ns)) {
     auto it = reads_.find(c.cqe.cid);
     if (it != reads_.end()) {
-      if (c.cqe.status().ok() && !scatter(it->second, c.data)) {
-        c.cqe.set_status(nvme::kDataTransferError);  // the client unmapped the buffer meanwhile
-        ++stats_.transfer_errors;
+      if (c.cqe.status().ok()) {
+        const std::optional<Buffer> buf = buffer(it->second, c.data.size());
+        if (buf) {
+          std::memcpy(buf->part[0].host, c.data.data(), buf->part[0].n);
+          if (buf->part[1].n) std::memcpy(buf->part[1].host, c.data.data() + buf->part[0].n, buf->part[1].n);
+        } else {
+          c.cqe.set_status(nvme::kDataTransferError);  // the client unmapped the buffer meanwhile
+          ++stats_.transfer_errors;
+        }
       }
       reads_.erase(it);
     }

@@ -54,9 +54,17 @@ class NvmePort {
  private:
   NvmePort(HostMemory* memory, std::unique_ptr<nvme::SsdModel> model)
       : memory_(memory), model_(std::move(model)) {}
-  // Host memory of the command's data (len bytes through PRP1/PRP2); false if unreachable.
-  bool gather(const nvme::Sqe& s, size_t len, std::vector<uint8_t>* out) const;
-  bool scatter(const nvme::Sqe& s, const std::vector<uint8_t>& data);
+  // The host memory of a command's data: len bytes through PRP1 (to its page's end) and
+  // PRP2 (the rest, at most one page); nullopt when that needs a PRP list or is not inside
+  // mapped memory.
+  struct Buffer {
+    struct Part {
+      uint8_t* host = nullptr;
+      size_t n = 0;
+    };
+    std::array<Part, 2> part{};
+  };
+  std::optional<Buffer> buffer(const nvme::Sqe& s, size_t len) const;
   void post(nvme::Cqe cqe);
 
   HostMemory* memory_;

@@ -354,7 +354,7 @@ class DeviceT {
         sq = d.nvme_sq_valid_o && d.nvme_sq_ready_i;
         cq = d.nvme_cq_valid_i && d.nvme_cq_ready_o;
         if (sq) {
-          for (unsigned i = 0; i < 64; ++i) sqe[i] = static_cast<uint8_t>(d.nvme_sq_o[i / 4] >> (8 * (i % 4)));
+          sim::get_bytes(d.nvme_sq_o, sqe);
         }
       }
       sim_.tick_settled();
@@ -390,11 +390,7 @@ class DeviceT {
       d.nvme_sq_ready_i = nvme_->sq_ready();
       const auto* c = nvme_->cq_front();
       d.nvme_cq_valid_i = c != nullptr;
-      for (unsigned i = 0; i < 4; ++i) {
-        d.nvme_cq_i[i] = c ? uint32_t{(*c)[4 * i]} | (uint32_t{(*c)[4 * i + 1]} << 8) |
-                                 (uint32_t{(*c)[4 * i + 2]} << 16) | (uint32_t{(*c)[4 * i + 3]} << 24)
-                           : 0;
-      }
+      sim::put_bytes(d.nvme_cq_i, c ? *c : std::array<uint8_t, 16>{});
     }
   }
 

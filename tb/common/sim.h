@@ -15,10 +15,25 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace kvcpu::sim {
+
+// A wide port (VlWide, 32-bit words) as the little-endian byte image the RTL's structs use:
+// byte i is bits [8*i +: 8].
+template <class W>
+void put_bytes(W& port, std::span<const uint8_t> bytes) {
+  for (size_t w = 0; w < bytes.size() / 4; ++w) {
+    port[w] = uint32_t{bytes[4 * w]} | (uint32_t{bytes[4 * w + 1]} << 8) | (uint32_t{bytes[4 * w + 2]} << 16) |
+              (uint32_t{bytes[4 * w + 3]} << 24);
+  }
+}
+template <class W>
+void get_bytes(const W& port, std::span<uint8_t> bytes) {
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(port[i / 4] >> (8 * (i % 4)));
+}
 
 struct SimOptions {
   std::string name = "sim";

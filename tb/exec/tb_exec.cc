@@ -725,11 +725,7 @@ class Bench {
     if (rsp_now) {
       d.dir_rsp_status_i = fly_->dir_status;
       d.dir_rsp_handle_i = fly_->dir_handle;
-      const auto img = ExecRefModel::entry_bytes(fly_->dir_entry);
-      for (unsigned i = 0; i < 10; ++i) {
-        d.dir_rsp_entry_i[i] = static_cast<uint32_t>(img[4 * i]) | (uint32_t{img[4 * i + 1]} << 8) |
-                               (uint32_t{img[4 * i + 2]} << 16) | (uint32_t{img[4 * i + 3]} << 24);
-      }
+      kvcpu::sim::put_bytes(d.dir_rsp_entry_i, ExecRefModel::entry_bytes(fly_->dir_entry));
     } else {
       d.dir_rsp_status_i = static_cast<uint16_t>(r());
       d.dir_rsp_handle_i = static_cast<uint32_t>(r());
@@ -739,18 +735,14 @@ class Bench {
     const bool cq_now = cq_due_ && cq_due_at_ <= cyc;
     bool stale_now = false;
     if (cq_now) {
-      for (unsigned i = 0; i < 4; ++i) d.nvme_cq_i[i] = cq_words_[i];
+      kvcpu::sim::put_bytes(d.nvme_cq_i, cq_bytes_);
     } else if (std::bernoulli_distribution(cfg_.p_stale)(r)) {
       // a CQE of no command waiting: another CID (e.g. one that timed out)
       stale_now = true;
       kvcpu::nvme::Cqe q;
       q.cid = static_cast<uint16_t>(io_cid_ + 1 + r() % 65535);
       q.status_p = static_cast<uint16_t>(r());
-      const auto b = kvcpu::nvme::ToBytes(q);
-      for (unsigned i = 0; i < 4; ++i) {
-        d.nvme_cq_i[i] = uint32_t{b[4 * i]} | (uint32_t{b[4 * i + 1]} << 8) | (uint32_t{b[4 * i + 2]} << 16) |
-                         (uint32_t{b[4 * i + 3]} << 24);
-      }
+      kvcpu::sim::put_bytes(d.nvme_cq_i, kvcpu::nvme::ToBytes(q));
     } else {
       for (unsigned i = 0; i < 4; ++i) d.nvme_cq_i[i] = static_cast<uint32_t>(r());
     }
@@ -826,7 +818,7 @@ class Bench {
       expect(fly && !cq_due_, "NVMe submission without an I/O command in flight, or one already waiting");
       if (fly) {
         std::array<uint8_t, 64> b{};
-        for (unsigned i = 0; i < 64; ++i) b[i] = static_cast<uint8_t>(d.nvme_sq_o[i / 4] >> (8 * (i % 4)));
+        kvcpu::sim::get_bytes(d.nvme_sq_o, b);
         fly_->sqes.push_back(b);
         const unsigned pick = static_cast<unsigned>(r() % 100);
         fly_->io_answer = pick < 72 ? 0 : pick < 94 ? 1 : 2;
@@ -835,11 +827,7 @@ class Bench {
           q.cid = static_cast<uint16_t>(b[2] | (b[3] << 8));
           fly_->io_status = fly_->io_answer == 0 ? 0 : static_cast<uint16_t>(1 + r() % 0x7FFF);
           q.status_p = static_cast<uint16_t>((fly_->io_status << 1) | (r() & 1));
-          const auto qb = kvcpu::nvme::ToBytes(q);
-          for (unsigned i = 0; i < 4; ++i) {
-            cq_words_[i] = uint32_t{qb[4 * i]} | (uint32_t{qb[4 * i + 1]} << 8) | (uint32_t{qb[4 * i + 2]} << 16) |
-                           (uint32_t{qb[4 * i + 3]} << 24);
-          }
+          cq_bytes_ = kvcpu::nvme::ToBytes(q);
           cq_due_ = true;
           cq_due_at_ = cyc + 1 + r() % cfg_.cq_lat_max;
         }
@@ -911,7 +899,7 @@ class Bench {
   // NVMe stand-in: the CQE scheduled for the command in flight, the device's next CID
   bool cq_due_ = false;
   uint64_t cq_due_at_ = 0;
-  uint32_t cq_words_[4]{};
+  std::array<uint8_t, 16> cq_bytes_{};
   uint16_t io_cid_ = 0;
   uint64_t stale_sent_ = 0, stale_pulses_ = 0;
   bool dir_rsp_ = false;  // an answer is scheduled (for the command in flight)
