@@ -1,11 +1,11 @@
-# Runs kvtrace and checks its exit code and, optionally, its output.
-#   cmake -DKVTRACE=path -DARGS="a|b|c" -DEXPECT_RC=N [-DSTDOUT_RE=re] [-DSTDERR_RE=re]
-#         -P run_kvtrace.cmake
+# Runs a command-line tool and checks its exit code and, optionally, its output.
+#   cmake -DTOOL=path -DARGS="a|b|c" -DEXPECT_RC=N [-DSTDOUT_RE=re] [-DSTDERR_RE=re]
+#         -P run_cli.cmake
 # ARGS is '|'-separated so that arguments pass through add_test unchanged.
 string(REPLACE "|" ";" args "${ARGS}")
-execute_process(COMMAND ${KVTRACE} ${args}
+execute_process(COMMAND ${TOOL} ${args}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-message("kvtrace ${args} -> ${rc}\n--- stdout\n${out}--- stderr\n${err}")
+message("${TOOL} ${args} -> ${rc}\n--- stdout\n${out}--- stderr\n${err}")
 if(NOT rc STREQUAL "${EXPECT_RC}")
   message(FATAL_ERROR "exit code ${rc}, expected ${EXPECT_RC}")
 endif()
