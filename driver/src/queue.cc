@@ -66,6 +66,7 @@ const char* cqe_status::name(uint16_t s) {
     case kBadField: return "BAD_FIELD";
     case kNvmeError: return "NVME_ERROR";
     case kIoTimeout: return "IO_TIMEOUT";
+    case kIoBusy: return "IO_BUSY";
     default: return "UNKNOWN";
   }
 }
@@ -223,6 +224,9 @@ Status QueuePair::setup(const QueueOptions& o) {
   cq_ = sq_ + l.cq;
   pv_ = sq_ + l.prov;
   t_submit_ = std::make_unique<uint64_t[]>(n);
+  free_cids_.clear();
+  for (size_t c = 0; c < n; ++c) free_cids_.push_back(static_cast<uint16_t>(c));
+  cid_busy_.assign(n, false);
   const uint64_t sq = mem_->iova(), cq = sq + l.cq, pv = sq + l.prov;
   const unsigned q = qid_;
   struct W {
@@ -284,7 +288,7 @@ QueuePair::~QueuePair() {
 }
 
 Result<size_t> QueuePair::submit(std::span<const Command> cmds) {
-  const size_t room = mask_ - in_flight_;
+  const size_t room = std::min<size_t>(mask_ - in_flight_, free_cids_.size());
   const size_t n = std::min(room, cmds.size());
   if (n == 0) return size_t{0};
   // The device never finds the CQ full while in flight + unannounced <= 2^k - 1: every
@@ -296,15 +300,25 @@ Result<size_t> QueuePair::submit(std::span<const Command> cmds) {
   const uint64_t now = monotonic_ns();
   for (size_t i = 0; i < n; ++i) {
     uint8_t* slot = sq_ + static_cast<size_t>(sq_tail_) * kSqeBytes;
+    // in flight <= capacity(), so one of the capacity() + 1 CIDs is free
+    const uint16_t cid = free_cids_.front();
+    free_cids_.pop_front();
+    cid_busy_[cid] = true;
     std::memcpy(slot, cmds[i].b.data(), kSqeBytes);
-    slot[2] = static_cast<uint8_t>(sq_tail_);
-    slot[3] = static_cast<uint8_t>(sq_tail_ >> 8);
-    t_submit_[sq_tail_] = now;
+    slot[2] = static_cast<uint8_t>(cid);
+    slot[3] = static_cast<uint8_t>(cid >> 8);
+    t_submit_[cid] = now;
     sq_tail_ = (sq_tail_ + 1) & mask_;
   }
   std::atomic_thread_fence(std::memory_order_release);  // entries before the doorbell
   if (Status s = write_reg(regs::kSqTailDbAt(qid_), sq_tail_, true); !s.ok()) {
     sq_tail_ = (sq_tail_ - static_cast<unsigned>(n)) & mask_;  // nothing was submitted
+    for (size_t i = n; i-- > 0;) {
+      const uint8_t* slot = sq_ + static_cast<size_t>((sq_tail_ + i) & mask_) * kSqeBytes;
+      const uint16_t cid = static_cast<uint16_t>(slot[2] | (slot[3] << 8));
+      cid_busy_[cid] = false;
+      free_cids_.push_front(cid);
+    }
     return s;
   }
   in_flight_ += static_cast<unsigned>(n);
@@ -335,7 +349,12 @@ size_t QueuePair::reap(std::span<Completion> out, uint64_t woken_ns) {
     c.status = static_cast<uint16_t>(sp >> 1);
     c.host.seen = monotonic_ns();
     c.host.woken = woken_ns != 0 ? woken_ns : c.host.seen;
-    c.host.submitted = t_submit_[c.cid & mask_];
+    // a CID of no command in flight (a device fault) keeps submitted = 0 and frees nothing
+    if (c.cid <= mask_ && cid_busy_[c.cid]) {
+      c.host.submitted = t_submit_[c.cid];
+      cid_busy_[c.cid] = false;
+      free_cids_.push_back(c.cid);
+    }
     if (prov_) {
       const uint8_t* r = pv_ + static_cast<size_t>(cq_head_) * kProvBytes;
       c.has_provenance = true;

@@ -8,8 +8,10 @@
 //   HINT_COUNT (a keyed hint, length 0, acts on the directory first); the block commands
 //   (BLK_*) and keyed hints are one directory op each on the dir port, whose answer is the
 //   completion (LOOKUP/TOUCH may write the entry to host memory); ECHO returns its value;
-//   I/O commands (IO_READ/WRITE/DISCARD) are one NVMe command each on the NVMe port
-//   (DISCARD first writes its Dataset Management range to host memory);
+//   I/O commands (IO_READ/WRITE/DISCARD) are pushed to the I/O unit (kvcpu_io), which
+//   completes them later, out of order: their completion here is deferred (cpl_defer_o),
+//   or IO_BUSY when the I/O unit has no free context (DISCARD first writes its Dataset
+//   Management range to host memory);
 //   DMA_COPY copies host memory over the AXI4 master in
 //   chunks of up to 16 beats that cross no 4 KiB boundary on either side: read the chunk
 //   into a buffer, write it, wait for B, repeat (one burst outstanding at a time).
@@ -18,9 +20,7 @@
 `include "kvcpu_assert.svh"
 
 module kvcpu_exec #(
-  parameter int unsigned QidW = 3,
-  // cycles an I/O command waits for its NVMe completion before it completes with IO_TIMEOUT
-  parameter int unsigned IoTimeoutCycles = 32'h0040_0000
+  parameter int unsigned QidW = 3
 ) (
   input  logic                        clk_i,
   input  logic                        rst_ni,
@@ -36,6 +36,7 @@ module kvcpu_exec #(
   output logic [15:0]                 cpl_cid_o,
   output logic [14:0]                 cpl_status_o,
   output logic [31:0]                 cpl_result_o,
+  output logic                        cpl_defer_o,    // no CQE: the I/O unit completes it later
   // decode step: the core owns it; STEP_ADVANCE offers a new value
   input  logic [63:0]                 step_i,
   output logic                        step_valid_o,
@@ -63,15 +64,11 @@ module kvcpu_exec #(
   input  logic [15:0]                 dir_rsp_status_i,
   input  logic [31:0]                 dir_rsp_handle_i,
   input  kvcpu_rtbd_pkg::entry_t      dir_rsp_entry_i,
-  // NVMe port: submission queue entries out, completion queue entries in (64 / 16 bytes,
-  // little-endian byte images: byte i at [8*i +: 8])
-  output logic                        nvme_sq_valid_o,
-  input  logic                        nvme_sq_ready_i,
-  output logic [511:0]                nvme_sq_o,
-  input  logic                        nvme_cq_valid_i,
-  output logic                        nvme_cq_ready_o,     // always 1
-  input  logic [127:0]                nvme_cq_i,
-  output logic                        nvme_stale_o,        // pulse: a CQE for no command waiting (dropped)
+  // I/O unit: a checked I/O command, offered for one cycle and taken iff io_push_ok_i
+  output logic                        io_push_o,
+  input  logic                        io_push_ok_i,
+  output logic [QidW-1:0]             io_qid_o,
+  output kvcpu_hif_pkg::sqe_t         io_sqe_o,
   // AXI4 master, host memory: read
   output logic                        m_axi_arvalid_o,
   input  logic                        m_axi_arready_i,
@@ -129,8 +126,7 @@ module kvcpu_exec #(
     S_B,       // DMA: write response
     S_DIR,     // directory request (dir_req_valid_o)
     S_DIR_RSP, // waiting for its response
-    S_NVME_SQ, // NVMe submission (nvme_sq_valid_o)
-    S_NVME_CQ, // waiting for its completion
+    S_IO,      // offer to the I/O unit (io_push_o)
     S_CPL      // cpl_valid_o
   } state_e;
 
@@ -146,8 +142,7 @@ module kvcpu_exec #(
   logic [3:0]          beat_q, beat_d;               // beat within the chunk
   logic                rd_err_q, rd_err_d;           // an error beat in this chunk
   logic                ent_wr_q, ent_wr_d;           // the write burst is an entry / DSM range
-  logic [15:0]         io_cid_q, io_cid_d;           // NVMe command identifier of the next I/O
-  logic [31:0]         tmo_q, tmo_d;                 // cycles waiting for the NVMe completion
+  logic                defer_q, defer_d;             // the completion is the I/O unit's
   logic [NumHints*32-1:0] hint_q, hint_d;
   logic                err_rd_q, err_rd_d, err_wr_q, err_wr_d;
 
@@ -294,37 +289,8 @@ module kvcpu_exec #(
   assign dir_result = (dir_rsp_handle_i == kvcpu_rtbd_pkg::NO_HANDLE) ? 32'hFFFF_FFFF :
                       {14'b0, dir_rsp_entry_i.tier, dir_rsp_handle_i[15:0]};
 
-  // ---- NVMe command of an I/O command (NVMe base spec 2.0 "Common Command Format"; NVM
-  // command set Read 0x02, Write 0x01, Dataset Management 0x09 with AD)
-  logic [511:0] nsqe;
-  logic [19:0]  io_lbas;  // length in 4 KiB logical blocks
+  logic [19:0] io_lbas;  // length in 4 KiB logical blocks
   assign io_lbas = len[31:12];
-  always_comb begin
-    nsqe = '0;
-    unique case (opc)
-      kvcpu_hif_pkg::OPC_IO_READ:  nsqe[7:0] = 8'h02;
-      kvcpu_hif_pkg::OPC_IO_WRITE: nsqe[7:0] = 8'h01;
-      default:                     nsqe[7:0] = 8'h09;
-    endcase
-    nsqe[31:16]   = io_cid_q;                    // CID
-    nsqe[63:32]   = 32'd1;                       // NSID
-    nsqe[255:192] = sqe_q.addr0;                 // PRP1 (DSM: the range list)
-    if (opc == kvcpu_hif_pkg::OPC_IO_DISCARD) begin
-      nsqe[354] = 1'b1;                          // CDW11.AD; CDW10.NR = 0: one range
-    end else begin
-      if (io_lbas == 20'd2) begin
-        nsqe[319:256] = sqe_q.addr0 + 64'h1000;  // PRP2: the second page
-      end
-      nsqe[383:320] = sqe_q.cmd_specific[63:0];  // CDW10/11: SLBA
-      nsqe[399:384] = 16'(io_lbas - 20'd1);      // CDW12.NLB, 0's based
-      nsqe[407:404] = sqe_q.cmd_specific[91:88]; // CDW12.DTYPE
-      nsqe[447:432] = sqe_q.cmd_specific[111:96];// CDW13.DSPEC
-    end
-  end
-  logic        cq_match;
-  logic [14:0] cq_status;
-  assign cq_match  = nvme_cq_valid_i && (state_q == S_NVME_CQ) && (nvme_cq_i[111:96] == io_cid_q);
-  assign cq_status = nvme_cq_i[127:113];
 
   // ---- DMA chunk: up to 16 beats, not past a 4 KiB boundary of source or destination
   logic [9:0] src_room, dst_room, chunk;  // in beats, 1..512
@@ -378,8 +344,7 @@ module kvcpu_exec #(
     beat_d   = beat_q;
     rd_err_d = rd_err_q;
     ent_wr_d = ent_wr_q;
-    io_cid_d = io_cid_q;
-    tmo_d    = tmo_q;
+    defer_d  = defer_q;
     hint_d   = hint_q;
     err_rd_d = 1'b0;
     err_wr_d = 1'b0;
@@ -395,6 +360,7 @@ module kvcpu_exec #(
         status_d = chk_status;
         result_d = '0;
         ent_wr_d = 1'b0;
+        defer_d  = 1'b0;
         state_d  = S_CPL;
         if (chk_status == kvcpu_hif_pkg::ST_SUCCESS) begin
           if (is_step) begin
@@ -402,7 +368,7 @@ module kvcpu_exec #(
           end else if (is_dirop) begin
             state_d = S_DIR;
           end else if (is_io) begin
-            state_d = S_NVME_SQ;
+            state_d = S_IO;
             if (opc == kvcpu_hif_pkg::OPC_IO_DISCARD) begin
               // the range goes to host memory first: one 2-beat burst at addr0
               src_d    = sqe_q.addr0;
@@ -470,29 +436,13 @@ module kvcpu_exec #(
           end
         end
       end
-      S_NVME_SQ: begin
-        tmo_d = '0;
-        if (nvme_sq_ready_i) begin
-          state_d = S_NVME_CQ;
-        end
-      end
-      S_NVME_CQ: begin
-        tmo_d = tmo_q + 32'd1;
-        if (cq_match) begin
-          io_cid_d = io_cid_q + 16'd1;
-          state_d  = S_CPL;
-          if (cq_status == '0) begin
-            status_d = kvcpu_hif_pkg::ST_SUCCESS;
-            result_d = len;
-          end else begin
-            status_d = kvcpu_hif_pkg::ST_NVME_ERROR;
-            result_d = {17'b0, cq_status};
-          end
-        end else if (tmo_q == IoTimeoutCycles - 1) begin
-          // the command is abandoned; its completion, should it come, is dropped as stale
-          io_cid_d = io_cid_q + 16'd1;
-          status_d = kvcpu_hif_pkg::ST_IO_TIMEOUT;
-          state_d  = S_CPL;
+      S_IO: begin
+        // taken: the I/O unit posts the completion; else no context is free
+        state_d = S_CPL;
+        if (io_push_ok_i) begin
+          defer_d = 1'b1;
+        end else begin
+          status_d = kvcpu_hif_pkg::ST_IO_BUSY;
         end
       end
       S_AR: begin
@@ -546,7 +496,7 @@ module kvcpu_exec #(
             end
             state_d  = S_CPL;
           end else if (ent_wr_q) begin
-            state_d = is_io ? S_NVME_SQ : S_CPL;
+            state_d = is_io ? S_IO : S_CPL;
           end else begin
             done_d = done_q + 21'(chunk_bytes);
             src_d  = src_q + 64'(chunk_bytes);
@@ -585,8 +535,7 @@ module kvcpu_exec #(
       beat_q   <= '0;
       rd_err_q <= 1'b0;
       ent_wr_q <= 1'b0;
-      io_cid_q <= '0;
-      tmo_q    <= '0;
+      defer_q  <= 1'b0;
       hint_q   <= '0;
       err_rd_q <= 1'b0;
       err_wr_q <= 1'b0;
@@ -603,8 +552,7 @@ module kvcpu_exec #(
       beat_q   <= beat_d;
       rd_err_q <= rd_err_d;
       ent_wr_q <= ent_wr_d;
-      io_cid_q <= io_cid_d;
-      tmo_q    <= tmo_d;
+      defer_q  <= defer_d;
       hint_q   <= hint_d;
       err_rd_q <= err_rd_d;
       err_wr_q <= err_wr_d;
@@ -618,12 +566,12 @@ module kvcpu_exec #(
   assign cpl_cid_o    = sqe_q.cid;
   assign cpl_status_o = status_q;
   assign cpl_result_o = result_q;
+  assign cpl_defer_o  = defer_q;
   assign hint_count_o = hint_q;
   assign busy_o       = (state_q != S_IDLE);
-  assign nvme_sq_valid_o = (state_q == S_NVME_SQ);
-  assign nvme_sq_o       = nsqe;
-  assign nvme_cq_ready_o = 1'b1;
-  assign nvme_stale_o    = nvme_cq_valid_i && !cq_match;
+  assign io_push_o = (state_q == S_IO);
+  assign io_qid_o  = qid_q;
+  assign io_sqe_o  = sqe_q;
   assign err_host_rd_o = err_rd_q;
   assign err_host_wr_o = err_wr_q;
 
@@ -649,7 +597,7 @@ module kvcpu_exec #(
   // rlast (the beat count ends a chunk; asserted below).
   logic unused;
   assign unused = ^{sqe_q.flow_id, sqe_q.home_queue, m_axi_rresp_i[0], m_axi_bresp_i[0],
-                    m_axi_rlast_i, dir_rsp_entry_i, nvme_cq_i[95:0], nvme_cq_i[112]};
+                    m_axi_rlast_i, dir_rsp_entry_i};
 
   // ---- protocol monitors
   logic       rd_out_q, wr_addr_q, wr_data_done_q;
@@ -684,7 +632,8 @@ module kvcpu_exec #(
   `KV_ASSERT(WHold_A, m_axi_wvalid_o && !m_axi_wready_i |=> m_axi_wvalid_o &&
              $stable(m_axi_wdata_o) && $stable(m_axi_wstrb_o) && $stable(m_axi_wlast_o))
   `KV_ASSERT(CplHold_A, cpl_valid_o && !cpl_ready_i |=> cpl_valid_o && $stable(cpl_qid_o) &&
-             $stable(cpl_cid_o) && $stable(cpl_status_o) && $stable(cpl_result_o))
+             $stable(cpl_cid_o) && $stable(cpl_status_o) && $stable(cpl_result_o) &&
+             $stable(cpl_defer_o))
   // step_valid_o holds unless step_i changed (a mode-1 target fell below it)
   `KV_ASSERT(StepHold_A, step_valid_o && !step_ready_i |=> step_valid_o || !$stable(step_i))
   // burst shape: INCR, 8-byte beats, 1..16 beats, aligned, within one 4 KiB page
@@ -702,7 +651,6 @@ module kvcpu_exec #(
   // on the chunk's last beat
   `KV_ASSERT(DirHold_A, dir_req_valid_o && !dir_req_ready_i |=> dir_req_valid_o &&
              $stable(dir_req_op_o) && $stable(dir_req_key_o))
-  `KV_ASSERT(NvmeSqHold_A, nvme_sq_valid_o && !nvme_sq_ready_i |=> nvme_sq_valid_o && $stable(nvme_sq_o))
   `KV_ASSERT(DirRspExpected_A, dir_rsp_valid_i |-> state_q == S_DIR_RSP)
   `KV_ASSERT(CmdHold_A, cmd_valid_i && !cmd_ready_o |=> cmd_valid_i && $stable(cmd_sqe_i) &&
              $stable(cmd_qid_i))
@@ -715,6 +663,6 @@ module kvcpu_exec #(
   `KV_ASSERT_KNOWN(CplValidKnown_A, cpl_valid_o)
   `KV_ASSERT_KNOWN(StepValidKnown_A, step_valid_o)
   `KV_ASSERT_KNOWN(DirValidKnown_A, dir_req_valid_o)
-  `KV_ASSERT_KNOWN(NvmeSqValidKnown_A, nvme_sq_valid_o)
+  `KV_ASSERT_KNOWN(IoPushKnown_A, io_push_o)
 
 endmodule

@@ -9,7 +9,10 @@
 //   complete it internally (NOP, reserved field set, fetch error); then wait while the CQ
 //   is full, write the provenance record (7-beat burst) if enabled, post the CQE (one
 //   2-beat INCR write burst), pulse irq. The fetch stage reads the next SQE while the
-//   completion stage works, so reads overlap writes; commands complete in fetch order.
+//   completion stage works, so reads overlap writes. A forwarded command whose completion
+//   is deferred (an I/O command) posts nothing then: its completion comes later, out of
+//   order, on acpl, with its provenance times, and is posted like any other; acpl goes
+//   before the next fetched command. Every other command completes in fetch order.
 // - Every valid output is registered (from the FSM state) and never depends on a ready.
 `include "kvcpu_assert.svh"
 
@@ -77,6 +80,17 @@ module kvcpu_hif #(
   input  logic [15:0]                  cpl_cid_i,
   input  logic [14:0]                  cpl_status_i,
   input  logic [31:0]                  cpl_result_i,
+  input  logic                         cpl_defer_i,    // no CQE now: it comes on acpl
+  // the command in flight's {t_started, t_fetched, t_db} (valid while its completion is awaited)
+  output logic [191:0]                 cmd_prov_o,
+  // deferred completions: posted as they come (the executors' I/O unit)
+  input  logic                         acpl_valid_i,
+  output logic                         acpl_ready_o,
+  input  logic [QidW-1:0]              acpl_qid_i,
+  input  kvcpu_hif_pkg::sqe_t          acpl_sqe_i,     // cid, flow_id, home_queue, io_class, opcode
+  input  logic [14:0]                  acpl_status_i,
+  input  logic [31:0]                  acpl_result_i,
+  input  logic [255:0]                 acpl_prov_i,    // {t_done, t_started, t_fetched, t_db}
   // one-cycle pulse per CQE made visible
   output logic                         irq_valid_o,
   output logic [QidW-1:0]              irq_vector_o,
@@ -255,6 +269,7 @@ module kvcpu_hif #(
   logic [63:0]          sel_sq_base;
   logic [PtrW-1:0]      f_sq_head;
   logic                 take;  // the completion stage takes the fetched SQE this cycle
+  logic                 atake; // ... or a deferred completion (first)
 
   // the held entry, classified for the completion stage: fetch error, then reserved fields,
   // then NOP are completed by the engine itself (internal)
@@ -339,6 +354,8 @@ module kvcpu_hif #(
   logic [63:0]          cq_addr_q, cq_addr_d, prov_addr_q, prov_addr_d;
   logic [63:0]          take_cq_base, take_prov_base;
   logic [PtrW-1:0]      take_slot;
+  logic [63:0]          acpl_cq_base, acpl_prov_base;
+  logic [PtrW-1:0]      acpl_slot;
   logic                 c_prov_en, c_cq_full;
   logic                 c_aw2_q, c_aw2_d;    // the CQE's AW went out during the record
   logic [1:0]           c_bgot_q, c_bgot_d;  // B responses of this command's post so far
@@ -348,13 +365,17 @@ module kvcpu_hif #(
   assign take_cq_base     = cq_base_i[f_q_q*64 +: 64];
   assign take_prov_base   = prov_base_i[f_q_q*64 +: 64];
   assign take_slot        = cq_tail_next_all[f_q_q*PtrW +: PtrW];
+  assign acpl_cq_base     = cq_base_i[acpl_qid_i*64 +: 64];
+  assign acpl_prov_base   = prov_base_i[acpl_qid_i*64 +: 64];
+  assign acpl_slot        = cq_tail_next_all[acpl_qid_i*PtrW +: PtrW];
   assign c_prov_en        = prov_en_i[c_q_q];
   assign c_cq_full        = cq_full[c_q_q];
   assign b_fire           = m_axi_bvalid_i && m_axi_bready_o;
   // the last B of the post: the record's (if any) and the CQE's
   assign post_done        = (c_state_q == S_C_B) && b_fire &&
                             (c_bgot_q + 2'd1 == (c_prov_en ? 2'd2 : 2'd1));
-  assign take             = (f_state_q == S_F_FULL) &&
+  assign atake            = acpl_valid_i && ((c_state_q == S_C_IDLE) || post_done);
+  assign take             = (f_state_q == S_F_FULL) && !acpl_valid_i &&
                             ((c_state_q == S_C_IDLE) || post_done);
 
   always_comb begin
@@ -404,7 +425,7 @@ module kvcpu_hif #(
           status_d  = cpl_status_i;
           result_d  = cpl_result_i;
           t_done_d  = time_i;
-          c_state_d = S_C_CQ_WAIT;
+          c_state_d = cpl_defer_i ? S_C_IDLE : S_C_CQ_WAIT;
         end
       end
       S_C_CQ_WAIT: begin
@@ -459,7 +480,24 @@ module kvcpu_hif #(
     endcase
     // the next command: from idle, or straight after the B of the previous CQE. An internal
     // completion whose CQ has room goes straight to its post.
-    if (take) begin
+    if (atake) begin
+      // a deferred completion: its queue's next CQ slot and record, then the post
+      c_q_d       = acpl_qid_i;
+      c_sqe_d     = acpl_sqe_i;
+      c_int_d     = 1'b1;
+      c_sq_head_d = sq_head_all[acpl_qid_i*PtrW +: PtrW];
+      cq_addr_d   = {acpl_cq_base[63:4], 4'b0} +
+                    (64'(acpl_slot) << kvcpu_hif_pkg::CQE_SHIFT);
+      prov_addr_d = {acpl_prov_base[63:6], 6'b0} +
+                    (64'(acpl_slot) << kvcpu_hif_pkg::SQE_SHIFT);
+      status_d    = acpl_status_i;
+      result_d    = acpl_result_i;
+      t_db_d      = acpl_prov_i[63:0];
+      t_fetched_d = acpl_prov_i[127:64];
+      t_started_d = acpl_prov_i[191:128];
+      t_done_d    = acpl_prov_i[255:192];
+      c_state_d   = S_C_CQ_WAIT;
+    end else if (take) begin
       c_q_d       = f_q_q;
       c_sqe_d     = f_err_q ? '0 : f_sqe_q;  // after a fetch error cid and flow_id read 0
       c_int_d     = f_internal;
@@ -602,6 +640,8 @@ module kvcpu_hif #(
   assign cmd_qid_o    = c_q_q;
   assign cmd_sqe_o    = sqe;
   assign cpl_ready_o  = (c_state_q == S_C_CPL);
+  assign cmd_prov_o   = {t_started_q, t_fetched_q, t_db_q};
+  assign acpl_ready_o = atake;
   assign irq_valid_o  = irq_q;
   assign irq_vector_o = irq_vec_q;
   assign sq_head_o    = sq_head_all;
@@ -611,6 +651,7 @@ module kvcpu_hif #(
   // The completion carries the completion stage's qid and cid (one command at a time).
   logic unused_cpl_id;
   assign unused_cpl_id = ^{cpl_qid_i, cpl_cid_i, sel_sq_base[5:0], take_cq_base[3:0],
+                           acpl_cq_base[3:0], acpl_prov_base[5:0],
                            f_sqe[511:96], f_sqe[79:16],  // only classified here
                            take_prov_base[5:0],
                            m_axi_rresp_i[0], m_axi_bresp_i[0], m_axi_rlast_i};
@@ -684,6 +725,8 @@ module kvcpu_hif #(
   `KV_ASSERT(CqNoOverwrite_A, m_axi_awvalid_o |-> !c_cq_full)
   // the stages hand over only a fetched entry, and only to a free completion stage
   `KV_ASSERT(TakeFull_A, take |-> f_state_q == S_F_FULL)
+  `KV_ASSERT(AcplHold_A, acpl_valid_i && !acpl_ready_o |=> acpl_valid_i && $stable(acpl_qid_i) &&
+             $stable(acpl_sqe_i) && $stable(acpl_status_i) && $stable(acpl_result_i))
   `KV_ASSERT(FullHold_A, f_state_q == S_F_FULL && !take |=> f_state_q == S_F_FULL &&
              $stable(f_sqe_q) && $stable(f_q_q))
   `KV_ASSERT_KNOWN(ArValidKnown_A, m_axi_arvalid_o)

@@ -44,7 +44,8 @@ package kvcpu_hif_pkg;
     ST_DMA_ERROR      = 15'h0005,  // a DMA_COPY beat got SLVERR/DECERR
     ST_STEP_BACKWARDS = 15'h0080,  // STEP_ADVANCE mode 1 below the current step
     ST_NVME_ERROR     = 15'h0200,  // the NVMe command completed with an error; result = its status
-    ST_IO_TIMEOUT     = 15'h0201   // no NVMe completion within the I/O timeout
+    ST_IO_TIMEOUT     = 15'h0201,  // no NVMe completion within the I/O timeout
+    ST_IO_BUSY        = 15'h0202   // every I/O context is in use (IO_CONTEXTS); nothing was done
   } status_e;
 
   // 64-byte submission queue entry.

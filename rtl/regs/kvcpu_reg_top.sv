@@ -53,6 +53,42 @@ module kvcpu_reg_top (
   input  logic [31:0]           dir_live_i,
   input  logic [31:0]           dir_hits_i,
   input  logic [31:0]           dir_misses_i,
+  input  logic [31:0]           io_contexts_i,
+  input  logic [31:0]           io_slots_i,
+  input  logic [31:0]           io_in_use_i,
+  input  logic [31:0]           io_refused_i,
+  input  logic [31:0]           io_stale_i,
+  input  logic [31:0]           io_timeouts_i,
+  output logic [31:0]           narb_mode_q_o,
+  output logic [31:0]           narb_decode_budget_q_o,
+  output logic [31:0]           narb_prefetch_budget_q_o,
+  output logic [31:0]           narb_prefetch_deadline_us_q_o,
+  output logic [31:0]           narb_write_deadline_us_q_o,
+  output logic [31:0]           narb_evict_deadline_us_q_o,
+  output logic [31:0]           narb_normal_deadline_us_q_o,
+  output logic [31:0]           narb_tag_reserve_q_o,
+  output logic [31:0]           narb_wrr_weights_q_o,
+  output logic [31:0]           narb_ctrl_mode_q_o,
+  output logic [31:0]           narb_target_p99_us_q_o,
+  output logic [31:0]           narb_ctrl_window_us_q_o,
+  output logic [31:0]           narb_ctrl_min_samples_q_o,
+  output logic [31:0]           narb_ctrl_max_decode_budget_q_o,
+  input  logic [31:0]           narb_status_i,
+  // NARB_DISPATCHES[0..4]: instance i at [i*32 +: 32]
+  input  logic [159:0]          narb_dispatches_i,
+  input  logic [31:0]           narb_prefetch_deadline_hits_i,
+  input  logic [31:0]           narb_prefetch_budget_skips_i,
+  input  logic [31:0]           narb_decode_budget_skips_i,
+  input  logic [31:0]           narb_starvation_escapes_i,
+  input  logic [31:0]           narb_prefill_demotions_i,
+  input  logic [31:0]           narb_evict_demotions_i,
+  input  logic [31:0]           narb_cpl_errors_i,
+  input  logic [31:0]           narb_ctrl_updates_i,
+  input  logic [31:0]           narb_ctrl_boosts_i,
+  input  logic [31:0]           narb_ctrl_relaxes_i,
+  input  logic [31:0]           narb_ctrl_insufficient_i,
+  // NARB_HIST[0..9]: instance i at [i*32 +: 32]
+  input  logic [319:0]          narb_hist_i,
   // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
   input  logic [255:0]          q_sq_base_lo_i,
   output logic [7:0]            q_sq_base_lo_we_o,
@@ -111,6 +147,20 @@ module kvcpu_reg_top (
   logic w_sel_err_status;
   logic w_sel_intr_status;
   logic w_sel_intr_mask;
+  logic w_sel_narb_mode;
+  logic w_sel_narb_decode_budget;
+  logic w_sel_narb_prefetch_budget;
+  logic w_sel_narb_prefetch_deadline_us;
+  logic w_sel_narb_write_deadline_us;
+  logic w_sel_narb_evict_deadline_us;
+  logic w_sel_narb_normal_deadline_us;
+  logic w_sel_narb_tag_reserve;
+  logic w_sel_narb_wrr_weights;
+  logic w_sel_narb_ctrl_mode;
+  logic w_sel_narb_target_p99_us;
+  logic w_sel_narb_ctrl_window_us;
+  logic w_sel_narb_ctrl_min_samples;
+  logic w_sel_narb_ctrl_max_decode_budget;
   logic [7:0] w_sel_q_sq_base_lo;
   logic [7:0] w_sel_q_sq_base_hi;
   logic [7:0] w_sel_q_cq_base_lo;
@@ -135,6 +185,20 @@ module kvcpu_reg_top (
     w_sel_err_status = 1'b0;
     w_sel_intr_status = 1'b0;
     w_sel_intr_mask = 1'b0;
+    w_sel_narb_mode = 1'b0;
+    w_sel_narb_decode_budget = 1'b0;
+    w_sel_narb_prefetch_budget = 1'b0;
+    w_sel_narb_prefetch_deadline_us = 1'b0;
+    w_sel_narb_write_deadline_us = 1'b0;
+    w_sel_narb_evict_deadline_us = 1'b0;
+    w_sel_narb_normal_deadline_us = 1'b0;
+    w_sel_narb_tag_reserve = 1'b0;
+    w_sel_narb_wrr_weights = 1'b0;
+    w_sel_narb_ctrl_mode = 1'b0;
+    w_sel_narb_target_p99_us = 1'b0;
+    w_sel_narb_ctrl_window_us = 1'b0;
+    w_sel_narb_ctrl_min_samples = 1'b0;
+    w_sel_narb_ctrl_max_decode_budget = 1'b0;
     w_sel_q_sq_base_lo = '0;
     w_sel_q_sq_base_hi = '0;
     w_sel_q_cq_base_lo = '0;
@@ -183,6 +247,53 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_DIR_LIVE: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_DIR_HITS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_DIR_MISSES: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_CONTEXTS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_SLOTS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_IN_USE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_REFUSED: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_STALE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_IO_TIMEOUTS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODE: w_sel_narb_mode = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET: w_sel_narb_decode_budget = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET: w_sel_narb_prefetch_budget = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_US: w_sel_narb_prefetch_deadline_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_DEADLINE_US: w_sel_narb_write_deadline_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_EVICT_DEADLINE_US: w_sel_narb_evict_deadline_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_NORMAL_DEADLINE_US: w_sel_narb_normal_deadline_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_TAG_RESERVE: w_sel_narb_tag_reserve = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_WRR_WEIGHTS: w_sel_narb_wrr_weights = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MODE: w_sel_narb_ctrl_mode = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_TARGET_P99_US: w_sel_narb_target_p99_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_WINDOW_US: w_sel_narb_ctrl_window_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MIN_SAMPLES: w_sel_narb_ctrl_min_samples = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: w_sel_narb_ctrl_max_decode_budget = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_STATUS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'hC: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_HITS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET_SKIPS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET_SKIPS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_STARVATION_ESCAPES: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PREFILL_DEMOTIONS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_EVICT_DEMOTIONS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CPL_ERRORS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_UPDATES: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_BOOSTS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_RELAXES: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_INSUFFICIENT: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h4: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h8: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'hC: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h14: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h18: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
@@ -388,6 +499,104 @@ module kvcpu_reg_top (
   end
   assign intr_mask_q_o = intr_mask_q;
 
+  logic [31:0] narb_mode_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_mode_q <= kvcpu_reg_pkg::NARB_MODE_RESET;
+    else if (w_ok && w_sel_narb_mode) narb_mode_q <= wdata_i & kvcpu_reg_pkg::NARB_MODE_MASK;
+  end
+  assign narb_mode_q_o = narb_mode_q;
+
+  logic [31:0] narb_decode_budget_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_decode_budget_q <= kvcpu_reg_pkg::NARB_DECODE_BUDGET_RESET;
+    else if (w_ok && w_sel_narb_decode_budget) narb_decode_budget_q <= wdata_i & kvcpu_reg_pkg::NARB_DECODE_BUDGET_MASK;
+  end
+  assign narb_decode_budget_q_o = narb_decode_budget_q;
+
+  logic [31:0] narb_prefetch_budget_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_prefetch_budget_q <= kvcpu_reg_pkg::NARB_PREFETCH_BUDGET_RESET;
+    else if (w_ok && w_sel_narb_prefetch_budget) narb_prefetch_budget_q <= wdata_i & kvcpu_reg_pkg::NARB_PREFETCH_BUDGET_MASK;
+  end
+  assign narb_prefetch_budget_q_o = narb_prefetch_budget_q;
+
+  logic [31:0] narb_prefetch_deadline_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_prefetch_deadline_us_q <= kvcpu_reg_pkg::NARB_PREFETCH_DEADLINE_US_RESET;
+    else if (w_ok && w_sel_narb_prefetch_deadline_us) narb_prefetch_deadline_us_q <= wdata_i & kvcpu_reg_pkg::NARB_PREFETCH_DEADLINE_US_MASK;
+  end
+  assign narb_prefetch_deadline_us_q_o = narb_prefetch_deadline_us_q;
+
+  logic [31:0] narb_write_deadline_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_write_deadline_us_q <= kvcpu_reg_pkg::NARB_WRITE_DEADLINE_US_RESET;
+    else if (w_ok && w_sel_narb_write_deadline_us) narb_write_deadline_us_q <= wdata_i & kvcpu_reg_pkg::NARB_WRITE_DEADLINE_US_MASK;
+  end
+  assign narb_write_deadline_us_q_o = narb_write_deadline_us_q;
+
+  logic [31:0] narb_evict_deadline_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_evict_deadline_us_q <= kvcpu_reg_pkg::NARB_EVICT_DEADLINE_US_RESET;
+    else if (w_ok && w_sel_narb_evict_deadline_us) narb_evict_deadline_us_q <= wdata_i & kvcpu_reg_pkg::NARB_EVICT_DEADLINE_US_MASK;
+  end
+  assign narb_evict_deadline_us_q_o = narb_evict_deadline_us_q;
+
+  logic [31:0] narb_normal_deadline_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_normal_deadline_us_q <= kvcpu_reg_pkg::NARB_NORMAL_DEADLINE_US_RESET;
+    else if (w_ok && w_sel_narb_normal_deadline_us) narb_normal_deadline_us_q <= wdata_i & kvcpu_reg_pkg::NARB_NORMAL_DEADLINE_US_MASK;
+  end
+  assign narb_normal_deadline_us_q_o = narb_normal_deadline_us_q;
+
+  logic [31:0] narb_tag_reserve_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_tag_reserve_q <= kvcpu_reg_pkg::NARB_TAG_RESERVE_RESET;
+    else if (w_ok && w_sel_narb_tag_reserve) narb_tag_reserve_q <= wdata_i & kvcpu_reg_pkg::NARB_TAG_RESERVE_MASK;
+  end
+  assign narb_tag_reserve_q_o = narb_tag_reserve_q;
+
+  logic [31:0] narb_wrr_weights_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_wrr_weights_q <= kvcpu_reg_pkg::NARB_WRR_WEIGHTS_RESET;
+    else if (w_ok && w_sel_narb_wrr_weights) narb_wrr_weights_q <= wdata_i & kvcpu_reg_pkg::NARB_WRR_WEIGHTS_MASK;
+  end
+  assign narb_wrr_weights_q_o = narb_wrr_weights_q;
+
+  logic [31:0] narb_ctrl_mode_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_ctrl_mode_q <= kvcpu_reg_pkg::NARB_CTRL_MODE_RESET;
+    else if (w_ok && w_sel_narb_ctrl_mode) narb_ctrl_mode_q <= wdata_i & kvcpu_reg_pkg::NARB_CTRL_MODE_MASK;
+  end
+  assign narb_ctrl_mode_q_o = narb_ctrl_mode_q;
+
+  logic [31:0] narb_target_p99_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_target_p99_us_q <= kvcpu_reg_pkg::NARB_TARGET_P99_US_RESET;
+    else if (w_ok && w_sel_narb_target_p99_us) narb_target_p99_us_q <= wdata_i & kvcpu_reg_pkg::NARB_TARGET_P99_US_MASK;
+  end
+  assign narb_target_p99_us_q_o = narb_target_p99_us_q;
+
+  logic [31:0] narb_ctrl_window_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_ctrl_window_us_q <= kvcpu_reg_pkg::NARB_CTRL_WINDOW_US_RESET;
+    else if (w_ok && w_sel_narb_ctrl_window_us) narb_ctrl_window_us_q <= wdata_i & kvcpu_reg_pkg::NARB_CTRL_WINDOW_US_MASK;
+  end
+  assign narb_ctrl_window_us_q_o = narb_ctrl_window_us_q;
+
+  logic [31:0] narb_ctrl_min_samples_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_ctrl_min_samples_q <= kvcpu_reg_pkg::NARB_CTRL_MIN_SAMPLES_RESET;
+    else if (w_ok && w_sel_narb_ctrl_min_samples) narb_ctrl_min_samples_q <= wdata_i & kvcpu_reg_pkg::NARB_CTRL_MIN_SAMPLES_MASK;
+  end
+  assign narb_ctrl_min_samples_q_o = narb_ctrl_min_samples_q;
+
+  logic [31:0] narb_ctrl_max_decode_budget_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_ctrl_max_decode_budget_q <= kvcpu_reg_pkg::NARB_CTRL_MAX_DECODE_BUDGET_RESET;
+    else if (w_ok && w_sel_narb_ctrl_max_decode_budget) narb_ctrl_max_decode_budget_q <= wdata_i & kvcpu_reg_pkg::NARB_CTRL_MAX_DECODE_BUDGET_MASK;
+  end
+  assign narb_ctrl_max_decode_budget_q_o = narb_ctrl_max_decode_budget_q;
+
   assign q_sq_base_lo_we_o = {8{w_ok}} & w_sel_q_sq_base_lo;
 
   assign q_sq_base_hi_we_o = {8{w_ok}} & w_sel_q_sq_base_hi;
@@ -489,6 +698,53 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_DIR_LIVE: r_data = dir_live_i & kvcpu_reg_pkg::DIR_LIVE_MASK;
         kvcpu_reg_pkg::ADDR_DIR_HITS: r_data = dir_hits_i & kvcpu_reg_pkg::DIR_HITS_MASK;
         kvcpu_reg_pkg::ADDR_DIR_MISSES: r_data = dir_misses_i & kvcpu_reg_pkg::DIR_MISSES_MASK;
+        kvcpu_reg_pkg::ADDR_IO_CONTEXTS: r_data = io_contexts_i & kvcpu_reg_pkg::IO_CONTEXTS_MASK;
+        kvcpu_reg_pkg::ADDR_IO_SLOTS: r_data = io_slots_i & kvcpu_reg_pkg::IO_SLOTS_MASK;
+        kvcpu_reg_pkg::ADDR_IO_IN_USE: r_data = io_in_use_i & kvcpu_reg_pkg::IO_IN_USE_MASK;
+        kvcpu_reg_pkg::ADDR_IO_REFUSED: r_data = io_refused_i & kvcpu_reg_pkg::IO_REFUSED_MASK;
+        kvcpu_reg_pkg::ADDR_IO_STALE: r_data = io_stale_i & kvcpu_reg_pkg::IO_STALE_MASK;
+        kvcpu_reg_pkg::ADDR_IO_TIMEOUTS: r_data = io_timeouts_i & kvcpu_reg_pkg::IO_TIMEOUTS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODE: r_data = narb_mode_q;
+        kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET: r_data = narb_decode_budget_q;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET: r_data = narb_prefetch_budget_q;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_US: r_data = narb_prefetch_deadline_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_DEADLINE_US: r_data = narb_write_deadline_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_EVICT_DEADLINE_US: r_data = narb_evict_deadline_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_NORMAL_DEADLINE_US: r_data = narb_normal_deadline_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_TAG_RESERVE: r_data = narb_tag_reserve_q;
+        kvcpu_reg_pkg::ADDR_NARB_WRR_WEIGHTS: r_data = narb_wrr_weights_q;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MODE: r_data = narb_ctrl_mode_q;
+        kvcpu_reg_pkg::ADDR_NARB_TARGET_P99_US: r_data = narb_target_p99_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_WINDOW_US: r_data = narb_ctrl_window_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MIN_SAMPLES: r_data = narb_ctrl_min_samples_q;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: r_data = narb_ctrl_max_decode_budget_q;
+        kvcpu_reg_pkg::ADDR_NARB_STATUS: r_data = narb_status_i & kvcpu_reg_pkg::NARB_STATUS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: r_data = narb_dispatches_i[31:0] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: r_data = narb_dispatches_i[63:32] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: r_data = narb_dispatches_i[95:64] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'hC: r_data = narb_dispatches_i[127:96] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h10: r_data = narb_dispatches_i[159:128] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_HITS: r_data = narb_prefetch_deadline_hits_i & kvcpu_reg_pkg::NARB_PREFETCH_DEADLINE_HITS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET_SKIPS: r_data = narb_prefetch_budget_skips_i & kvcpu_reg_pkg::NARB_PREFETCH_BUDGET_SKIPS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET_SKIPS: r_data = narb_decode_budget_skips_i & kvcpu_reg_pkg::NARB_DECODE_BUDGET_SKIPS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_STARVATION_ESCAPES: r_data = narb_starvation_escapes_i & kvcpu_reg_pkg::NARB_STARVATION_ESCAPES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_PREFILL_DEMOTIONS: r_data = narb_prefill_demotions_i & kvcpu_reg_pkg::NARB_PREFILL_DEMOTIONS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_EVICT_DEMOTIONS: r_data = narb_evict_demotions_i & kvcpu_reg_pkg::NARB_EVICT_DEMOTIONS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CPL_ERRORS: r_data = narb_cpl_errors_i & kvcpu_reg_pkg::NARB_CPL_ERRORS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_UPDATES: r_data = narb_ctrl_updates_i & kvcpu_reg_pkg::NARB_CTRL_UPDATES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_BOOSTS: r_data = narb_ctrl_boosts_i & kvcpu_reg_pkg::NARB_CTRL_BOOSTS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_RELAXES: r_data = narb_ctrl_relaxes_i & kvcpu_reg_pkg::NARB_CTRL_RELAXES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CTRL_INSUFFICIENT: r_data = narb_ctrl_insufficient_i & kvcpu_reg_pkg::NARB_CTRL_INSUFFICIENT_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST: r_data = narb_hist_i[31:0] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h4: r_data = narb_hist_i[63:32] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h8: r_data = narb_hist_i[95:64] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'hC: r_data = narb_hist_i[127:96] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h10: r_data = narb_hist_i[159:128] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h14: r_data = narb_hist_i[191:160] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h18: r_data = narb_hist_i[223:192] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: r_data = narb_hist_i[255:224] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: r_data = narb_hist_i[287:256] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: r_data = narb_hist_i[319:288] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;

@@ -6,13 +6,21 @@
 // Now: BAR0 register file, the decode-step counter, and the host interface
 // (docs/host-interface.md): queue configuration and doorbells, the queue engine (hif), the
 // command executor (exec), their host-memory AXI4 master, MSI-X with coalescing (msix), and
-// the block directory (rtbd) behind the executor's block commands.
-// Later blocks (hepc, dma, narb) attach here.
+// the block directory (rtbd) behind the executor's block commands, and the I/O unit (io)
+// with the NVMe command arbiter (narb) between the executor's I/O commands and the NVMe port.
+// Later blocks (hepc, dma) attach here.
 `include "kvcpu_assert.svh"
 
 module kvcpu_core #(
   // Block directory: 2^DirSetBits sets x 8 ways (5: 256 entries, the iCE40 size; 13: 65,536)
-  parameter int unsigned DirSetBits = 5
+  parameter int unsigned DirSetBits = 5,
+  // I/O commands held at once, and NVMe command slots at the SSD (powers of two; docs/io.md)
+  parameter int unsigned IoContexts = 8,
+  parameter int unsigned IoSlots    = 8,
+  // cycles an I/O command waits for its NVMe completion (2^22: 16.8 ms at 250 MHz)
+  parameter int unsigned IoTimeoutCycles = 32'h0040_0000,
+  // core clock cycles per microsecond (the arbiter's deadlines and histogram)
+  parameter int unsigned CyclesPerUs = 250
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -144,6 +152,21 @@ module kvcpu_core #(
   logic [NQ-1:0]    msix_pba;
   logic [5*32-1:0]  hint_count;
   logic [63:0]      time_q;
+  // I/O unit and arbiter registers (docs/io.md, docs/narb.md)
+  localparam int unsigned IoCtxW = $clog2(IoContexts);
+  localparam int unsigned SlotW  = $clog2(IoSlots);
+  logic [IoCtxW:0]  io_in_use;
+  logic [31:0]      io_refused, io_stale, io_timeouts;
+  logic [31:0]      narb_mode, narb_decode_budget, narb_prefetch_budget, narb_prefetch_deadline;
+  logic [31:0]      narb_write_deadline, narb_evict_deadline, narb_normal_deadline;
+  logic [31:0]      narb_tag_reserve, narb_wrr_weights, narb_ctrl_mode, narb_target_p99;
+  logic [31:0]      narb_ctrl_window, narb_ctrl_min_samples, narb_ctrl_max_decode_budget;
+  logic [31:0]      narb_status, narb_pf_deadline_hits, narb_pf_budget_skips;
+  logic [31:0]      narb_dec_budget_skips, narb_escapes, narb_pw_demotions, narb_ev_demotions;
+  logic [31:0]      narb_cpl_errors, narb_ctrl_updates, narb_ctrl_boosts, narb_ctrl_relaxes;
+  logic [31:0]      narb_ctrl_insufficient;
+  logic [5*32-1:0]  narb_dispatches;
+  logic [10*32-1:0] narb_hist;
 
   logic [63:0] step_q;
   logic [31:0] step_lo_stage_q, step_count_q;
@@ -194,6 +217,40 @@ module kvcpu_core #(
     .dir_live_i        (dir_live_q),
     .dir_hits_i        (dir_hits_q),
     .dir_misses_i      (dir_misses_q),
+    .io_contexts_i     (32'(IoContexts)),
+    .io_slots_i        (32'(IoSlots)),
+    .io_in_use_i       (32'(io_in_use)),
+    .io_refused_i      (io_refused),
+    .io_stale_i        (io_stale),
+    .io_timeouts_i     (io_timeouts),
+    .narb_mode_q_o                   (narb_mode),
+    .narb_decode_budget_q_o          (narb_decode_budget),
+    .narb_prefetch_budget_q_o        (narb_prefetch_budget),
+    .narb_prefetch_deadline_us_q_o   (narb_prefetch_deadline),
+    .narb_write_deadline_us_q_o      (narb_write_deadline),
+    .narb_evict_deadline_us_q_o      (narb_evict_deadline),
+    .narb_normal_deadline_us_q_o     (narb_normal_deadline),
+    .narb_tag_reserve_q_o            (narb_tag_reserve),
+    .narb_wrr_weights_q_o            (narb_wrr_weights),
+    .narb_ctrl_mode_q_o              (narb_ctrl_mode),
+    .narb_target_p99_us_q_o          (narb_target_p99),
+    .narb_ctrl_window_us_q_o         (narb_ctrl_window),
+    .narb_ctrl_min_samples_q_o       (narb_ctrl_min_samples),
+    .narb_ctrl_max_decode_budget_q_o (narb_ctrl_max_decode_budget),
+    .narb_status_i                   (narb_status),
+    .narb_dispatches_i               (narb_dispatches),
+    .narb_prefetch_deadline_hits_i   (narb_pf_deadline_hits),
+    .narb_prefetch_budget_skips_i    (narb_pf_budget_skips),
+    .narb_decode_budget_skips_i      (narb_dec_budget_skips),
+    .narb_starvation_escapes_i       (narb_escapes),
+    .narb_prefill_demotions_i        (narb_pw_demotions),
+    .narb_evict_demotions_i          (narb_ev_demotions),
+    .narb_cpl_errors_i               (narb_cpl_errors),
+    .narb_ctrl_updates_i             (narb_ctrl_updates),
+    .narb_ctrl_boosts_i              (narb_ctrl_boosts),
+    .narb_ctrl_relaxes_i             (narb_ctrl_relaxes),
+    .narb_ctrl_insufficient_i        (narb_ctrl_insufficient),
+    .narb_hist_i                     (narb_hist),
     .q_sq_base_lo_i    (sq_lo_rd),
     .q_sq_base_lo_we_o (sq_lo_we),
     .q_sq_base_hi_i    (sq_hi_rd),
@@ -364,6 +421,14 @@ module kvcpu_core #(
   logic [15:0]                ex_cpl_cid;
   logic [14:0]                ex_cpl_status;
   logic [31:0]                ex_cpl_result;
+  logic                       ex_cpl_defer;
+  logic [191:0]               hif_cmd_prov;
+  logic                       io_acpl_valid, io_acpl_ready;
+  logic [QW-1:0]              io_acpl_qid;
+  kvcpu_hif_pkg::sqe_t        io_acpl_sqe;
+  logic [14:0]                io_acpl_status;
+  logic [31:0]                io_acpl_result;
+  logic [255:0]               io_acpl_prov;
   logic                       hif_cqe_valid, hif_busy, hif_err_rd, hif_err_wr;
   logic [QW-1:0]              hif_cqe_vec;
   logic [NQ*QDepthLog2Max-1:0] hif_sq_head, hif_cq_tail;
@@ -429,6 +494,15 @@ module kvcpu_core #(
     .cpl_cid_i       (ex_cpl_cid),
     .cpl_status_i    (ex_cpl_status),
     .cpl_result_i    (ex_cpl_result),
+    .cpl_defer_i     (ex_cpl_defer),
+    .cmd_prov_o      (hif_cmd_prov),
+    .acpl_valid_i    (io_acpl_valid),
+    .acpl_ready_o    (io_acpl_ready),
+    .acpl_qid_i      (io_acpl_qid),
+    .acpl_sqe_i      (io_acpl_sqe),
+    .acpl_status_i   (io_acpl_status),
+    .acpl_result_i   (io_acpl_result),
+    .acpl_prov_i     (io_acpl_prov),
     .irq_valid_o     (hif_cqe_valid),
     .irq_vector_o    (hif_cqe_vec),
     .sq_head_o       (hif_sq_head),
@@ -454,7 +528,9 @@ module kvcpu_core #(
   logic [31:0]             dir_rsp_handle;
   kvcpu_rtbd_pkg::entry_t  dir_rsp_entry;
 
-  logic                    ex_nvme_stale;  // dropped by the executor
+  logic                    ex_io_push, io_push_ok;
+  logic [QW-1:0]           ex_io_qid;
+  kvcpu_hif_pkg::sqe_t     ex_io_sqe;
   logic [31:0]             dir_live_q, dir_hits_q, dir_misses_q;
 
   // ---- command executor
@@ -471,6 +547,7 @@ module kvcpu_core #(
     .cpl_cid_o       (ex_cpl_cid),
     .cpl_status_o    (ex_cpl_status),
     .cpl_result_o    (ex_cpl_result),
+    .cpl_defer_o     (ex_cpl_defer),
     .step_i          (step_q),
     .step_valid_o    (ex_step_valid),
     .step_ready_i    (ex_step_ready),
@@ -495,13 +572,10 @@ module kvcpu_core #(
     .dir_rsp_status_i       (dir_rsp_status),
     .dir_rsp_handle_i       (dir_rsp_handle),
     .dir_rsp_entry_i        (dir_rsp_entry),
-    .nvme_sq_valid_o        (nvme_sq_valid_o),
-    .nvme_sq_ready_i        (nvme_sq_ready_i),
-    .nvme_sq_o              (nvme_sq_o),
-    .nvme_cq_valid_i        (nvme_cq_valid_i),
-    .nvme_cq_ready_o        (nvme_cq_ready_o),
-    .nvme_cq_i              (nvme_cq_i),
-    .nvme_stale_o           (ex_nvme_stale),
+    .io_push_o              (ex_io_push),
+    .io_push_ok_i           (io_push_ok),
+    .io_qid_o               (ex_io_qid),
+    .io_sqe_o               (ex_io_sqe),
     .m_axi_arvalid_o (a_arvalid[1]),
     .m_axi_arready_i (a_arready[1]),
     .m_axi_araddr_o  (a_araddr[127:64]),
@@ -583,10 +657,152 @@ module kvcpu_core #(
     end
   end
 
-  // The executor has one op in flight and knows which it is. A stale NVMe completion (of a
-  // command that timed out) is dropped by the executor.
-  logic unused_dir;
-  assign unused_dir = ex_nvme_stale;
+  // ---- I/O unit and NVMe command arbiter (docs/io.md, docs/narb.md)
+  logic             arb_req_valid, arb_req_ready, arb_disp_valid, arb_disp_ready, arb_cpl_valid;
+  logic [2:0]       arb_req_class, arb_disp_class;
+  logic [15:0]      arb_req_session, arb_req_nblocks, arb_req_tag, arb_disp_session;
+  logic [15:0]      arb_disp_nblocks, arb_disp_tag, arb_cpl_status;
+  logic [7:0]       arb_req_model, arb_req_opcode, arb_disp_model, arb_disp_opcode, arb_disp_ntags;
+  logic [63:0]      arb_req_lba, arb_disp_lba;
+  logic [SlotW-1:0] arb_disp_slot, arb_cpl_slot;
+  logic [31:0]      io_now_us;
+  logic             io_busy;
+  logic [SlotW:0]   narb_outstanding, narb_outstanding_nd;
+  logic [5*$clog2(IoContexts+1)-1:0] narb_q_count;
+  logic [7:0]       narb_dec_used, narb_pf_used, narb_eff_dec, narb_eff_pf;
+  logic [3:0]       narb_p99_bucket;
+
+  kvcpu_io #(
+    .QidW(QW), .NumCtx(IoContexts), .NumSlots(IoSlots), .IoTimeoutCycles(IoTimeoutCycles),
+    .CyclesPerUs(CyclesPerUs)
+  ) u_io (
+    .clk_i,
+    .rst_ni,
+    .time_i             (time_q),
+    .now_us_o           (io_now_us),
+    .push_i             (ex_io_push),
+    .push_ok_o          (io_push_ok),
+    .push_qid_i         (ex_io_qid),
+    .push_sqe_i         (ex_io_sqe),
+    .push_prov_i        (hif_cmd_prov),
+    .acpl_valid_o       (io_acpl_valid),
+    .acpl_ready_i       (io_acpl_ready),
+    .acpl_qid_o         (io_acpl_qid),
+    .acpl_sqe_o         (io_acpl_sqe),
+    .acpl_status_o      (io_acpl_status),
+    .acpl_result_o      (io_acpl_result),
+    .acpl_prov_o        (io_acpl_prov),
+    .arb_req_valid_o    (arb_req_valid),
+    .arb_req_ready_i    (arb_req_ready),
+    .arb_req_class_o    (arb_req_class),
+    .arb_req_session_o  (arb_req_session),
+    .arb_req_model_o    (arb_req_model),
+    .arb_req_opcode_o   (arb_req_opcode),
+    .arb_req_lba_o      (arb_req_lba),
+    .arb_req_nblocks_o  (arb_req_nblocks),
+    .arb_req_tag_o      (arb_req_tag),
+    .arb_disp_valid_i   (arb_disp_valid),
+    .arb_disp_ready_o   (arb_disp_ready),
+    .arb_disp_slot_i    (arb_disp_slot),
+    .arb_disp_opcode_i  (arb_disp_opcode),
+    .arb_disp_lba_i     (arb_disp_lba),
+    .arb_disp_nblocks_i (arb_disp_nblocks),
+    .arb_disp_tag_i     (arb_disp_tag),
+    .arb_cpl_valid_o    (arb_cpl_valid),
+    .arb_cpl_slot_o     (arb_cpl_slot),
+    .arb_cpl_status_o   (arb_cpl_status),
+    .nvme_sq_valid_o,
+    .nvme_sq_ready_i,
+    .nvme_sq_o,
+    .nvme_cq_valid_i,
+    .nvme_cq_ready_o,
+    .nvme_cq_i,
+    .cnt_refused_o      (io_refused),
+    .cnt_stale_o        (io_stale),
+    .cnt_timeouts_o     (io_timeouts),
+    .sts_in_use_o       (io_in_use),
+    .busy_o             (io_busy)
+  );
+
+  // Each class queue holds every context, so a free context always finds room.
+  kvcpu_narb #(.QDepth(IoContexts), .NumSlots(IoSlots), .TimeW(32), .CntW(32)) u_narb (
+    .clk_i,
+    .rst_ni,
+    .mode_i                       (narb_mode[1:0]),
+    .now_us_i                     (io_now_us),
+    .req_valid_i                  (arb_req_valid),
+    .req_ready_o                  (arb_req_ready),
+    .req_class_i                  (arb_req_class),
+    .req_session_i                (arb_req_session),
+    .req_model_i                  (arb_req_model),
+    .req_opcode_i                 (arb_req_opcode),
+    .req_lba_i                    (arb_req_lba),
+    .req_nblocks_i                (arb_req_nblocks),
+    .req_tag_i                    (arb_req_tag),
+    .disp_valid_o                 (arb_disp_valid),
+    .disp_ready_i                 (arb_disp_ready),
+    .disp_slot_o                  (arb_disp_slot),
+    .disp_class_o                 (arb_disp_class),
+    .disp_session_o               (arb_disp_session),
+    .disp_model_o                 (arb_disp_model),
+    .disp_opcode_o                (arb_disp_opcode),
+    .disp_lba_o                   (arb_disp_lba),
+    .disp_nblocks_o               (arb_disp_nblocks),
+    .disp_tag_o                   (arb_disp_tag),
+    .disp_ntags_o                 (arb_disp_ntags),
+    .cpl_valid_i                  (arb_cpl_valid),
+    .cpl_slot_i                   (arb_cpl_slot),
+    .cpl_status_i                 (arb_cpl_status),
+    .cfg_decode_budget_i          (narb_decode_budget[7:0]),
+    .cfg_prefetch_budget_i        (narb_prefetch_budget[7:0]),
+    .cfg_prefetch_deadline_us_i   (narb_prefetch_deadline),
+    .cfg_write_deadline_us_i      (narb_write_deadline),
+    .cfg_evict_deadline_us_i      (narb_evict_deadline),
+    .cfg_normal_deadline_us_i     (narb_normal_deadline),
+    .cfg_tag_reserve_i            (narb_tag_reserve[SlotW:0]),
+    .cfg_wrr_weights_i            (narb_wrr_weights[15:0]),
+    .cfg_ctrl_mode_i              (narb_ctrl_mode[1:0]),
+    .cfg_target_p99_us_i          (narb_target_p99),
+    .cfg_ctrl_window_us_i         (narb_ctrl_window),
+    .cfg_ctrl_min_samples_i       (narb_ctrl_min_samples[15:0]),
+    .cfg_ctrl_max_decode_budget_i (narb_ctrl_max_decode_budget[7:0]),
+    .cnt_disp_decode_o            (narb_dispatches[0 +: 32]),
+    .cnt_disp_prefetch_o          (narb_dispatches[32 +: 32]),
+    .cnt_disp_prefill_o           (narb_dispatches[64 +: 32]),
+    .cnt_disp_evict_o             (narb_dispatches[96 +: 32]),
+    .cnt_disp_normal_o            (narb_dispatches[128 +: 32]),
+    .cnt_prefetch_deadline_hits_o (narb_pf_deadline_hits),
+    .cnt_prefetch_budget_skips_o  (narb_pf_budget_skips),
+    .cnt_decode_budget_skips_o    (narb_dec_budget_skips),
+    .cnt_starvation_escapes_o     (narb_escapes),
+    .cnt_prefill_demotions_o      (narb_pw_demotions),
+    .cnt_evict_demotions_o        (narb_ev_demotions),
+    .cnt_cpl_errors_o             (narb_cpl_errors),
+    .cnt_hist_o                   (narb_hist),
+    .sts_outstanding_o            (narb_outstanding),
+    .sts_outstanding_nd_o         (narb_outstanding_nd),
+    .sts_q_count_o                (narb_q_count),
+    .sts_dec_used_o               (narb_dec_used),
+    .sts_pf_used_o                (narb_pf_used),
+    .cnt_ctrl_updates_o           (narb_ctrl_updates),
+    .cnt_ctrl_boosts_o            (narb_ctrl_boosts),
+    .cnt_ctrl_relaxes_o           (narb_ctrl_relaxes),
+    .cnt_ctrl_insufficient_o      (narb_ctrl_insufficient),
+    .sts_eff_decode_budget_o      (narb_eff_dec),
+    .sts_eff_prefetch_budget_o    (narb_eff_pf),
+    .sts_p99_bucket_o             (narb_p99_bucket)
+  );
+  assign narb_status = {narb_eff_pf, narb_eff_dec, narb_p99_bucket, 3'b0, 9'(narb_outstanding)};
+
+  // The executor has one op in flight and knows which it is; the I/O unit keeps what it
+  // needs of a dispatch (its tag), the rest is for observers.
+  logic unused_io;
+  assign unused_io = ^{arb_disp_class, arb_disp_session, arb_disp_model, arb_disp_ntags,
+                       narb_outstanding_nd, narb_q_count, narb_dec_used, narb_pf_used,
+                       narb_mode[31:2], narb_decode_budget[31:8], narb_prefetch_budget[31:8],
+                       narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
+                       narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
+                       narb_ctrl_max_decode_budget[31:8]};
 
   kvcpu_axi_arb u_arb (
     .clk_i,
@@ -680,7 +896,7 @@ module kvcpu_core #(
                                       4'h0, hif_sq_head[g*QDepthLog2Max +: QDepthLog2Max]};
   end
 
-  assign busy_o = hif_busy || ex_busy || msix_busy;
+  assign busy_o = hif_busy || ex_busy || msix_busy || io_busy;
 
   // ---- errors: sticky bits, and the offset of the first error since all-clear
   localparam int unsigned ES_DECERR = kvcpu_reg_pkg::ERR_STATUS_DECERR_LSB;

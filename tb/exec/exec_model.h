@@ -7,9 +7,9 @@
 //   STEP_ADVANCE  step() from the step the core shows at the decision
 //   block hints   length > 0 (a byte range): HINT_COUNT[opcode - 0x10] += 1 (32-bit wrap);
 //                 length 0 (keyed): one directory op (dir_request()); the count on SUCCESS
-//   IO_*          one NVMe command (nvme_sqe()) with the next device CID; SUCCESS (result =
-//                 length), NVME_ERROR (result = the NVMe status field) or IO_TIMEOUT;
-//                 DISCARD first writes its Dataset Management range to addr0
+//   IO_*          one push to the I/O unit (docs/io.md): a deferred completion when taken,
+//                 IO_BUSY when not; DISCARD first writes its Dataset Management range to
+//                 addr0. The I/O unit's NVMe command is nvme_sqe() (tb_io checks it)
 //   BLK_*         one directory op; result dir_result(); LOOKUP/TOUCH with addr1 != 0 write
 //                 the entry (entry_bytes()) to addr1
 //   ECHO          result = cdw bytes 35:32
@@ -39,6 +39,7 @@ enum ExecStatus : uint16_t {
   kExStepBackwards = 0x0080,
   kExNvmeError = 0x0200,
   kExIoTimeout = 0x0201,
+  kExIoBusy = 0x0202,
 };
 
 enum ExecOpcode : uint8_t {
@@ -79,6 +80,7 @@ inline const char* status_name(uint16_t s) {
     case 0x0106: return "BAD_FIELD";
     case kExNvmeError: return "NVME_ERROR";
     case kExIoTimeout: return "IO_TIMEOUT";
+    case kExIoBusy: return "IO_BUSY";
     default: return "?";
   }
 }

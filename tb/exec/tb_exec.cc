@@ -59,9 +59,7 @@ struct EpochCfg {
   double p_rd_err, p_wr_err;  // per DMA_COPY (write: also per entry write): inject an error line
   double p_dir_ready;        // directory req_ready
   unsigned dir_lat_max;      // directory response latency 1..this
-  double p_sq_ready;         // NVMe submission ready
-  unsigned cq_lat_max;       // NVMe completion latency 1..this
-  double p_stale;            // per cycle: a stale CQE
+  double p_io_ok;            // the I/O unit takes a push (has a free context)
   bool big;                   // issue one 2^20-byte DMA_COPY in this epoch
 };
 
@@ -88,10 +86,9 @@ struct Pending {
   uint32_t dir_handle = 0;
   m::Entry dir_entry;
   bool ent_err = false;  // an error line on the entry buffer (or a DISCARD's range)
-  // I/O: the NVMe submissions seen, and how the stand-in answered (0 ok, 1 error, 2 never)
-  std::vector<std::array<uint8_t, 64>> sqes;
-  unsigned io_answer = 0;
-  uint16_t io_status = 0;  // 15-bit NVMe status of an error answer
+  // I/O: the pushes to the I/O unit seen (qid, SQE image), and whether the last was taken
+  std::vector<std::pair<unsigned, std::array<uint8_t, 64>>> pushes;
+  bool push_ok = false;
 };
 
 class Bench {
@@ -128,9 +125,6 @@ class Bench {
     // the directory stand-in keeps its entries across epochs (it is not part of the DUT), so
     // that its sets fill up
     dir_rsp_ = false;
-    cq_due_ = false;
-    io_cid_ = 0;
-    stale_sent_ = stale_pulses_ = 0;
     mem_.reset();
     mem_.set_jitter(c.jit);
     mem_.rd_err_lines().clear();
@@ -152,8 +146,7 @@ class Bench {
     d.m_axi_bvalid_i = 0;
     d.dir_req_ready_i = 0;
     d.dir_rsp_valid_i = 0;
-    d.nvme_sq_ready_i = 0;
-    d.nvme_cq_valid_i = 0;
+    d.io_push_ok_i = 0;
     sim_.reset();
 
     uint64_t issued = 0;
@@ -192,8 +185,6 @@ class Bench {
            "err_host_rd_o pulses " + std::to_string(rd_err_pulses_) + " != error beats " + std::to_string(rd_err_beats_));
     expect(wr_err_pulses_ == wr_err_resps_, "err_host_wr_o pulses " + std::to_string(wr_err_pulses_) +
                                                 " != error responses " + std::to_string(wr_err_resps_));
-    expect(stale_pulses_ == stale_sent_, "nvme_stale_o pulses " + std::to_string(stale_pulses_) +
-                                             " != stale CQEs " + std::to_string(stale_sent_));
   }
 
  private:
@@ -435,10 +426,11 @@ class Bench {
     }
   }
 
-  void on_complete(Pending& p, uint16_t status, uint32_t result, unsigned qid, uint16_t cid) {
+  void on_complete(Pending& p, uint16_t status, uint32_t result, unsigned qid, uint16_t cid, bool defer) {
     const ExecCmd& c = p.c;
     const uint8_t op = c.opcode();
     uint16_t want = p.chk;
+    bool want_defer = false;
     uint32_t want_res = 0;
     std::string what = std::string(tb::opcode_name(op));
     char hdr[96];
@@ -473,7 +465,7 @@ class Bench {
     } else if (runs && ExecRefModel::is_dir_op(c)) {
       check_dir(p, hdr, &want, &want_res);
     } else if (runs && ExecRefModel::is_io(op)) {
-      check_io(p, hdr, &want, &want_res);
+      check_io(p, hdr, &want, &want_res, &want_defer);
     } else if (runs && ExecRefModel::is_hint(op)) {
       ref_.count_hint(op);
     } else if (runs && op == tb::kOpDmaCopy) {
@@ -487,8 +479,9 @@ class Bench {
              std::string(hdr) + ": AXI traffic for a command without DMA");
     }
     if (!(runs && ExecRefModel::is_io(op))) {
-      expect(p.sqes.empty(), std::string(hdr) + ": NVMe submission for a command without I/O");
+      expect(p.pushes.empty(), std::string(hdr) + ": push to the I/O unit for a command without I/O");
     }
+    expect(defer == want_defer, std::string(hdr) + ": cpl_defer_o " + std::to_string(defer));
     if (!(runs && ExecRefModel::is_dir_op(c))) {
       expect(p.dir_reqs.empty(), std::string(hdr) + ": directory request for a command without one");
     }
@@ -607,15 +600,16 @@ class Bench {
   }
 
   // An I/O command: a DISCARD's range in host memory (one 2-beat burst at addr0); then
-  // exactly one NVMe command, bit-exact with sw/nvme's builders and the next device CID; the
-  // completion as the stand-in answered.
-  void check_io(const Pending& p, const char* hdr, uint16_t* want, uint32_t* want_res) {
+  // exactly one push to the I/O unit with the command's queue and SQE; a deferred
+  // completion (SUCCESS, result 0: the I/O unit posts the real one) when it was taken, else
+  // IO_BUSY.
+  void check_io(const Pending& p, const char* hdr, uint16_t* want, uint32_t* want_res, bool* defer) {
     const ExecCmd& c = p.c;
     if (c.opcode() == tb::kOpIoDiscard) {
       expect(p.aw.size() == 1 && p.aw[0].dst == c.addr0() && p.aw[0].beats == 2,
              std::string(hdr) + ": the DSM range is not one 2-beat burst at addr0");
       if (p.ent_err) {
-        expect(p.sqes.empty(), std::string(hdr) + ": NVMe command after a failed range write");
+        expect(p.pushes.empty(), std::string(hdr) + ": pushed after a failed range write");
         *want = tb::kExDmaError;
         *want_res = 0;
         ++bins_["io: DSM range write error"];
@@ -626,29 +620,20 @@ class Bench {
       for (unsigned i = 0; i < 16; ++i) eq = eq && mem_.read8(c.addr0() + i) == rng[i];
       expect(eq, std::string(hdr) + ": the DSM range in host memory is wrong");
     }
-    expect(p.sqes.size() == 1, std::string(hdr) + ": " + std::to_string(p.sqes.size()) + " NVMe commands, want 1");
-    if (p.sqes.size() != 1) return;
-    const auto exp = ExecRefModel::nvme_sqe(c, io_cid_);
-    if (p.sqes[0] != exp) {
-      const auto g = kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(p.sqes[0]));
-      const auto e = kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(exp));
-      expect(false, std::string(hdr) + ": NVMe command " + kvcpu::nvme::Describe(g) + ", want " +
-                        kvcpu::nvme::Describe(e));
-    }
-    ++io_cid_;
-    if (p.io_answer == 0) {
+    expect(p.pushes.size() == 1, std::string(hdr) + ": " + std::to_string(p.pushes.size()) + " pushes, want 1");
+    if (p.pushes.size() != 1) return;
+    expect(p.pushes[0].first == p.qid && p.pushes[0].second == c.b,
+           std::string(hdr) + ": the push carries another queue or SQE");
+    *want_res = 0;
+    if (p.push_ok) {
       *want = tb::kExSuccess;
-      *want_res = c.length();
-    } else if (p.io_answer == 1) {
-      *want = tb::kExNvmeError;
-      *want_res = p.io_status;
+      *defer = true;
+      ++bins_["io: deferred"];
     } else {
-      *want = tb::kExIoTimeout;
-      *want_res = 0;
+      *want = tb::kExIoBusy;
+      ++bins_["io: no free context (IO_BUSY)"];
     }
-    if (c.length() == 8192 && c.opcode() != tb::kOpIoDiscard) ++bins_["io: two pages (PRP2)"];
-    if (c.opcode() == tb::kOpIoWrite && c.b[43] == 1) ++bins_["io: write with a stream"];
-    if (c.opcode() == tb::kOpIoWrite && c.b[43] == 2) ++bins_["io: write with an FDP placement"];
+    if (c.length() == 8192 && c.opcode() != tb::kOpIoDiscard) ++bins_["io: two pages"];
   }
 
   // The directory stand-in: takes a request, answers from RtbdModel after 1..dir_lat_max cycles.
@@ -731,22 +716,7 @@ class Bench {
       d.dir_rsp_handle_i = static_cast<uint32_t>(r());
       for (unsigned i = 0; i < 10; ++i) d.dir_rsp_entry_i[i] = static_cast<uint32_t>(r());
     }
-    d.nvme_sq_ready_i = std::bernoulli_distribution(cfg_.p_sq_ready)(r);
-    const bool cq_now = cq_due_ && cq_due_at_ <= cyc;
-    bool stale_now = false;
-    if (cq_now) {
-      kvcpu::sim::put_bytes(d.nvme_cq_i, cq_bytes_);
-    } else if (std::bernoulli_distribution(cfg_.p_stale)(r)) {
-      // a CQE of no command waiting: another CID (e.g. one that timed out)
-      stale_now = true;
-      kvcpu::nvme::Cqe q;
-      q.cid = static_cast<uint16_t>(io_cid_ + 1 + r() % 65535);
-      q.status_p = static_cast<uint16_t>(r());
-      kvcpu::sim::put_bytes(d.nvme_cq_i, kvcpu::nvme::ToBytes(q));
-    } else {
-      for (unsigned i = 0; i < 4; ++i) d.nvme_cq_i[i] = static_cast<uint32_t>(r());
-    }
-    d.nvme_cq_valid_i = cq_now || stale_now;
+    d.io_push_ok_i = std::bernoulli_distribution(cfg_.p_io_ok)(r);
     sim_.settle();
 
     // ---- observe
@@ -756,7 +726,7 @@ class Bench {
     expect(!d.cpl_valid_o || fly, "cpl_valid_o without a command in flight");
     if (prev_cpl_) {
       expect(d.cpl_valid_o && d.cpl_status_o == prev_status_ && d.cpl_result_o == prev_result_ &&
-                 d.cpl_cid_o == prev_cid_ && d.cpl_qid_o == prev_qid_,
+                 d.cpl_cid_o == prev_cid_ && d.cpl_qid_o == prev_qid_ && d.cpl_defer_o == prev_defer_,
              "cpl dropped or changed before cpl_ready");
     }
     if (!fly) check_hints("idle");
@@ -806,31 +776,13 @@ class Bench {
       ++bins_["cmd: held while busy"];
     }
     if (rsp_now) dir_rsp_ = false;
-    expect(d.nvme_cq_ready_o, "nvme_cq_ready_o low");
-    if (cq_now) cq_due_ = false;
-    if (stale_now) {
-      ++stale_sent_;
-      ++bins_["nvme: stale CQE dropped"];
-    }
-    stale_pulses_ += d.nvme_stale_o;
-    if (d.nvme_sq_valid_o && !d.nvme_sq_ready_i) ++bins_["nvme: submission held (sq_ready low)"];
-    if (d.nvme_sq_valid_o && d.nvme_sq_ready_i) {
-      expect(fly && !cq_due_, "NVMe submission without an I/O command in flight, or one already waiting");
+    if (d.io_push_o) {
+      expect(fly, "push to the I/O unit without a command in flight");
       if (fly) {
         std::array<uint8_t, 64> b{};
-        kvcpu::sim::get_bytes(d.nvme_sq_o, b);
-        fly_->sqes.push_back(b);
-        const unsigned pick = static_cast<unsigned>(r() % 100);
-        fly_->io_answer = pick < 72 ? 0 : pick < 94 ? 1 : 2;
-        if (fly_->io_answer != 2) {
-          kvcpu::nvme::Cqe q;
-          q.cid = static_cast<uint16_t>(b[2] | (b[3] << 8));
-          fly_->io_status = fly_->io_answer == 0 ? 0 : static_cast<uint16_t>(1 + r() % 0x7FFF);
-          q.status_p = static_cast<uint16_t>((fly_->io_status << 1) | (r() & 1));
-          cq_bytes_ = kvcpu::nvme::ToBytes(q);
-          cq_due_ = true;
-          cq_due_at_ = cyc + 1 + r() % cfg_.cq_lat_max;
-        }
+        kvcpu::sim::get_bytes(d.io_sqe_o, b);
+        fly_->pushes.emplace_back(d.io_qid_o, b);
+        fly_->push_ok = d.io_push_ok_i;
       }
     }
     if (d.dir_req_valid_o && !d.dir_req_ready_i) ++bins_["dir: request held (req_ready low)"];
@@ -868,7 +820,7 @@ class Bench {
     }
     bool completed = false;
     if (fly && d.cpl_valid_o && d.cpl_ready_i) {
-      on_complete(*fly_, d.cpl_status_o, d.cpl_result_o, d.cpl_qid_o, d.cpl_cid_o);
+      on_complete(*fly_, d.cpl_status_o, d.cpl_result_o, d.cpl_qid_o, d.cpl_cid_o, d.cpl_defer_o);
       completed = true;
     } else if (d.cpl_valid_o) {
       ++bins_["cpl: backpressure"];
@@ -878,6 +830,7 @@ class Bench {
     prev_result_ = d.cpl_result_o;
     prev_cid_ = d.cpl_cid_o;
     prev_qid_ = d.cpl_qid_o;
+    prev_defer_ = d.cpl_defer_o;
     // a step handshake: the core takes the value
     if (d.step_valid_o && d.step_ready_i) step_ = d.step_value_o;
     sim_.tick();
@@ -896,12 +849,6 @@ class Bench {
   static constexpr m::RtbdConfig kDirCfg{2, 4, 32};
   m::RtbdModel dir_{kDirCfg};
   std::array<uint64_t, 48> keys_{};
-  // NVMe stand-in: the CQE scheduled for the command in flight, the device's next CID
-  bool cq_due_ = false;
-  uint64_t cq_due_at_ = 0;
-  std::array<uint8_t, 16> cq_bytes_{};
-  uint16_t io_cid_ = 0;
-  uint64_t stale_sent_ = 0, stale_pulses_ = 0;
   bool dir_rsp_ = false;  // an answer is scheduled (for the command in flight)
   uint64_t dir_rsp_due_ = 0;
   kvcpu::sim::Coverage bins_;
@@ -919,6 +866,7 @@ class Bench {
   uint16_t prev_status_ = 0, prev_cid_ = 0;
   uint32_t prev_result_ = 0;
   unsigned prev_qid_ = 0;
+  bool prev_defer_ = false;
   int failures_ = 0;
 };
 
@@ -938,12 +886,11 @@ std::vector<std::string> required_bins() {
   add("BLK_DELETE", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND"});
   add("BLK_SET_TIER", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "BAD_FIELD"});
   add("RELEASE", {"REF_UNDERFLOW"});
-  add("IO_READ", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "IO_TIMEOUT"});
-  add("IO_WRITE", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "IO_TIMEOUT"});
-  add("IO_DISCARD", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "NVME_ERROR", "DMA_ERROR"});
-  for (const char* b : {"io: two pages (PRP2)", "io: write with a stream", "io: write with an FDP placement",
-                        "io: DSM range write error", "nvme: stale CQE dropped",
-                        "nvme: submission held (sq_ready low)"}) {
+  add("IO_READ", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "IO_BUSY"});
+  add("IO_WRITE", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "IO_BUSY"});
+  add("IO_DISCARD", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "IO_BUSY", "DMA_ERROR"});
+  for (const char* b : {"io: two pages", "io: deferred", "io: no free context (IO_BUSY)",
+                        "io: DSM range write error"}) {
     v.emplace_back(b);
   }
   add("PREFETCH", {"HINT_STALE"});
@@ -998,9 +945,7 @@ int main(int argc, char** argv) {
     c.p_wr_err = epoch % 3 == 2 ? 0.3 : 0.05;
     c.p_dir_ready = kReady[lvl];
     c.dir_lat_max = 1 + lvl * 3;
-    c.p_sq_ready = kReady[lvl];
-    c.cq_lat_max = 1 + lvl * 40;
-    c.p_stale = lvl * 0.002;
+    c.p_io_ok = lvl == 0 ? 1.0 : 0.8;
     c.big = lvl == 0;
     b.run_epoch(c);
     left -= c.cmds;

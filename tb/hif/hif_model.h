@@ -1,15 +1,19 @@
 // Reference model of the hif queue engine, written from docs/hif.md (not from the RTL).
 //
 // Per queue the engine consumes SQEs in ring order and, with one command in flight, posts
-// their CQEs in the same order. So the j-th command submitted to queue q (counting from
-// the last reset) completes into CQ slot j mod 2^k with phase 1 ^ ((j >> k) & 1) and
-// reports sq_head (j + 1) mod 2^k. Its status follows from its fields, its result from the
-// executor when it was forwarded.
+// their CQEs in the same order, except the deferred ones: a forwarded command whose
+// completion the executor defers is posted when its deferred completion (acpl) is taken,
+// in the order those are taken. The n-th CQE posted to queue q (counting from the last
+// reset) goes to CQ slot n mod 2^k with phase 1 ^ ((n >> k) & 1). An in-order CQE of the
+// j-th command reports sq_head (j + 1) mod 2^k; a deferred one the SQ head when its acpl
+// was taken (some count of fetched commands in j+1 .. submitted, mod 2^k). Its status
+// follows from its fields, its result from the executor when it was forwarded.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,7 +86,7 @@ class HifRefModel {
 
   // The host wrote a command into the next SQ slot (fetch_err: its fetch will fail).
   void submit(unsigned q, const Sqe& s, bool fetch_err) {
-    q_[q].cmds.push_back(Entry{s, classify(s, fetch_err), false, 0, 0, 0, 0});
+    q_[q].cmds.push_back(Entry{s, classify(s, fetch_err), false, false, 0, 0, 0, 0});
   }
 
   // A command came out on cmd for queue q: it must be q's next forwarded command.
@@ -100,13 +104,25 @@ class HifRefModel {
     return std::nullopt;
   }
 
-  // The executor completed q's forwarded command.
-  void on_cpl(unsigned q, uint16_t status, uint32_t result, uint64_t cycle) {
+  // The executor completed q's forwarded command; deferred: no CQE until on_acpl().
+  // Returns the command's index within the queue.
+  size_t on_cpl(unsigned q, uint16_t status, uint32_t result, uint64_t cycle, bool deferred = false) {
     Entry& e = q_[q].cmds[q_[q].awaiting];
     e.t_cpl = cycle;
+    e.executed = !deferred;
+    e.deferred = deferred;
+    e.exec_status = status;
+    e.exec_result = result;
+    return q_[q].awaiting;
+  }
+  // The deferred completion of command i of queue q was taken by the engine.
+  void on_acpl(unsigned q, size_t i, uint16_t status, uint32_t result, uint64_t t_done) {
+    Entry& e = q_[q].cmds[i];
     e.executed = true;
     e.exec_status = status;
     e.exec_result = result;
+    e.t_cpl = t_done;
+    q_[q].acpl.push_back(i);
   }
 
   // What the host must find in q's CQ next: the slot and the CQE, or nothing when every
@@ -119,15 +135,25 @@ class HifRefModel {
     uint64_t t_cmd = 0;   // forwarded: cycles of the cmd and cpl handshakes
     uint64_t t_cpl = 0;
     uint64_t index = 0;   // the command's number within its queue
+    bool deferred = false;  // posted from acpl; sq_head is any fetched count (sq_head_ok())
   };
-  std::optional<Expect> next_cqe(unsigned q) const {
+  // The CQE q's next CQ slot may hold: the next in-order one (deferred = false), or the
+  // oldest deferred completion taken and not yet consumed (deferred = true).
+  std::optional<Expect> next_cqe(unsigned q, bool deferred = false) const {
     const Queue& Q = q_[q];
-    const uint64_t j = Q.completed;
-    if (j >= Q.cmds.size()) return std::nullopt;
+    size_t j = Q.inorder;
+    if (deferred) {
+      if (Q.acpl.empty()) return std::nullopt;
+      j = Q.acpl.front();
+    } else {
+      while (j < Q.cmds.size() && Q.cmds[j].deferred) ++j;
+      if (j >= Q.cmds.size()) return std::nullopt;
+    }
     const Entry& e = Q.cmds[j];
     const uint64_t size = 1ull << Q.size_log2;
-    Expect x{static_cast<uint32_t>(j % size), Cqe{}, e.kind, e.sqe, e.t_cmd, e.t_cpl, j};
-    x.cqe.phase = ((j >> Q.size_log2) & 1) == 0;
+    const uint64_t n = Q.completed;
+    Expect x{static_cast<uint32_t>(n % size), Cqe{}, e.kind, e.sqe, e.t_cmd, e.t_cpl, j, deferred};
+    x.cqe.phase = ((n >> Q.size_log2) & 1) == 0;
     x.cqe.sq_head = static_cast<uint16_t>((j + 1) % size);
     x.cqe.sq_id = static_cast<uint16_t>(q);
     switch (e.kind) {
@@ -154,7 +180,25 @@ class HifRefModel {
     }
     return x;
   }
-  void consumed(unsigned q) { ++q_[q].completed; }
+  // A deferred CQE's sq_head: the engine's SQ head when the acpl was taken.
+  bool sq_head_ok(unsigned q, const Expect& x, uint16_t sq_head) const {
+    const Queue& Q = q_[q];
+    const uint64_t size = 1ull << Q.size_log2;
+    for (uint64_t f = x.index + 1; f <= Q.cmds.size() && f <= x.index + size; ++f) {
+      if (f % size == sq_head) return true;
+    }
+    return false;
+  }
+  void consumed(unsigned q, const Expect& x) {
+    Queue& Q = q_[q];
+    ++Q.completed;
+    if (x.deferred) {
+      Q.acpl.pop_front();
+    } else {
+      Q.inorder = x.index + 1;
+    }
+  }
+  uint64_t deferred_waiting(unsigned q) const { return q_[q].acpl.size(); }
   uint64_t submitted(unsigned q) const { return q_[q].cmds.size(); }
   uint64_t completed(unsigned q) const { return q_[q].completed; }
 
@@ -163,6 +207,7 @@ class HifRefModel {
     Sqe sqe;
     Kind kind;
     bool executed;
+    bool deferred = false;
     uint16_t exec_status;
     uint32_t exec_result;
     uint64_t t_cmd, t_cpl;
@@ -170,7 +215,9 @@ class HifRefModel {
   struct Queue {
     unsigned size_log2 = 1;
     std::vector<Entry> cmds;
-    uint64_t completed = 0;
+    uint64_t completed = 0;  // CQEs consumed
+    size_t inorder = 0;      // where the next in-order CQE's command is looked for
+    std::deque<size_t> acpl; // deferred completions taken, not yet consumed
     size_t fwd_scan = 0;
     size_t awaiting = 0;
   };

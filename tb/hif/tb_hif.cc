@@ -1,6 +1,7 @@
 // kvcpu_hif testbench: a host builds SQ/CQ rings in a model memory (axi_mem.h), writes
 // random command streams (NOP, reserved bits set, fetch errors, forwarded opcodes that a
-// C++ executor answers after a random delay), rings doorbells in random batches (some out
+// C++ executor answers after a random delay, some of them deferred and completed later on
+// acpl, out of order, like the I/O unit does), rings doorbells in random batches (some out
 // of range or to disabled queues), consumes CQEs by phase and rings CQ heads, sometimes
 // late to fill the CQ. Every CQE and every forwarded command is compared with the
 // reference model (hif_model.h); the CQ-full rule, irq counts and sticky errors are
@@ -84,6 +85,21 @@ struct Exec {
   uint16_t cid, status;
   uint32_t result;
   uint64_t ready_at;
+  bool defer = false;
+  uint64_t t_cmd = 0;
+  Sqe sqe;
+};
+
+// A deferred completion the stand-in I/O unit will offer on acpl.
+struct Acpl {
+  unsigned q;
+  size_t index;  // the command's number within its queue
+  Sqe sqe;
+  uint16_t status;
+  uint32_t result;
+  uint64_t prov[3];  // t_db, t_fetched, t_started as the engine gave them
+  uint64_t t_done;   // cycle
+  uint64_t ready_at;
 };
 
 struct EpochCfg {
@@ -92,6 +108,7 @@ struct EpochCfg {
   AxiJitter jit;
   double p_cmd_ready;
   unsigned exec_max_delay;
+  double p_defer;            // a forwarded command's completion is deferred
 };
 
 class Bench {
@@ -125,7 +142,8 @@ class Bench {
     mem_.wr_err_lines().clear();
     dbq_.clear();
     ex_.clear();
-    db_drv_ = cpl_drv_ = false;
+    acpl_pend_.clear();
+    db_drv_ = cpl_drv_ = acpl_drv_ = false;
     bad_db_sent_ = 0;
     rd_err0_ = mem_.rd_err_sent;
     wr_err0_ = mem_.wr_err_sent;
@@ -169,6 +187,7 @@ class Bench {
     }
     d.db_valid_i = 0;
     d.cpl_valid_i = 0;
+    d.acpl_valid_i = 0;
     d.cmd_ready_i = 0;
     d.m_axi_arready_i = 0;
     d.m_axi_awready_i = 0;
@@ -190,7 +209,8 @@ class Bench {
     // drain: ring every tail, consume everything, ring every head
     const uint64_t drain_limit = sim_.cycle() + 200000;
     for (;;) {
-      bool done = dbq_.empty() && !db_drv_ && ex_.empty() && !cpl_drv_ && mem_.idle();
+      bool done = dbq_.empty() && !db_drv_ && ex_.empty() && !cpl_drv_ && acpl_pend_.empty() && !acpl_drv_ &&
+                  mem_.idle();
       for (unsigned q = 0; q < kNumQ; ++q) {
         HostQ& h = q_[q];
         if (h.sq_tail != h.sq_tail_rung) ring_sq(q);
@@ -327,22 +347,35 @@ class Bench {
                                                    got.str());
       return;
     }
-    auto want = ref_.next_cqe(q);
+    // the next in-order CQE, or the oldest deferred completion taken (its sq_head is any
+    // fetched count)
+    auto want = ref_.next_cqe(q, false);
+    const auto dfr = ref_.next_cqe(q, true);
+    if (dfr) {
+      Cqe g = got;
+      g.sq_head = dfr->cqe.sq_head;
+      if (g == dfr->cqe && ref_.sq_head_ok(q, *dfr, got.sq_head) && !(want && got == want->cqe)) {
+        want = dfr;
+        ++bins_["cqe: deferred"];
+        if (ref_.deferred_waiting(q) > 1) ++bins_["cqe: deferred, several waiting"];
+      }
+    }
     if (!want) {
       expect(false, "queue " + std::to_string(q) + ": unexpected CQE " + got.str() + " in slot " +
                         std::to_string(h.cq_head));
       return;
     }
-    expect(want->slot == h.cq_head && got == want->cqe,
+    expect(want->slot == h.cq_head && (want->deferred || got == want->cqe),
            "queue " + std::to_string(q) + " slot " + std::to_string(h.cq_head) + ": dut " + got.str() +
-               " model " + want->cqe.str() + " (model slot " + std::to_string(want->slot) + ")");
+               " model " + want->cqe.str() + (dfr ? " or deferred " + dfr->cqe.str() : std::string()) +
+               " (model slot " + std::to_string(want->slot) + ")");
     if (h.prov) check_prov(q, *want, got);
     if (want->kind == HifRefModel::Kind::kInvalidField && want->sqe.b[10] > 4) ++bins_["cqe: INVALID_FIELD io_class"];
     static const char* kind_name[] = {"NOP SUCCESS", "INVALID_FIELD", "FETCH_ERROR", "forwarded"};
     ++bins_[std::string("cqe: ") + kind_name[static_cast<int>(want->kind)]];
     if (want->kind == HifRefModel::Kind::kForward && want->cqe.status != 0) ++bins_["cqe: executor error status"];
-    ref_.consumed(q);
-    h.sq_head_known = want->cqe.sq_head;
+    ref_.consumed(q, *want);
+    if (!want->deferred) h.sq_head_known = want->cqe.sq_head;
     h.cq_head = (h.cq_head + 1) & h.mask;
     if (h.cq_head == 0) {
       h.cq_phase = !h.cq_phase;
@@ -456,6 +489,36 @@ class Bench {
     d.cpl_cid_i = cur_cpl_.cid;
     d.cpl_status_i = cur_cpl_.status;
     d.cpl_result_i = cur_cpl_.result;
+    d.cpl_defer_i = cur_cpl_.defer;
+    if (!acpl_drv_ && !acpl_pend_.empty()) {
+      // any ready one: deferred completions come out of order
+      const size_t k = static_cast<size_t>(r() % acpl_pend_.size());
+      if (acpl_pend_[k].ready_at <= cyc) {
+        if (k != 0) ++bins_["acpl: out of order"];
+        cur_acpl_ = acpl_pend_[k];
+        acpl_pend_.erase(acpl_pend_.begin() + static_cast<long>(k));
+        acpl_drv_ = true;
+      }
+    }
+    d.acpl_valid_i = acpl_drv_;
+    d.acpl_qid_i = cur_acpl_.q;
+    for (unsigned i = 0; i < 16; ++i) d.acpl_sqe_i[i] = static_cast<uint32_t>(acpl_garbage_ >> (i % 2 * 32));
+    {
+      // the fields the engine posts; the rest is garbage it must ignore
+      const Sqe& a = cur_acpl_.sqe;
+      auto put = [&d](unsigned byte, uint8_t v) {
+        d.acpl_sqe_i[byte / 4] = (d.acpl_sqe_i[byte / 4] & ~(0xFFu << (8 * (byte % 4)))) | (uint32_t{v} << (8 * (byte % 4)));
+      };
+      for (unsigned b : {0u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u}) put(b, a.b[b]);
+    }
+    d.acpl_status_i = cur_acpl_.status;
+    d.acpl_result_i = cur_acpl_.result;
+    for (unsigned i = 0; i < 3; ++i) {
+      d.acpl_prov_i[2 * i] = static_cast<uint32_t>(cur_acpl_.prov[i]);
+      d.acpl_prov_i[2 * i + 1] = static_cast<uint32_t>(cur_acpl_.prov[i] >> 32);
+    }
+    d.acpl_prov_i[6] = static_cast<uint32_t>(kTimeBase + cur_acpl_.t_done);
+    d.acpl_prov_i[7] = static_cast<uint32_t>((kTimeBase + cur_acpl_.t_done) >> 32);
     sim_.settle();
     // ---- observe: error pulses only with an erroneous response on the bus this cycle
     expect(!d.err_bad_db_o || (d.db_valid_i && cur_db_.bad), "err_bad_db_o without a bad doorbell");
@@ -494,6 +557,9 @@ class Bench {
       }
       Exec x{q, s.cid(), 0, static_cast<uint32_t>(r()), cyc + 1 + r() % (cfg_.exec_max_delay + 1)};
       if (r() % 4 == 0) x.status = static_cast<uint16_t>(1 + r() % 0x7FFF);
+      x.defer = std::bernoulli_distribution(cfg_.p_defer)(r);
+      x.t_cmd = cyc;
+      x.sqe = s;
       ex_.push_back(x);
       ++bins_["cmd: forwarded"];
     } else if (d.cmd_valid_o) {
@@ -501,7 +567,25 @@ class Bench {
     }
     if (d.cpl_valid_i && d.cpl_ready_o) {
       cpl_drv_ = false;
-      ref_.on_cpl(cur_cpl_.q, cur_cpl_.status, cur_cpl_.result, cyc);
+      const size_t idx = ref_.on_cpl(cur_cpl_.q, cur_cpl_.status, cur_cpl_.result, cyc, cur_cpl_.defer);
+      if (cur_cpl_.defer) {
+        // the I/O unit keeps the engine's times of the command and completes it later
+        Acpl a{cur_cpl_.q, idx, cur_cpl_.sqe, static_cast<uint16_t>(r() % 3 == 0 ? 1 + r() % 0x7FFF : 0),
+               static_cast<uint32_t>(r()), {}, 0, 0};
+        for (unsigned i = 0; i < 3; ++i) a.prov[i] = uint64_t{d.cmd_prov_o[2 * i]} | (uint64_t{d.cmd_prov_o[2 * i + 1]} << 32);
+        expect(a.prov[2] == kTimeBase + cur_cpl_.t_cmd, "cmd_prov_o: t_started is not the cmd handshake");
+        a.t_done = cyc + r() % 50;
+        a.ready_at = a.t_done + r() % 20;
+        acpl_pend_.push_back(a);
+        ++bins_["cpl: deferred"];
+      }
+    }
+    if (d.acpl_valid_i && d.acpl_ready_o) {
+      acpl_drv_ = false;
+      ref_.on_acpl(cur_acpl_.q, cur_acpl_.index, cur_acpl_.status, cur_acpl_.result, cur_acpl_.t_done);
+      acpl_garbage_ = r();
+    } else if (d.acpl_valid_i) {
+      ++bins_["acpl: waits"];
     }
     if (d.irq_valid_o) {
       if (d.irq_vector_o >= kNumQ) {
@@ -538,6 +622,10 @@ class Bench {
   std::deque<Exec> ex_;
   Exec cur_cpl_{};
   bool cpl_drv_ = false;
+  std::vector<Acpl> acpl_pend_;
+  Acpl cur_acpl_{};
+  bool acpl_drv_ = false;
+  uint64_t acpl_garbage_ = 0;
   uint64_t bad_db_sent_ = 0, rd_err0_ = 0, wr_err0_ = 0, total_cmds_ = 0;
   uint64_t bad_db_pulses_ = 0, rd_err_pulses_ = 0, wr_err_pulses_ = 0;
   bool sva_reported_ = false;
@@ -553,7 +641,8 @@ bool coverage_ok(const Bench& b) {
       "db: SQ tail", "err: bad doorbell pulse", "err: axi read pulse", "err: axi write pulse",
       "cqe: INVALID_FIELD io_class", "prov: record checked", "axi: provenance write error",
       "axi: write error", "config: all queues enabled", "config: some queues disabled",
-      "cmd: backpressure", "host: lazy CQ consumer",
+      "cmd: backpressure", "host: lazy CQ consumer", "cpl: deferred", "cqe: deferred",
+      "cqe: deferred, several waiting", "acpl: out of order", "acpl: waits",
       "pipeline: SQE beat and write beat in one cycle", "pipeline: CQE address during the record's data"};
   for (unsigned k = 1; k <= 4; ++k) {
     need.push_back("sq: wrap at 2^" + std::to_string(k));
@@ -597,6 +686,7 @@ int main(int argc, char** argv) {
     c.jit = jit[epoch % 3];
     c.p_cmd_ready = epoch % 3 == 0 ? 1.0 : 0.5;
     c.exec_max_delay = epoch % 3 == 0 ? 0 : 20;
+    c.p_defer = epoch % 3 == 1 ? 0.0 : 0.3;
     b.run_epoch(c, sizes, en);
     ++epoch;
   }

@@ -12,9 +12,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <vector>
 #include <string>
 
 #include "kvcpu/result.h"
@@ -67,6 +69,7 @@ inline constexpr uint16_t kBadField = 0x0106;
 // I/O commands
 inline constexpr uint16_t kNvmeError = 0x0200;  // result = the NVMe status field (SCT << 8 | SC, DNR 14)
 inline constexpr uint16_t kIoTimeout = 0x0201;
+inline constexpr uint16_t kIoBusy = 0x0202;     // every I/O context in use (IO_CONTEXTS): retry later
 const char* name(uint16_t status);
 }  // namespace cqe_status
 
@@ -255,7 +258,9 @@ class QueuePair {
   unsigned in_flight() const { return in_flight_; }
   const QueueStats& stats() const { return stats_; }
 
-  // Writes as many of cmds as fit (cid = the SQ slot), then rings the SQ doorbell once.
+  // Writes as many of cmds as fit, then rings the SQ doorbell once. The driver gives each
+  // command a CID no other command in flight has (I/O commands complete out of order), from
+  // 0..capacity(); Completion::cid names it.
   // Returns how many were queued (0 when the queue is full: reap first).
   Result<size_t> submit(std::span<const Command> cmds);
   // Reaps the completions that are visible now (up to out.size()). The CQ doorbell is rung
@@ -298,7 +303,10 @@ class QueuePair {
   unsigned cq_unrung_ = 0;  // reaped CQ slots the device has not been told of
   bool phase_ = true;
   int efd_ = -1;
-  std::unique_ptr<uint64_t[]> t_submit_;  // per SQ slot
+  std::unique_ptr<uint64_t[]> t_submit_;  // per CID: when it was submitted
+  std::deque<uint16_t> free_cids_;         // CIDs not in flight, oldest first (in-order
+                                           // completions reuse them round robin)
+  std::vector<bool> cid_busy_;
   QueueStats stats_;
 };
 

@@ -33,7 +33,7 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kMapVersion = 0x00030000u;
+inline constexpr uint32_t kMapVersion = 0x00040000u;
 inline constexpr uint32_t kMapVersionMajor = 0u;
 
 // Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)
@@ -65,6 +65,46 @@ inline constexpr uint32_t kDirCapacity = 0x0A0u;
 inline constexpr uint32_t kDirLive = 0x0A4u;
 inline constexpr uint32_t kDirHits = 0x0A8u;
 inline constexpr uint32_t kDirMisses = 0x0ACu;
+inline constexpr uint32_t kIoContexts = 0x100u;
+inline constexpr uint32_t kIoSlots = 0x104u;
+inline constexpr uint32_t kIoInUse = 0x108u;
+inline constexpr uint32_t kIoRefused = 0x10Cu;
+inline constexpr uint32_t kIoStale = 0x110u;
+inline constexpr uint32_t kIoTimeouts = 0x114u;
+inline constexpr uint32_t kNarbMode = 0x118u;
+inline constexpr uint32_t kNarbDecodeBudget = 0x11Cu;
+inline constexpr uint32_t kNarbPrefetchBudget = 0x120u;
+inline constexpr uint32_t kNarbPrefetchDeadlineUs = 0x124u;
+inline constexpr uint32_t kNarbWriteDeadlineUs = 0x128u;
+inline constexpr uint32_t kNarbEvictDeadlineUs = 0x12Cu;
+inline constexpr uint32_t kNarbNormalDeadlineUs = 0x130u;
+inline constexpr uint32_t kNarbTagReserve = 0x134u;
+inline constexpr uint32_t kNarbWrrWeights = 0x138u;
+inline constexpr uint32_t kNarbCtrlMode = 0x13Cu;
+inline constexpr uint32_t kNarbTargetP99Us = 0x140u;
+inline constexpr uint32_t kNarbCtrlWindowUs = 0x144u;
+inline constexpr uint32_t kNarbCtrlMinSamples = 0x148u;
+inline constexpr uint32_t kNarbCtrlMaxDecodeBudget = 0x14Cu;
+inline constexpr uint32_t kNarbStatus = 0x150u;
+inline constexpr uint32_t kNarbDispatches = 0x160u;
+inline constexpr uint32_t kNarbDispatchesStride = 0x004u;
+inline constexpr unsigned kNarbDispatchesInstances = 5u;
+constexpr uint32_t kNarbDispatchesAt(unsigned i) { return kNarbDispatches + i * kNarbDispatchesStride; }
+inline constexpr uint32_t kNarbPrefetchDeadlineHits = 0x180u;
+inline constexpr uint32_t kNarbPrefetchBudgetSkips = 0x184u;
+inline constexpr uint32_t kNarbDecodeBudgetSkips = 0x188u;
+inline constexpr uint32_t kNarbStarvationEscapes = 0x18Cu;
+inline constexpr uint32_t kNarbPrefillDemotions = 0x190u;
+inline constexpr uint32_t kNarbEvictDemotions = 0x194u;
+inline constexpr uint32_t kNarbCplErrors = 0x198u;
+inline constexpr uint32_t kNarbCtrlUpdates = 0x19Cu;
+inline constexpr uint32_t kNarbCtrlBoosts = 0x1A0u;
+inline constexpr uint32_t kNarbCtrlRelaxes = 0x1A4u;
+inline constexpr uint32_t kNarbCtrlInsufficient = 0x1A8u;
+inline constexpr uint32_t kNarbHist = 0x1C0u;
+inline constexpr uint32_t kNarbHistStride = 0x004u;
+inline constexpr unsigned kNarbHistInstances = 10u;
+constexpr uint32_t kNarbHistAt(unsigned i) { return kNarbHist + i * kNarbHistStride; }
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -137,12 +177,26 @@ inline constexpr uint32_t kMsixPba = 0x3000u;
 
 // Constants and reset values
 inline constexpr uint32_t kIdValue = 0x0A101DE5u;
-inline constexpr uint32_t kVersionValue = 0x00030000u;
+inline constexpr uint32_t kVersionValue = 0x00040000u;
 inline constexpr uint32_t kScratchReset = 0x00000000u;
 inline constexpr uint32_t kControlReset = 0x00000000u;
 inline constexpr uint32_t kErrStatusReset = 0x00000000u;
 inline constexpr uint32_t kIntrStatusReset = 0x00000000u;
 inline constexpr uint32_t kIntrMaskReset = 0xFFFFFFFFu;
+inline constexpr uint32_t kNarbModeReset = 0x00000003u;
+inline constexpr uint32_t kNarbDecodeBudgetReset = 0x00000020u;
+inline constexpr uint32_t kNarbPrefetchBudgetReset = 0x00000010u;
+inline constexpr uint32_t kNarbPrefetchDeadlineUsReset = 0x00001388u;
+inline constexpr uint32_t kNarbWriteDeadlineUsReset = 0x000186A0u;
+inline constexpr uint32_t kNarbEvictDeadlineUsReset = 0x0007A120u;
+inline constexpr uint32_t kNarbNormalDeadlineUsReset = 0x00030D40u;
+inline constexpr uint32_t kNarbTagReserveReset = 0x00000002u;
+inline constexpr uint32_t kNarbWrrWeightsReset = 0x00001124u;
+inline constexpr uint32_t kNarbCtrlModeReset = 0x00000000u;
+inline constexpr uint32_t kNarbTargetP99UsReset = 0x00001388u;
+inline constexpr uint32_t kNarbCtrlWindowUsReset = 0x000F4240u;
+inline constexpr uint32_t kNarbCtrlMinSamplesReset = 0x00000040u;
+inline constexpr uint32_t kNarbCtrlMaxDecodeBudgetReset = 0x00000040u;
 inline constexpr uint32_t kQCoalReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrLoReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrHiReset = 0x00000000u;
@@ -178,6 +232,18 @@ inline constexpr Field kErrStatusQcfg{"QCFG", 7, 1};
 inline constexpr Field kErrStatusHostRd{"HOST_RD", 8, 1};
 inline constexpr Field kErrStatusHostWr{"HOST_WR", 9, 1};
 inline constexpr Field kIntrStatusErr{"ERR", 0, 1};
+inline constexpr Field kNarbModeValue{"VALUE", 0, 2};
+inline constexpr Field kNarbDecodeBudgetValue{"VALUE", 0, 8};
+inline constexpr Field kNarbPrefetchBudgetValue{"VALUE", 0, 8};
+inline constexpr Field kNarbTagReserveValue{"VALUE", 0, 9};
+inline constexpr Field kNarbWrrWeightsValue{"VALUE", 0, 16};
+inline constexpr Field kNarbCtrlModeValue{"VALUE", 0, 2};
+inline constexpr Field kNarbCtrlMinSamplesValue{"VALUE", 0, 16};
+inline constexpr Field kNarbCtrlMaxDecodeBudgetValue{"VALUE", 0, 8};
+inline constexpr Field kNarbStatusOutstanding{"OUTSTANDING", 0, 9};
+inline constexpr Field kNarbStatusP99Bucket{"P99_BUCKET", 12, 4};
+inline constexpr Field kNarbStatusDecodeBudget{"DECODE_BUDGET", 16, 8};
+inline constexpr Field kNarbStatusPrefetchBudget{"PREFETCH_BUDGET", 24, 8};
 inline constexpr Field kQCtrlEnable{"ENABLE", 0, 1};
 inline constexpr Field kQCtrlProvEn{"PROV_EN", 1, 1};
 inline constexpr Field kQCtrlSizeLog2{"SIZE_LOG2", 8, 4};
@@ -196,6 +262,15 @@ inline constexpr Field kControlFields[] = {kControlIrqEn};
 inline constexpr Field kStatusFields[] = {kStatusReady, kStatusStepStaged, kStatusErr};
 inline constexpr Field kErrStatusFields[] = {kErrStatusDecerr, kErrStatusUnaligned, kErrStatusPartial, kErrStatusRoWrite, kErrStatusStepBackwards, kErrStatusStepZero, kErrStatusBadDoorbell, kErrStatusQcfg, kErrStatusHostRd, kErrStatusHostWr};
 inline constexpr Field kIntrStatusFields[] = {kIntrStatusErr};
+inline constexpr Field kNarbModeFields[] = {kNarbModeValue};
+inline constexpr Field kNarbDecodeBudgetFields[] = {kNarbDecodeBudgetValue};
+inline constexpr Field kNarbPrefetchBudgetFields[] = {kNarbPrefetchBudgetValue};
+inline constexpr Field kNarbTagReserveFields[] = {kNarbTagReserveValue};
+inline constexpr Field kNarbWrrWeightsFields[] = {kNarbWrrWeightsValue};
+inline constexpr Field kNarbCtrlModeFields[] = {kNarbCtrlModeValue};
+inline constexpr Field kNarbCtrlMinSamplesFields[] = {kNarbCtrlMinSamplesValue};
+inline constexpr Field kNarbCtrlMaxDecodeBudgetFields[] = {kNarbCtrlMaxDecodeBudgetValue};
+inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatusP99Bucket, kNarbStatusDecodeBudget, kNarbStatusPrefetchBudget};
 inline constexpr Field kQCtrlFields[] = {kQCtrlEnable, kQCtrlProvEn, kQCtrlSizeLog2};
 inline constexpr Field kQCoalFields[] = {kQCoalCount, kQCoalTime};
 inline constexpr Field kQStatusFields[] = {kQStatusSqHead, kQStatusCqTail};
@@ -206,7 +281,7 @@ inline constexpr Field kMsixPbaFields[] = {kMsixPbaPending};
 inline constexpr RegInfo kRegisters[] = {
     {"ID", 0x000u, Access::kRo, 0xFFFFFFFFu, true, 0x0A101DE5u, kIdFields, 2,
      "PCI identity as config space lays it out: vendor id in [15:0], device id in [31:16]."},
-    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00030000u, kVersionFields, 3,
+    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00040000u, kVersionFields, 3,
      "Register-map version (major.minor.patch). A driver refuses a different major."},
     {"CAPABILITIES", 0x008u, Access::kRo, 0x0000003Fu, false, 0x00000000u, kCapabilitiesFields, 6,
      "Which blocks this build of the core contains."},
@@ -262,6 +337,100 @@ inline constexpr RegInfo kRegisters[] = {
      "BLK_LOOKUP and BLK_TOUCH commands that found their block (SUCCESS) since reset (wraps)."},
     {"DIR_MISSES", 0x0ACu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "BLK_LOOKUP and BLK_TOUCH commands that did not (NOT_FOUND) since reset (wraps)."},
+    {"IO_CONTEXTS", 0x100u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "I/O commands the device holds at once (a build parameter); one more in flight completes with IO_BUSY."},
+    {"IO_SLOTS", 0x104u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "NVMe command slots (CIDs in flight at the SSD) the arbiter hands out (a build parameter)."},
+    {"IO_IN_USE", 0x108u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "I/O contexts in use now: queued in the arbiter, at the SSD, or completed and not yet posted."},
+    {"IO_REFUSED", 0x10Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "I/O commands completed with IO_BUSY since reset."},
+    {"IO_STALE", 0x110u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "NVMe completions dropped since reset: their CID names no command at the SSD (e.g. one that timed out)."},
+    {"IO_TIMEOUTS", 0x114u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "I/O commands completed with IO_TIMEOUT since reset."},
+    {"NARB_MODE", 0x118u, Access::kRw, 0x00000003u, true, 0x00000003u, kNarbModeFields, 1,
+     "Arbitration policy (docs/narb.md)."},
+    {"NARB_DECODE_BUDGET", 0x11Cu, Access::kRw, 0x000000FFu, true, 0x00000020u, kNarbDecodeBudgetFields, 1,
+     "Kairo: DECODE dispatches in a row before the other classes get a turn."},
+    {"NARB_PREFETCH_BUDGET", 0x120u, Access::kRw, 0x000000FFu, true, 0x00000010u, kNarbPrefetchBudgetFields, 1,
+     "Kairo: PREFETCH dispatches in a row before PREFILL/EVICT/NORMAL get a turn."},
+    {"NARB_PREFETCH_DEADLINE_US", 0x124u, Access::kRw, 0xFFFFFFFFu, true, 0x00001388u, nullptr, 0,
+     "Kairo: a PREFETCH request queued this long (us) is urgent."},
+    {"NARB_WRITE_DEADLINE_US", 0x128u, Access::kRw, 0xFFFFFFFFu, true, 0x000186A0u, nullptr, 0,
+     "A PREFILL write queued this long (us) is dispatched before anything else (anti-starvation)."},
+    {"NARB_EVICT_DEADLINE_US", 0x12Cu, Access::kRw, 0xFFFFFFFFu, true, 0x0007A120u, nullptr, 0,
+     "Deadline (us) of a queued EVICT request."},
+    {"NARB_NORMAL_DEADLINE_US", 0x130u, Access::kRw, 0xFFFFFFFFu, true, 0x00030D40u, nullptr, 0,
+     "Deadline (us) of a queued NORMAL request."},
+    {"NARB_TAG_RESERVE", 0x134u, Access::kRw, 0x000001FFu, true, 0x00000002u, kNarbTagReserveFields, 1,
+     "NVMe command slots held for DECODE reads in every mode (capped at IO_SLOTS - 1)."},
+    {"NARB_WRR_WEIGHTS", 0x138u, Access::kRw, 0x0000FFFFu, true, 0x00001124u, kNarbWrrWeightsFields, 1,
+     "Weighted round robin: 4 bits per class, PREFETCH [3:0], PREFILL [7:4], EVICT [11:8], NORMAL [15:12] (DECODE is the urgent class)."},
+    {"NARB_CTRL_MODE", 0x13Cu, Access::kRw, 0x00000003u, true, 0x00000000u, kNarbCtrlModeFields, 1,
+     "Adaptive p99 controller (docs/narb.md)."},
+    {"NARB_TARGET_P99_US", 0x140u, Access::kRw, 0xFFFFFFFFu, true, 0x00001388u, nullptr, 0,
+     "Controller: target decode p99 (us)."},
+    {"NARB_CTRL_WINDOW_US", 0x144u, Access::kRw, 0xFFFFFFFFu, true, 0x000F4240u, nullptr, 0,
+     "Controller: window length (us)."},
+    {"NARB_CTRL_MIN_SAMPLES", 0x148u, Access::kRw, 0x0000FFFFu, true, 0x00000040u, kNarbCtrlMinSamplesFields, 1,
+     "Controller: fewest decode completions in a window for an adjustment."},
+    {"NARB_CTRL_MAX_DECODE_BUDGET", 0x14Cu, Access::kRw, 0x000000FFu, true, 0x00000040u, kNarbCtrlMaxDecodeBudgetFields, 1,
+     "Controller: the largest decode budget it sets."},
+    {"NARB_STATUS", 0x150u, Access::kRo, 0xFFFFF1FFu, false, 0x00000000u, kNarbStatusFields, 4,
+     "Arbiter state now."},
+    {"NARB_DISPATCHES[0]", 0x160u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_DISPATCHES[1]", 0x164u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_DISPATCHES[2]", 0x168u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_DISPATCHES[3]", 0x16Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_DISPATCHES[4]", 0x170u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_PREFETCH_DEADLINE_HITS", 0x180u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "PREFETCH dispatches made urgent by their deadline."},
+    {"NARB_PREFETCH_BUDGET_SKIPS", 0x184u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Times PREFETCH waited because its budget was used up."},
+    {"NARB_DECODE_BUDGET_SKIPS", 0x188u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Times DECODE waited because its budget was used up."},
+    {"NARB_STARVATION_ESCAPES", 0x18Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Dispatches of an aged PREFILL/NORMAL/EVICT request while DECODE or PREFETCH was eligible (docs/narb.md)."},
+    {"NARB_PREFILL_DEMOTIONS", 0x190u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decisions that granted DECODE or PREFETCH while PREFILL was queued."},
+    {"NARB_EVICT_DEMOTIONS", 0x194u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decisions that granted DECODE or PREFETCH while EVICT was queued."},
+    {"NARB_CPL_ERRORS", 0x198u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Completions with an error status or for no slot in use (timeouts included)."},
+    {"NARB_CTRL_UPDATES", 0x19Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller windows closed."},
+    {"NARB_CTRL_BOOSTS", 0x1A0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller windows that raised the decode budget."},
+    {"NARB_CTRL_RELAXES", 0x1A4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller windows that lowered it."},
+    {"NARB_CTRL_INSUFFICIENT", 0x1A8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller windows with too few samples."},
+    {"NARB_HIST[0]", 0x1C0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[1]", 0x1C4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[2]", 0x1C8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[3]", 0x1CCu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[4]", 0x1D0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[5]", 0x1D4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[6]", 0x1D8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[7]", 0x1DCu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[8]", 0x1E0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_HIST[9]", 0x1E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
