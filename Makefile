@@ -57,6 +57,7 @@ bench: build
 	@$(BUILD)/sw/bench/kvcpu-bench
 	@$(BUILD)/sw/bench/kvcpu-qbench
 	@$(BUILD)/sw/bench/kvbench --compare fifo,rr,wrr,kairo
+	@$(BUILD)/sw/bench/kvbench --device --compare fifo,kairo --ms 50
 
 asan: setup
 	@test -f $(BUILD)-asan/CMakeCache.txt || \

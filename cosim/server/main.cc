@@ -19,6 +19,7 @@ constexpr char kUsage[] =
     "usage: kvcpu-cosim --socket PATH [--trace FILE.fst] [--msg-timeout-ms N] [--quiet]\n"
     "                   [--mem-latency N] [--mem-stall P] [--drop-irq N]\n"
     "                   [--nvme-read-error-every N] [--nvme-timeout-every N]\n"
+    "                   [--nvme-preconditioned]\n"
     "\n"
     "Serves the BAR0 of the verilated KV-CPU core over a Unix-domain socket.\n"
     "\n"
@@ -35,6 +36,8 @@ constexpr char kUsage[] =
     "  --nvme-read-error-every N   fault injection at the NVMe port's SSD: every Nth read\n"
     "                        that reads flash fails (Unrecovered Read Error; default 0: none)\n"
     "  --nvme-timeout-every N      every Nth NVMe command never completes (default 0: none)\n"
+    "  --nvme-preconditioned       the SSD is preconditioned: a read of a block never written\n"
+    "                        reads flash too (default: it is answered by the firmware)\n"
     "  --help                this text\n"
     "\n"
     "Prints \"kvcpu-cosim: listening on PATH\" on stdout once ready. Exits 0 after SHUTDOWN,\n"
@@ -83,6 +86,8 @@ Parsed parse_args(int argc, char** argv) {
       }
       p.options.socket_path = std::string(*v);
       have_socket = true;
+    } else if (arg == "--nvme-preconditioned") {
+      p.options.ssd_preconditioned = true;
     } else if (arg == "--trace") {
       auto v = value();
       if (!v || v->empty()) {

@@ -156,11 +156,13 @@ template <class Model>
 class DeviceT {
  public:
   DeviceT(const std::string& trace_path, const AxiSlaveOptions& axi, uint32_t drop_irq,
-          const nvme::SsdFaults& faults)
+          const nvme::SsdFaults& faults, bool preconditioned)
       : sim_(make_options(), /*quiet=*/true), slave_(memory_, axi), drop_irq_(drop_irq) {
     if constexpr (kHasNvmePort<Model>) {
       std::string err;
-      nvme_ = NvmePort::Create(&memory_, nvme::SsdConfig::Samsung970Pro(), faults, &err);
+      nvme::SsdConfig cfg = nvme::SsdConfig::Samsung970Pro();
+      cfg.unmapped_reads_use_nand = preconditioned;
+      nvme_ = NvmePort::Create(&memory_, cfg, faults, &err);
       if (!nvme_) {
         throw std::runtime_error("NVMe SSD model: " + err);
       }
@@ -1232,7 +1234,7 @@ std::optional<std::string> Server::listen() {
            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)";
   }
   try {
-    s.device.emplace(s.opt.trace_path, s.opt.axi, s.opt.drop_irq, s.opt.ssd_faults);
+    s.device.emplace(s.opt.trace_path, s.opt.axi, s.opt.drop_irq, s.opt.ssd_faults, s.opt.ssd_preconditioned);
   } catch (const std::exception& e) {
     return std::string("cannot build the device model: ") + e.what();
   }

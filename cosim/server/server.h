@@ -29,6 +29,7 @@ struct ServerOptions {
   AxiSlaveOptions axi;                          // host-memory latency/backpressure (tests)
   uint32_t drop_irq = 0;                        // drop every Nth MSI-X message; 0: none
   nvme::SsdFaults ssd_faults;                   // fault injection at the NVMe port's SSD
+  bool ssd_preconditioned = false;              // reads of unwritten blocks read flash too
 };
 
 class Server {

@@ -1,16 +1,19 @@
 // kvbench: the Kairo workload — decode, prefetch, prefill-write and evict workers over
 // sessions and models — against the NVMe arbiter's policy and the calibrated SSD model.
 //
-// This is the FAST MODE: the arbiter is NarbModel (sw/model/narb.h, the C++ reference the
-// RTL is checked against cycle by cycle) and the drive is SsdModel (sw/nvme, the 970 PRO
-// preset); time is the SSD model's simulated time. The device mode (the same workload as
-// I/O commands through libkvcpu, the verilated core's arbiter and the cosim NVMe port, with
-// latencies from provenance timestamps) is not built yet: the core's executor runs one I/O
-// command at a time and the arbiter is not in its datapath.
+// Two modes, one workload (the same workers, LBAs and closed loops):
+// - FAST MODE (default): the arbiter is NarbModel (sw/model/narb.h, the C++ reference the
+//   RTL is checked against cycle by cycle) and the drive is SsdModel (sw/nvme, the 970 PRO
+//   preset); time is the SSD model's simulated time.
+// - DEVICE MODE (--device): every request is an I/O command through libkvcpu, one host queue
+//   per class, into a kvcpu-cosim server of its own: the verilated core's I/O unit and
+//   arbiter (kvcpu_narb, mode and reservation set through NARB_MODE / NARB_TAG_RESERVE),
+//   the cosim NVMe port and the same SsdModel. Latency = provenance t_done - t_doorbell
+//   (device clock, 4 ns), throughput over the device time of the run.
 //
-//   kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N] [--models N]
-//           [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N] [--block-kib N]
-//           [--slots N] [--reserve N] [--queue-depth N] [--plot PNG]
+//   kvbench [--device] [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]
+//           [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N]
+//           [--block-kib N] [--slots N] [--reserve N] [--queue-depth N] [--plot PNG]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -27,6 +30,12 @@
 #include <string_view>
 #include <vector>
 
+#include <thread>
+
+#include "cosim_process.h"
+#include "kvcpu/device.h"
+#include "kvcpu/queue.h"
+#include "kvcpu/regs.h"
 #include "narb.h"
 #include "nvme.h"
 #include "plot.h"
@@ -40,18 +49,21 @@ namespace nv = kvcpu::nvme;
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2;
 
 constexpr const char kUsage[] =
-    "usage: kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]\n"
-    "               [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N]\n"
-    "               [--evict-qd N] [--block-kib N] [--slots N] [--reserve N]\n"
-    "               [--queue-depth N] [--plot PNG]\n"
+    "usage: kvbench [--device] [--mode M | --compare M,M,...] [--ms N] [--seed N]\n"
+    "               [--sessions N] [--models N] [--decode-qd N] [--prefetch-qd N]\n"
+    "               [--prefill-qd N] [--evict-qd N] [--block-kib N] [--slots N]\n"
+    "               [--reserve N] [--queue-depth N] [--plot PNG]\n"
     "\n"
-    "The Kairo workload against the NVMe arbiter's policy (NarbModel) and the calibrated SSD\n"
-    "model (970 PRO), in simulated time (fast mode: models only). See docs/performance.md.\n"
+    "The Kairo workload against the NVMe arbiter's policy and the calibrated SSD model\n"
+    "(970 PRO), in simulated time. See docs/performance.md.\n"
     "\n"
+    "  --device          run it through the driver and a kvcpu-cosim server of its own (the\n"
+    "                    RTL arbiter; default --ms 20, --block-kib 8; --slots and\n"
+    "                    --queue-depth are the device's)\n"
     "  --mode M          fifo, rr, wrr or kairo (default kairo)\n"
     "  --compare LIST    run each mode on the same seed and workload, plus a decode-only run,\n"
     "                    and print ratios to the first mode\n"
-    "  --ms N            simulated run length in ms (default 1000)\n"
+    "  --ms N            simulated run length in ms (default 1000; --device 20)\n"
     "  --seed N          workload seed (default 1)\n"
     "  --sessions N      sessions, each with its decode workers (default 4)\n"
     "  --models N        models; a session belongs to model session % N (default 2)\n"
@@ -68,7 +80,8 @@ constexpr const char kUsage[] =
 
 struct Args {
   std::vector<m::NarbMode> modes{m::NarbMode::kKairo};
-  bool compare = false;
+  bool compare = false, device = false, ms_given = false, block_given = false;
+  bool slots_given = false, qd_given = false;
   uint64_t ms = 1000, seed = 1;
   unsigned sessions = 4, models = 2, decode_qd = 1, prefetch_qd = 8, prefill_qd = 8, evict_qd = 4;
   unsigned block_kib = 16, slots = 16, reserve = 2, queue_depth = 4;
@@ -110,6 +123,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       *help = true;
       return std::nullopt;
     }
+    if (arg == "--device") {
+      a->device = true;
+      continue;
+    }
     if (i + 1 >= argc) return std::string(arg) + (arg.starts_with("--") ? " needs a value" : ": unknown argument");
     const std::string_view v = argv[++i];
     auto num = [&](uint64_t lo, uint64_t hi, auto* out) -> std::optional<std::string> {
@@ -137,6 +154,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       if (!a->compare && a->modes.size() != 1) return "--mode takes one mode (use --compare for several)";
     } else if (arg == "--ms") {
       e = num(1, 100000, &a->ms);
+      a->ms_given = true;
     } else if (arg == "--seed") {
       e = num(0, UINT32_MAX, &a->seed);
     } else if (arg == "--sessions") {
@@ -153,13 +171,16 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       e = num(0, 256, &a->evict_qd);
     } else if (arg == "--block-kib") {
       e = num(4, 256, &a->block_kib);
+      a->block_given = true;
       if (!e && a->block_kib % 4 != 0) e = "--block-kib: a multiple of 4 expected";
     } else if (arg == "--slots") {
       e = num(2, 255, &a->slots);
+      a->slots_given = true;
     } else if (arg == "--reserve") {
       e = num(0, 254, &a->reserve);
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
+      a->qd_given = true;
     } else if (arg == "--plot") {
       if (v.empty()) return "--plot needs a file name";
       a->plot = v;
@@ -167,6 +188,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       return "unknown argument '" + std::string(arg) + "'";
     }
     if (e) return e;
+  }
+  if (a->device) {
+    if (a->slots_given || a->qd_given) return "--slots and --queue-depth are the device's with --device";
+    if (!a->ms_given) a->ms = 20;
+    if (!a->block_given) a->block_kib = 8;
+    if (a->block_kib > 8) return "--block-kib: at most 8 with --device (one I/O command: PRP1 + PRP2)";
   }
   if (a->reserve >= a->slots) return "--reserve must be below --slots";
   return std::nullopt;
@@ -204,7 +231,70 @@ double Pct(const std::vector<uint64_t>& sorted, double p) {
   return sorted[i] / 1000.0;
 }
 
-// Runs the workload for one mode (decode_only: only the decode workers).
+// The workers of a run (decode_only: only the decode workers) and their next requests:
+// KV cache reads over 1 GiB per session, prefill writes sequential per worker, evictions
+// random in their own region (in blocks of block_kib / 4 LBAs of 4 KiB).
+class Workload {
+ public:
+  Workload(const Args& a, bool decode_only) : rng_(a.seed), nblocks_(a.block_kib / 4) {
+    for (unsigned s = 0; s < a.sessions; ++s) {
+      for (unsigned q = 0; q < a.decode_qd; ++q) {
+        workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
+      }
+    }
+    if (!decode_only) {
+      auto add = [&](uint8_t cls, unsigned n) {
+        for (unsigned i = 0; i < n; ++i) {
+          const unsigned s = i % a.sessions;
+          workers.push_back({cls, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0});
+        }
+      };
+      add(m::kNarbPrefetch, a.prefetch_qd);
+      add(m::kNarbPrefill, a.prefill_qd);
+      add(m::kNarbEvict, a.evict_qd);
+    }
+  }
+  m::NarbRequest make(size_t w) {
+    constexpr uint64_t kRegion = (1ull << 30) / 4096;
+    Worker& wk = workers[w];
+    m::NarbRequest q;
+    q.cls = wk.cls;
+    q.session = wk.session;
+    q.model = wk.model;
+    q.nblocks = static_cast<uint16_t>(nblocks_);
+    q.tag = static_cast<uint16_t>(w);
+    const uint64_t slots_in_region = kRegion / nblocks_;
+    if (wk.cls == m::kNarbPrefill) {
+      q.opcode = 0x01;
+      q.lba = kRegion * 40 + kRegion * (w % 16) + (wk.next_seq++ % slots_in_region) * nblocks_;
+    } else if (wk.cls == m::kNarbEvict) {
+      q.opcode = 0x01;
+      q.lba = kRegion * 60 + (rng_() % slots_in_region) * nblocks_;
+    } else {
+      q.opcode = 0x02;
+      q.lba = kRegion * (1 + wk.session) + (rng_() % slots_in_region) * nblocks_;
+    }
+    return q;
+  }
+  std::vector<Worker> workers;
+
+ private:
+  std::mt19937_64 rng_;
+  uint32_t nblocks_;
+};
+
+void Record(Result* r, uint8_t cls, uint64_t bytes, uint64_t lat_ns) {
+  r->bytes[cls] += bytes;
+  ++r->done[cls];
+  if (cls == m::kNarbDecode) {
+    r->decode_ns.push_back(lat_ns);
+    unsigned b = 0;
+    while (b < m::kNarbHistEdges.size() && lat_ns / 1000 >= m::kNarbHistEdges[b]) ++b;
+    ++r->hist[b];
+  }
+}
+
+// Runs the workload for one mode in fast mode (decode_only: only the decode workers).
 Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   Result r;
   r.name = decode_only ? "decode-only" : ModeName(mode);
@@ -215,52 +305,10 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().mode = mode;
   // The reservation is Kairo's: the baselines run without it (docs/narb.md).
   arb.config().tag_reserve = mode == m::NarbMode::kKairo ? a.reserve : 0;
-  std::mt19937_64 rng(a.seed);
-  const uint32_t nblocks = a.block_kib / 4;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
-
-  std::vector<Worker> workers;
-  for (unsigned s = 0; s < a.sessions; ++s) {
-    for (unsigned q = 0; q < a.decode_qd; ++q) {
-      workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
-    }
-  }
-  if (!decode_only) {
-    auto add = [&](uint8_t cls, unsigned n) {
-      for (unsigned i = 0; i < n; ++i) {
-        const unsigned s = i % a.sessions;
-        workers.push_back({cls, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0});
-      }
-    };
-    add(m::kNarbPrefetch, a.prefetch_qd);
-    add(m::kNarbPrefill, a.prefill_qd);
-    add(m::kNarbEvict, a.evict_qd);
-  }
-  // Regions (in blocks of nblocks LBAs): KV cache reads over 1 GiB per session, prefill
-  // writes sequential per worker, evictions random in their own region.
-  const uint64_t region_lbas = (1ull << 30) / cfg.lba_bytes;
-  auto make = [&](size_t w) -> m::NarbRequest {
-    Worker& wk = workers[w];
-    m::NarbRequest q;
-    q.cls = wk.cls;
-    q.session = wk.session;
-    q.model = wk.model;
-    q.nblocks = static_cast<uint16_t>(nblocks);
-    q.tag = static_cast<uint16_t>(w);
-    const uint64_t base = region_lbas * (1 + wk.session);
-    const uint64_t slots_in_region = region_lbas / nblocks;
-    if (wk.cls == m::kNarbPrefill) {
-      q.opcode = 0x01;
-      q.lba = region_lbas * 40 + region_lbas * (w % 16) + (wk.next_seq++ % slots_in_region) * nblocks;
-    } else if (wk.cls == m::kNarbEvict) {
-      q.opcode = 0x01;
-      q.lba = region_lbas * 60 + (rng() % slots_in_region) * nblocks;
-    } else {
-      q.opcode = 0x02;
-      q.lba = base + (rng() % slots_in_region) * nblocks;
-    }
-    return q;
-  };
+  Workload wl(a, decode_only);
+  std::vector<Worker>& workers = wl.workers;
+  auto make = [&wl](size_t w) { return wl.make(w); };
 
   std::deque<std::pair<size_t, uint64_t>> waiting;  // (worker, created) not yet accepted
   std::map<uint16_t, Pending> by_cid;               // dispatched, by slot (= NVMe CID)
@@ -319,15 +367,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       const uint8_t cls = workers[p.worker].cls;
       arb.Complete(c.cqe.cid, c.cqe.status().ok() ? 0 : 1, c.time_ns / 1000);
       if (!c.cqe.status().ok()) ++r.errors;
-      const uint64_t lat = c.time_ns - p.created_ns;
-      r.bytes[cls] += p.bytes;
-      ++r.done[cls];
-      if (cls == m::kNarbDecode) {
-        r.decode_ns.push_back(lat);
-        unsigned b = 0;
-        while (b < m::kNarbHistEdges.size() && lat / 1000 >= m::kNarbHistEdges[b]) ++b;
-        ++r.hist[b];
-      }
+      Record(&r, cls, p.bytes, c.time_ns - p.created_ns);
       waiting.emplace_back(p.worker, c.time_ns);
     }
   }
@@ -335,6 +375,113 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   r.counters = arb.counters();
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
   return r;
+}
+
+// Runs the workload for one mode through the device (see the top of this file). Nothing is
+// counted before the first completion's doorbell; the run ends when a completion is posted
+// `ms` of device time after that, and the commands still in flight are drained uncounted.
+std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbMode mode, bool decode_only,
+                                     Result* out) {
+  namespace regs = kvcpu::regs;
+  Result& r = *out;
+  r.name = decode_only ? "decode-only" : ModeName(mode);
+  const auto hz = dev.clock_hz();
+  if (!hz.ok()) return "CLOCK_HZ: " + hz.status().to_string();
+  const double ns_per_cycle = 1e9 / *hz;
+  if (auto st = dev.write(regs::kNarbMode, static_cast<uint32_t>(mode)); !st.ok()) return st.to_string();
+  if (auto st = dev.write(regs::kNarbTagReserve, mode == m::NarbMode::kKairo ? a.reserve : 0); !st.ok()) {
+    return st.to_string();
+  }
+  auto rd = [&](uint32_t off) -> uint64_t {
+    auto v = dev.read(off);
+    return v.ok() ? *v : 0;
+  };
+  const uint64_t esc0 = rd(regs::kNarbStarvationEscapes), skip0 = rd(regs::kNarbDecodeBudgetSkips);
+  Workload wl(a, decode_only);
+  const size_t nw = wl.workers.size();
+  const auto ctx = dev.read(regs::kIoContexts);
+  if (!ctx.ok()) return ctx.status().to_string();
+  if (nw > *ctx) {
+    return std::to_string(nw) + " workers, more than the device's " + std::to_string(*ctx) +
+           " I/O contexts (IO_CONTEXTS): fewer --sessions or smaller queue depths";
+  }
+  const uint64_t bytes = uint64_t{a.block_kib} * 1024;
+  auto buf = dev.alloc_dma(nw * bytes);
+  if (!buf.ok()) return "DMA buffer: " + buf.status().to_string();
+  std::array<std::unique_ptr<kvcpu::QueuePair>, 4> q;
+  for (unsigned c = 0; c < 4; ++c) {
+    kvcpu::QueueOptions o = kvcpu::QueueOptions::for_class(static_cast<kvcpu::IoClass>(c));
+    o.depth_log2 = 6;
+    o.interrupts = false;
+    auto qp = dev.create_queue(o);
+    if (!qp.ok()) return "queue: " + qp.status().to_string();
+    q[c] = std::move(*qp);
+  }
+  auto submit = [&](size_t w) -> std::optional<std::string> {
+    const m::NarbRequest rq = wl.make(w);
+    kvcpu::IoArgs io;
+    io.buffer_iova = (*buf)->iova() + w * bytes;
+    io.slba = rq.lba;
+    io.bytes = static_cast<uint32_t>(bytes);
+    io.session = rq.session;
+    io.model = rq.model;
+    const auto op = rq.opcode == 0x01 ? kvcpu::Opcode::kIoWrite : kvcpu::Opcode::kIoRead;
+    const kvcpu::Command cmd =
+        kvcpu::Command::io(op, io).io_class(static_cast<kvcpu::IoClass>(rq.cls)).flow(static_cast<uint32_t>(w));
+    auto n = q[rq.cls]->submit(std::span<const kvcpu::Command>(&cmd, 1));
+    if (!n.ok()) return "submit: " + n.status().to_string();
+    if (*n != 1) return std::string("submit: queue full");
+    return std::nullopt;
+  };
+  for (size_t w = 0; w < nw; ++w) {
+    if (auto e = submit(w)) return e;
+  }
+  const uint64_t run_cycles = static_cast<uint64_t>(a.ms * 1e6 / ns_per_cycle);
+  std::optional<uint64_t> t0;
+  uint64_t t_end = 0, in_flight = nw;
+  bool stop = false;
+  std::array<kvcpu::Completion, 64> got;
+  auto last = std::chrono::steady_clock::now();
+  while (in_flight > 0) {
+    size_t n_all = 0;
+    for (unsigned c = 0; c < 4; ++c) {
+      auto n = q[c]->poll(got);
+      if (!n.ok()) return "poll: " + n.status().to_string();
+      n_all += *n;
+      for (size_t i = 0; i < *n; ++i) {
+        const kvcpu::Completion& k = got[i];
+        --in_flight;
+        const size_t w = k.flow_id;
+        if (w >= nw || !k.has_provenance) return "a completion of no worker, or without provenance";
+        if (!t0) t0 = k.dev.doorbell;
+        if (k.dev.posted >= *t0 + run_cycles) stop = true;
+        if (!stop) {
+          t_end = std::max(t_end, k.dev.posted);
+          if (k.status != kvcpu::cqe_status::kSuccess) {
+            ++r.errors;
+          } else {
+            Record(&r, c, bytes, static_cast<uint64_t>((k.dev.done - k.dev.doorbell) * ns_per_cycle));
+          }
+          if (auto e = submit(w)) return e;
+          ++in_flight;
+        }
+      }
+    }
+    if (n_all == 0) {
+      if (std::chrono::steady_clock::now() - last > std::chrono::seconds(30)) {
+        return "no completion for 30 s (device hang?)";
+      }
+      std::this_thread::yield();
+    } else {
+      last = std::chrono::steady_clock::now();
+    }
+  }
+  r.sim_ns = t0 ? static_cast<uint64_t>((t_end - *t0) * ns_per_cycle) : 0;
+  std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  // the counters wrap at 2^32: differences modulo that
+  r.counters.starvation_escapes = static_cast<uint32_t>(rd(regs::kNarbStarvationEscapes) - esc0);
+  r.counters.decode_budget_skips = static_cast<uint32_t>(rd(regs::kNarbDecodeBudgetSkips) - skip0);
+  return std::nullopt;
 }
 
 void Print(const Result& r) {
@@ -379,16 +526,60 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return kExitOk;
   }
-  std::printf("kvbench (fast mode: NarbModel + SsdModel 970 PRO), %" PRIu64 " ms simulated, seed %" PRIu64
-              ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n\n",
-              a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
+  // Device mode: a server of our own; each run starts from the same (fresh) device state
+  // (counters are read as differences, the SSD model keeps what earlier runs wrote).
+  std::optional<kvcpu::CosimProcess> srv;
+  std::optional<kvcpu::Device> dev;
+  auto one = [&](m::NarbMode md, bool decode_only) -> std::optional<Result> {
+    if (!a.device) return Run(a, md, decode_only);
+    Result r;
+    if (auto e = RunDevice(a, *dev, md, decode_only, &r)) {
+      std::fprintf(stderr, "kvbench: %s: %s\n", decode_only ? "decode-only" : ModeName(md), e->c_str());
+      return std::nullopt;
+    }
+    return r;
+  };
+  if (a.device) {
+    std::string err;
+    // the drive as in fast mode: preconditioned, every read reads flash
+    auto started = kvcpu::CosimProcess::start(KVCPU_COSIM_BIN, {"--quiet", "--nvme-preconditioned"}, &err);
+    if (!started) {
+      std::fprintf(stderr, "kvbench: cannot start %s: %s\n", KVCPU_COSIM_BIN, err.c_str());
+      return kExitRuntime;
+    }
+    srv.emplace(std::move(*started));
+    auto d = kvcpu::Device::open(srv->uri());
+    if (!d.ok()) {
+      std::fprintf(stderr, "kvbench: %s\n", d.status().to_string().c_str());
+      return kExitRuntime;
+    }
+    dev.emplace(std::move(*d));
+    auto slots = dev->read(kvcpu::regs::kIoSlots);
+    if (!slots.ok() || a.reserve >= *slots) {
+      std::fprintf(stderr, "kvbench: --reserve must be below the device's IO_SLOTS\n");
+      return kExitUsage;
+    }
+    a.slots = *slots;
+    std::printf("kvbench (device mode: libkvcpu + kvcpu-cosim, RTL arbiter, SsdModel 970 PRO), %" PRIu64
+                " ms of device time, seed %" PRIu64 ", %u sessions, %u models, block %u KiB, %u slots (%u reserved "
+                "for decode in kairo)\n\n",
+                a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
+  } else {
+    std::printf("kvbench (fast mode: NarbModel + SsdModel 970 PRO), %" PRIu64 " ms simulated, seed %" PRIu64
+                ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n\n",
+                a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
+  }
   std::vector<Result> results;
   for (m::NarbMode md : a.modes) {
-    results.push_back(Run(a, md, false));
+    auto r = one(md, false);
+    if (!r) return kExitRuntime;
+    results.push_back(std::move(*r));
     Print(results.back());
   }
   if (a.compare) {
-    results.push_back(Run(a, m::NarbMode::kKairo, true));
+    auto r = one(m::NarbMode::kKairo, true);
+    if (!r) return kExitRuntime;
+    results.push_back(std::move(*r));
     Print(results.back());
     const Result& base = results.front();
     std::printf("ratios to %s (same seed, workload and SSD model):\n", base.name.c_str());
@@ -408,7 +599,7 @@ int main(int argc, char** argv) {
   }
   if (!a.plot.empty()) {
     kvcpu::plot::Plot p;
-    p.title = "Decode read latency CDF (kvbench fast mode)";
+    p.title = a.device ? "Decode read latency CDF (kvbench device mode)" : "Decode read latency CDF (kvbench fast mode)";
     p.xlabel = "latency (us)";
     p.ylabel = "fraction of decode reads";
     p.logx = true;

@@ -112,12 +112,15 @@ std::string outcome_bin(Outcome o, uint32_t addr, bool enabled_before, bool enab
 class Bench {
  public:
   explicit Bench(const SimOptions& opt)
-      : sim_(opt), bus_(sim_), model_({kGitHash, kBuildDate, kBoardId, kClockHz, KVCPU_DIR_CAPACITY}) {
+      : sim_(opt), bus_(sim_), model_({kGitHash, kBuildDate, kBoardId, kClockHz, KVCPU_DIR_CAPACITY, KVCPU_IO_CONTEXTS, KVCPU_IO_SLOTS}) {
     auto& d = sim_.dut();
     d.build_git_hash_i = kGitHash;
     d.build_date_i = kBuildDate;
     d.build_board_id_i = kBoardId;
     d.clock_hz_i = kClockHz;
+    // no SSD behind the NVMe port: it takes nothing and answers nothing
+    d.nvme_sq_ready_i = 0;
+    d.nvme_cq_valid_i = 0;
     // Host memory and MSI-X never answer: nothing is fetched, posted or sent.
     d.m_axi_arready_i = 0;
     d.m_axi_rvalid_i = 0;
@@ -421,6 +424,11 @@ uint32_t pick_addr(std::mt19937_64& rng) {
 uint32_t pick_data(uint32_t addr, std::mt19937_64& rng, const Bar0Model& m) {
   uint32_t data = static_cast<uint32_t>(rng());
   auto one_in = [&](unsigned n) { return rng() % n == 0; };
+  if (addr == regs::kNarbCtrlMode) {
+    // the arbiter's adaptive p99 controller moves the budgets and counts windows on its
+    // own (tb_narb checks it against NarbModel); here it stays off, its other bits random
+    return data & ~regs::kNarbCtrlModeValue.mask();
+  }
   if (addr == regs::kStepInc) {
     return one_in(8) ? 0 : data & 0xFFFF;  // zero is refused; keep away from 64-bit wrap
   }

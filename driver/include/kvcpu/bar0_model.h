@@ -35,6 +35,8 @@ class Bar0Model {
     uint32_t board_id = 0;
     uint32_t clock_hz = 250'000'000;  // CLOCK_HZ (the cosim core clock)
     uint32_t dir_capacity = 0;        // DIR_CAPACITY (a build parameter; 0: no directory, the mock)
+    uint32_t io_contexts = 0;         // IO_CONTEXTS, IO_SLOTS (build parameters; 0: no I/O unit)
+    uint32_t io_slots = 0;
   };
 
   static constexpr unsigned kNumQueues = regs::kQCtrlInstances;
@@ -73,6 +75,10 @@ class Bar0Model {
     step_staged_ = false;
     step_count_ = 0;
     time_ = 0;
+    narb_.clear();
+    for (const regs::RegInfo& r : regs::kRegisters) {
+      if (is_narb_tunable(r.offset)) narb_[r.offset] = r.reset;
+    }
     queues_.fill(Queue{});
     vectors_.fill(Vector{});
     last_ = Outcome::kApplied;
@@ -122,6 +128,13 @@ class Bar0Model {
       case regs::kIntrMask: intr_mask_ = data; break;
       case regs::kIntrStatus: intr_status_ &= ~data; break;
       case regs::kErrStatus: err_status_ &= ~data; break;
+      case regs::kNarbMode: case regs::kNarbDecodeBudget: case regs::kNarbPrefetchBudget:
+      case regs::kNarbPrefetchDeadlineUs: case regs::kNarbWriteDeadlineUs: case regs::kNarbEvictDeadlineUs:
+      case regs::kNarbNormalDeadlineUs: case regs::kNarbTagReserve: case regs::kNarbWrrWeights:
+      case regs::kNarbCtrlMode: case regs::kNarbTargetP99Us: case regs::kNarbCtrlWindowUs:
+      case regs::kNarbCtrlMinSamples: case regs::kNarbCtrlMaxDecodeBudget:
+        narb_[addr] = data & r->mask;
+        break;
       case regs::kStepLo:
         step_lo_stage_ = data;
         step_staged_ = true;
@@ -359,8 +372,17 @@ class Bar0Model {
       case regs::kTimeHi: return static_cast<uint32_t>(time_ >> 32);
       case regs::kClockHz: return id_.clock_hz;
       case regs::kDirCapacity: return id_.dir_capacity;
+      case regs::kIoContexts: return id_.io_contexts;
+      case regs::kIoSlots: return id_.io_slots;
+      case regs::kNarbStatus:
+        // no I/O: nothing outstanding; the adaptive controller is not modelled, so with it
+        // off or observing the budgets in force are the tunables
+        return regs::kNarbStatusPrefetchBudget.put(
+            regs::kNarbStatusDecodeBudget.put(0, narb_.at(regs::kNarbDecodeBudget)),
+            narb_.at(regs::kNarbPrefetchBudget));
       default: break;
     }
+    if (is_narb_tunable(addr)) return narb_.at(addr);
     if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
       const Queue& q = queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride];
       switch (regs::kQSqBaseLo + (addr - regs::kQSqBaseLo) % regs::kQSqBaseLoStride) {
@@ -384,7 +406,8 @@ class Bar0Model {
         default: return v.ctrl;
       }
     }
-    return 0;  // STEP_INC, doorbells (write-only), HINT_COUNT, DIR_* counters (no block commands), MSIX_PBA
+    return 0;  // STEP_INC, doorbells (write-only), HINT_COUNT, DIR_* counters (no block commands),
+               // IO_* and NARB_* counters (no I/O commands), MSIX_PBA
   }
 
   void error(const regs::Field& bit, uint32_t addr) {
@@ -399,8 +422,11 @@ class Bar0Model {
     error(bit, addr);
   }
 
+  static bool is_narb_tunable(uint32_t addr) { return addr >= regs::kNarbMode && addr <= regs::kNarbCtrlMaxDecodeBudget; }
+
   Identity id_;
   std::map<uint32_t, uint32_t> forced_;
+  std::map<uint32_t, uint32_t> narb_;  // the arbiter's tunables (rw)
   uint32_t scratch_, control_, intr_mask_, intr_status_, err_status_, err_addr_;
   uint64_t step_;
   uint32_t step_lo_stage_;
