@@ -113,7 +113,14 @@ check "200 commands and a 4 KiB DMA copy complete, each checked" 0 "$rc"
 check "every completion as asked" 1 "$(grep -c ' 0 wrong, DMA data verified' <<<"$out")"
 
 echo
-echo "-- 7. stop the server"
+echo "-- 7. I/O through the NVMe arbiter to the SSD model: many in flight, out of order"
+run io-test 64
+check "64 writes and 64 reads of 4 KiB complete, data read back" 0 "$rc"
+check "the data verified, nothing failed" 1 "$(grep -c ' 0 failed, .* data verified' <<<"$out")"
+check "the arbiter dispatched 64 decode and 64 prefill" 1 "$(grep -c 'decode=64 prefetch=0 prefill=64' <<<"$out")"
+
+echo
+echo "-- 8. stop the server"
 kill -TERM "$pid"
 wait "$pid"
 src=$?

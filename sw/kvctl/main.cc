@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,6 +52,10 @@ constexpr const char kUsage[] =
     "  queue-test [N]            run N commands (default 100; 1..100000) and one 4 KiB\n"
     "                            DMA copy through a host queue, check every completion,\n"
     "                            print the per-stage latency (needs cosim:)\n"
+    "  io-test [N]               write N 4 KiB blocks (default 64; 1..256) to the SSD as\n"
+    "                            prefill writes, read them back as decode reads, all in\n"
+    "                            flight at once through the arbiter; check the data, print\n"
+    "                            the dispatches per class (needs cosim:)\n"
     "  --help, -h                this text\n"
     "\n"
     "Numbers are decimal or 0x-prefixed hex. Exit status: 0 ok, 1 device error,\n"
@@ -151,7 +156,8 @@ struct Command {
     kErrors,
     kErrorsClear,
     kTelemetry,
-    kQueueTest
+    kQueueTest,
+    kIoTest
   };
   Kind kind = Kind::kInfo;
   uint64_t number = 0;
@@ -246,6 +252,18 @@ std::optional<Command> parse_command(const std::vector<std::string_view>& args,
       c.number = *v;
     } else if (n != 1) {
       return bad("usage: queue-test [N]");
+    }
+  } else if (cmd == "io-test") {
+    c.kind = Command::Kind::kIoTest;
+    c.number = 64;
+    if (n == 2) {
+      auto v = parse_number(args[1], 256);
+      if (!v || *v == 0) {
+        return bad("io-test N: N must be a number from 1 to 256, got '" + std::string(args[1]) + "'");
+      }
+      c.number = *v;
+    } else if (n != 1) {
+      return bad("usage: io-test [N]");
     }
   } else {
     return bad("unknown command '" + std::string(cmd) + "'");
@@ -426,6 +444,113 @@ int cmd_queue_test(Device& dev, uint64_t n) {
   return (wrong == 0 && data_ok) ? kExitOk : kExitRuntime;
 }
 
+// Runs cmds (flow id = index) on q, at most `window` in flight (the device's I/O contexts);
+// a command answered IO_BUSY (every context in use, e.g. by another client) goes again.
+// Completions land in got[flow id]; returns the number of IO_BUSY retries.
+kvcpu::Result<uint64_t> run_all(kvcpu::QueuePair& q, const std::vector<kvcpu::Command>& cmds, unsigned window,
+                                std::vector<kvcpu::Completion>* got) {
+  got->assign(cmds.size(), kvcpu::Completion{});
+  std::deque<size_t> todo;
+  for (size_t i = 0; i < cmds.size(); ++i) todo.push_back(i);
+  size_t done = 0;
+  uint64_t retries = 0;
+  std::vector<kvcpu::Completion> buf(64);
+  while (done < cmds.size()) {
+    while (!todo.empty() && q.in_flight() < std::min(q.capacity(), window)) {
+      auto s = q.submit(std::span<const kvcpu::Command>(&cmds[todo.front()], 1));
+      if (!s.ok()) return s.status();
+      if (*s == 0) break;
+      todo.pop_front();
+    }
+    auto r = q.wait(buf, std::chrono::seconds(10));
+    if (!r.ok()) return r.status();
+    if (*r == 0) return kvcpu::Status(kvcpu::ErrorCode::kTimeout, "no completion for 10 s");
+    for (size_t k = 0; k < *r; ++k) {
+      const kvcpu::Completion& c = buf[k];
+      if (c.flow_id >= cmds.size()) return kvcpu::Status(kvcpu::ErrorCode::kProtocol, "completion of no command");
+      if (c.status == kvcpu::cqe_status::kIoBusy) {
+        ++retries;
+        todo.push_back(c.flow_id);
+        continue;
+      }
+      (*got)[c.flow_id] = c;
+      ++done;
+    }
+  }
+  return retries;
+}
+
+int cmd_io_test(Device& dev, uint64_t n) {
+  kvcpu::QueueOptions o;
+  o.depth_log2 = 9;
+  auto q = dev.create_queue(o);
+  if (!q.ok()) return runtime_error("io-test: create queue", q.status());
+  auto src = dev.alloc_dma(n * 4096);
+  auto dst = dev.alloc_dma(n * 4096);
+  if (!src.ok() || !dst.ok()) return runtime_error("io-test: DMA memory", src.ok() ? dst.status() : src.status());
+  for (size_t i = 0; i < n * 4096; ++i) (*src)->data()[i] = static_cast<uint8_t>(i * 131 + (i >> 12) * 7 + 3);
+  std::memset((*dst)->data(), 0, n * 4096);
+  auto ctx = dev.read(kvcpu::regs::kIoContexts);
+  if (!ctx.ok()) return runtime_error("io-test: IO_CONTEXTS", ctx.status());
+  if (*ctx == 0) {
+    std::fprintf(stderr, "kvctl: io-test: the device has no I/O unit (IO_CONTEXTS = 0)\n");
+    return kExitRuntime;
+  }
+  uint32_t disp0[5];
+  for (unsigned c = 0; c < 5; ++c) {
+    auto v = dev.read(kvcpu::regs::kNarbDispatchesAt(c));
+    if (!v.ok()) return runtime_error("io-test: NARB_DISPATCHES", v.status());
+    disp0[c] = *v;
+  }
+  auto phase = [&](kvcpu::Opcode op, kvcpu::IoClass cls, const kvcpu::DmaBuffer& buf,
+                   std::vector<kvcpu::Completion>* got) -> kvcpu::Result<uint64_t> {
+    std::vector<kvcpu::Command> cmds;
+    for (uint64_t i = 0; i < n; ++i) {
+      kvcpu::IoArgs a;
+      a.buffer_iova = buf.iova() + 4096 * i;
+      a.slba = 1000 + 2 * i;
+      a.bytes = 4096;
+      cmds.push_back(kvcpu::Command::io(op, a).io_class(cls).flow(static_cast<uint32_t>(i)));
+    }
+    return run_all(**q, cmds, *ctx, got);
+  };
+  std::vector<kvcpu::Completion> wr, rd;
+  auto r1 = phase(kvcpu::Opcode::kIoWrite, kvcpu::IoClass::kPrefillWrite, **src, &wr);
+  if (!r1.ok()) return runtime_error("io-test: writes", r1.status());
+  auto r2 = phase(kvcpu::Opcode::kIoRead, kvcpu::IoClass::kDecodeRead, **dst, &rd);
+  if (!r2.ok()) return runtime_error("io-test: reads", r2.status());
+  uint64_t bad = 0;
+  for (const auto* v : {&wr, &rd}) {
+    for (const kvcpu::Completion& c : *v) {
+      if (c.status != kvcpu::cqe_status::kSuccess || c.result != 4096) {
+        if (bad++ < 5) {
+          std::fprintf(stderr, "kvctl: io-test: flow %u: status %s, result %u\n", c.flow_id,
+                       kvcpu::cqe_status::name(c.status), c.result);
+        }
+      }
+    }
+  }
+  const bool data_ok = std::memcmp((*src)->data(), (*dst)->data(), n * 4096) == 0;
+  auto hz = dev.clock_hz();
+  const double ns = hz.ok() && *hz != 0 ? 1e9 / *hz : 0;
+  std::vector<double> lat;
+  for (const kvcpu::Completion& c : rd) lat.push_back(static_cast<double>(c.dev.done - c.dev.doorbell) * ns / 1000);
+  std::sort(lat.begin(), lat.end());
+  std::printf("io-test: %" PRIu64 " writes (prefill) and %" PRIu64 " reads (decode) of 4 KiB, %" PRIu64
+              " failed, %" PRIu64 " IO_BUSY retries, data %s\n",
+              n, n, bad, *r1 + *r2, data_ok ? "verified" : "DIFFERS");
+  std::printf("decode read latency (doorbell->done, simulated): median %.1f us, max %.1f us\n",
+              lat[lat.size() / 2], lat.back());
+  std::printf("arbiter dispatches in this test:");
+  static const char* kCls[] = {"decode", "prefetch", "prefill", "evict", "normal"};
+  for (unsigned c = 0; c < 5; ++c) {
+    auto v = dev.read(kvcpu::regs::kNarbDispatchesAt(c));
+    std::printf(" %s=%u", kCls[c], v.ok() ? *v - disp0[c] : 0);
+  }
+  std::printf("\n");
+  return (bad == 0 && data_ok) ? kExitOk : kExitRuntime;
+}
+
 int run(const Command& c, Device& dev) {
   switch (c.kind) {
     case Command::Kind::kInfo:
@@ -480,6 +605,8 @@ int run(const Command& c, Device& dev) {
       return cmd_errors(dev, false);
     case Command::Kind::kErrorsClear:
       return cmd_errors(dev, true);
+    case Command::Kind::kIoTest:
+      return cmd_io_test(dev, c.number);
     case Command::Kind::kQueueTest:
       return cmd_queue_test(dev, c.number);
   }
