@@ -241,29 +241,21 @@ std::optional<Command> parse_command(const std::vector<std::string_view>& args,
     } else {
       return bad("usage: errors [--clear]");
     }
-  } else if (cmd == "queue-test") {
-    c.kind = Command::Kind::kQueueTest;
-    c.number = 100;
+  } else if (cmd == "queue-test" || cmd == "io-test") {
+    // CMD [N]: a count from 1 to max, with a default
+    const bool queue = cmd == "queue-test";
+    const uint64_t max = queue ? 100000 : 256;
+    c.kind = queue ? Command::Kind::kQueueTest : Command::Kind::kIoTest;
+    c.number = queue ? 100 : 64;
     if (n == 2) {
-      auto v = parse_number(args[1], 100000);
+      auto v = parse_number(args[1], max);
       if (!v || *v == 0) {
-        return bad("queue-test N: N must be a number from 1 to 100000, got '" + std::string(args[1]) + "'");
+        return bad(std::string(cmd) + " N: N must be a number from 1 to " + std::to_string(max) + ", got '" +
+                   std::string(args[1]) + "'");
       }
       c.number = *v;
     } else if (n != 1) {
-      return bad("usage: queue-test [N]");
-    }
-  } else if (cmd == "io-test") {
-    c.kind = Command::Kind::kIoTest;
-    c.number = 64;
-    if (n == 2) {
-      auto v = parse_number(args[1], 256);
-      if (!v || *v == 0) {
-        return bad("io-test N: N must be a number from 1 to 256, got '" + std::string(args[1]) + "'");
-      }
-      c.number = *v;
-    } else if (n != 1) {
-      return bad("usage: io-test [N]");
+      return bad("usage: " + std::string(cmd) + " [N]");
     }
   } else {
     return bad("unknown command '" + std::string(cmd) + "'");
