@@ -10,7 +10,8 @@
 //
 //   kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N] [--models N]
 //           [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N] [--block-kib N]
-//           [--slots N] [--reserve N] [--queue-depth N] [--plot PNG]
+//           [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N] [--queue-depth N]
+//           [--plot PNG]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -43,7 +44,7 @@ constexpr const char kUsage[] =
     "usage: kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]\n"
     "               [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N]\n"
     "               [--evict-qd N] [--block-kib N] [--slots N] [--reserve N]\n"
-    "               [--queue-depth N] [--plot PNG]\n"
+    "               [--nd-cap N] [--write-gap-us N] [--queue-depth N] [--plot PNG]\n"
     "\n"
     "The Kairo workload against the NVMe arbiter's policy (NarbModel) and the calibrated SSD\n"
     "model (970 PRO), in simulated time (fast mode: models only). See docs/performance.md.\n"
@@ -63,6 +64,10 @@ constexpr const char kUsage[] =
     "  --slots N         NVMe command slots of the arbiter (default 16)\n"
     "  --reserve N       slots reserved for decode reads in kairo mode (default 2 = 1/8;\n"
     "                    the baselines run with 0)\n"
+    "  --nd-cap N        kairo: non-decode commands outstanding while decode is active\n"
+    "                    (default: the arbiter's default; 0 = no cap)\n"
+    "  --write-gap-us N  kairo: one prefill/evict/normal dispatch per N us while decode is\n"
+    "                    active (default: the arbiter's default; 0 = not paced)\n"
     "  --queue-depth N   arbiter queue entries per class (default 4)\n"
     "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
 
@@ -72,6 +77,8 @@ struct Args {
   uint64_t ms = 1000, seed = 1;
   unsigned sessions = 4, models = 2, decode_qd = 1, prefetch_qd = 8, prefill_qd = 8, evict_qd = 4;
   unsigned block_kib = 16, slots = 16, reserve = 2, queue_depth = 4;
+  uint32_t nd_cap = m::NarbConfig{}.nd_cap;
+  uint64_t write_gap_us = m::NarbConfig{}.write_gap_us;
   std::string plot;
 };
 
@@ -158,6 +165,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       e = num(2, 255, &a->slots);
     } else if (arg == "--reserve") {
       e = num(0, 254, &a->reserve);
+    } else if (arg == "--nd-cap") {
+      e = num(0, 255, &a->nd_cap);
+    } else if (arg == "--write-gap-us") {
+      e = num(0, 1000000, &a->write_gap_us);
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
     } else if (arg == "--plot") {
@@ -185,11 +196,16 @@ struct Pending {
   size_t worker;
   uint64_t created_ns;  // the worker made it (it may wait for queue room)
   uint64_t bytes;
+  uint64_t dispatched_ns;
 };
 
 struct Result {
   std::string name;
   std::vector<uint64_t> decode_ns;            // every decode latency
+  std::vector<uint64_t> decode_wait_ns;       // of which: before dispatch (worker + arbiter)
+  std::vector<uint64_t> decode_dev_ns;        // of which: at the drive (dispatch..completion)
+  std::vector<uint64_t> decode_die_ns;        // work queued on its die when it was submitted
+  uint64_t decode_disp = 0, writes_at_decode = 0, decode_behind_write = 0;
   std::array<uint64_t, m::kNarbClasses> bytes{};
   std::array<uint64_t, m::kNarbClasses> done{};
   std::array<uint64_t, m::kNarbHistBuckets> hist{};
@@ -215,6 +231,8 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().mode = mode;
   // The reservation is Kairo's: the baselines run without it (docs/narb.md).
   arb.config().tag_reserve = mode == m::NarbMode::kKairo ? a.reserve : 0;
+  arb.config().nd_cap = a.nd_cap;
+  arb.config().write_gap_us = a.write_gap_us;
   std::mt19937_64 rng(a.seed);
   const uint32_t nblocks = a.block_kib / 4;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
@@ -295,6 +313,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       rw.nblocks = d->req.nblocks;
       rw.prp1 = 0x1000;
       const bool write = d->req.opcode == 0x01;
+      const uint64_t die_free = ssd->DieFreeAt(d->req.lba);
       const nv::BuildResult b = write ? nv::BuildWrite(rw) : nv::BuildRead(rw);
       const nv::SubmitResult sr = ssd->Submit(b.sqe, write ? std::span<const uint8_t>(zeros) : std::span<const uint8_t>(), now);
       if (sr.outcome != nv::SubmitOutcome::kAccepted) {
@@ -303,12 +322,25 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         waiting.emplace_back(w, now);
         continue;
       }
-      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes};
+      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes, now};
+      if (d->cls == m::kNarbDecode) {
+        // where decode reads wait: how many writes the drive holds as this read arrives
+        unsigned wr = 0;
+        for (const auto& [cid, p] : by_cid) {
+          const uint8_t c = workers[p.worker].cls;
+          wr += (c == m::kNarbPrefill || c == m::kNarbEvict) ? 1 : 0;
+        }
+        ++r.decode_disp;
+        r.decode_die_ns.push_back(die_free > now ? die_free - now : 0);
+        r.writes_at_decode += wr;
+        r.decode_behind_write += wr > 0 ? 1 : 0;
+      }
     }
     // next event: the drive's next completion (or the end; with work queued and nothing in
     // flight, 1 us later so that deadlines can age)
     const auto next = ssd->NextEventTime();
-    uint64_t t = next ? *next : now + 1000;
+    // (at least every 1 us, as the hardware decides every cycle: ages and write turns)
+    uint64_t t = next ? std::min(*next, now + 1000) : now + 1000;
     if (t <= now) t = now + 1;
     now = std::min(t, end_ns);
     for (nv::SsdCompletion& c : ssd->Advance(now)) {
@@ -324,6 +356,8 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       ++r.done[cls];
       if (cls == m::kNarbDecode) {
         r.decode_ns.push_back(lat);
+        r.decode_wait_ns.push_back(p.dispatched_ns - p.created_ns);
+        r.decode_dev_ns.push_back(c.time_ns - p.dispatched_ns);
         unsigned b = 0;
         while (b < m::kNarbHistEdges.size() && lat / 1000 >= m::kNarbHistEdges[b]) ++b;
         ++r.hist[b];
@@ -334,6 +368,9 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   r.sim_ns = now;
   r.counters = arb.counters();
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  std::sort(r.decode_wait_ns.begin(), r.decode_wait_ns.end());
+  std::sort(r.decode_dev_ns.begin(), r.decode_dev_ns.end());
+  std::sort(r.decode_die_ns.begin(), r.decode_die_ns.end());
   return r;
 }
 
@@ -356,8 +393,16 @@ void Print(const Result& r) {
   std::printf("decode_hist=");
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
   std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
-  std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64 "\n\n",
-              d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips);
+  std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
+              "die_busy_ahead_p50/p99_us=%.1f/%.1f writes_at_drive_per_decode=%.2f "
+              "decode_behind_writes=%.1f%%\n",
+              Pct(r.decode_wait_ns, 0.50), Pct(r.decode_wait_ns, 0.99), Pct(r.decode_dev_ns, 0.50),
+              Pct(r.decode_dev_ns, 0.99), Pct(r.decode_die_ns, 0.50), Pct(r.decode_die_ns, 0.99), r.decode_disp ? double(r.writes_at_decode) / r.decode_disp : 0.0,
+              r.decode_disp ? 100.0 * r.decode_behind_write / r.decode_disp : 0.0);
+  std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64
+              " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 "\n\n",
+              d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips,
+              r.counters.write_turns, r.counters.pace_holds, r.counters.cap_holds);
 }
 
 uint64_t Total(const Result& r) {
@@ -380,8 +425,9 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   std::printf("kvbench (fast mode: NarbModel + SsdModel 970 PRO), %" PRIu64 " ms simulated, seed %" PRIu64
-              ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n\n",
-              a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
+              ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n"
+              "kairo decode protection: nd-cap %u, write-gap %" PRIu64 " us\n\n",
+              a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve, a.nd_cap, a.write_gap_us);
   std::vector<Result> results;
   for (m::NarbMode md : a.modes) {
     results.push_back(Run(a, md, false));

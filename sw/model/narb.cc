@@ -50,14 +50,28 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
   const std::array<uint64_t, kNarbClasses> deadline = {
       0, cfg_.prefetch_deadline_us & time_mask_, cfg_.write_deadline_us & time_mask_,
       cfg_.evict_deadline_us & time_mask_, cfg_.normal_deadline_us & time_mask_};
-  bool any = false;
+  // KAIRO decode protection: while decode is active (queued or in flight), the cap on
+  // non-decode commands outstanding and the pacing of PREFILL / NORMAL / EVICT.
+  const bool kairo = cfg_.mode == NarbMode::kKairo;
+  const bool dec_active = !q_[kNarbDecode].empty() || outstanding() != nd_;
+  const bool cap_ok = !dec_active || cfg_.nd_cap == 0 || nd_ < cfg_.nd_cap;
+  const bool paced = kairo && dec_active && (cfg_.write_gap_us & time_mask_) != 0;
+  const bool wturn = ((now_us - last_low_us_) & time_mask_) >= (cfg_.write_gap_us & time_mask_);
+  bool cap_held = false;
   for (unsigned c = 0; c < kNarbClasses; ++c) {
     el[c] = Eligible(c);
+    if (kairo && c != kNarbDecode && !cap_ok) {
+      cap_held = cap_held || el[c];
+      el[c] = false;
+    }
     aged[c] = c != kNarbDecode && el[c] && Age(c, now_us) >= deadline[c];
-    any = any || el[c];
   }
+  const bool low_el = el[kNarbPrefill] || el[kNarbEvict] || el[kNarbNormal];
+  const bool pace_held = paced && !wturn && low_el;
   last_elig_ = el;
   last_aged_ = aged;
+  last_cap_held_ = cap_held;
+  last_pace_held_ = pace_held;
   int grant = -1;
   NarbRule rule = NarbRule::kNone;
 
@@ -123,10 +137,13 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
           {aged[kNarbNormal], kNarbNormal, NarbRule::kAgedNormal},
           {aged[kNarbEvict], kNarbEvict, NarbRule::kAgedEvict},
           {el[kNarbDecode] && dec_ok, kNarbDecode, NarbRule::kDecode},
+          {paced && wturn && el[kNarbPrefill], kNarbPrefill, NarbRule::kWriteTurn},
+          {paced && wturn && el[kNarbNormal], kNarbNormal, NarbRule::kWriteTurn},
+          {paced && wturn && el[kNarbEvict], kNarbEvict, NarbRule::kWriteTurn},
           {el[kNarbPrefetch] && pf_ok, kNarbPrefetch, NarbRule::kPrefetch},
-          {el[kNarbPrefill], kNarbPrefill, NarbRule::kPrefill},
-          {el[kNarbNormal], kNarbNormal, NarbRule::kNormal},
-          {el[kNarbEvict], kNarbEvict, NarbRule::kEvict},
+          {!paced && el[kNarbPrefill], kNarbPrefill, NarbRule::kPrefill},
+          {!paced && el[kNarbNormal], kNarbNormal, NarbRule::kNormal},
+          {!paced && el[kNarbEvict], kNarbEvict, NarbRule::kEvict},
           {el[kNarbDecode], kNarbDecode, NarbRule::kDecodeOver},
           {el[kNarbPrefetch], kNarbPrefetch, NarbRule::kPrefetchOver},
       };
@@ -153,10 +170,18 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
         default:
           break;
       }
-      const bool mid = rule == NarbRule::kPrefetch || rule == NarbRule::kPrefill ||
-                       rule == NarbRule::kNormal || rule == NarbRule::kEvict;
-      const bool low =
-          rule == NarbRule::kPrefill || rule == NarbRule::kNormal || rule == NarbRule::kEvict;
+      const bool low = rule == NarbRule::kPrefill || rule == NarbRule::kNormal ||
+                       rule == NarbRule::kEvict || rule == NarbRule::kWriteTurn;
+      const bool mid = low || rule == NarbRule::kPrefetch;
+      if (rule == NarbRule::kWriteTurn) {
+        ++cnt_.write_turns;
+      }
+      if (grant == kNarbDecode || grant == kNarbPrefetch) {
+        cnt_.pace_holds += pace_held ? 1 : 0;
+      }
+      if (grant == kNarbDecode) {
+        cnt_.cap_holds += cap_held ? 1 : 0;
+      }
       if (el[kNarbDecode] && !dec_ok && mid) {
         ++cnt_.decode_budget_skips;
       }
@@ -180,9 +205,11 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
       break;
     }
   }
-  (void)any;
   if (grant < 0) {
     return std::nullopt;
+  }
+  if (grant >= static_cast<int>(kNarbPrefill)) {
+    last_low_us_ = now_us & time_mask_;
   }
   NarbDispatch d;
   const Entry e = q_[grant].front();

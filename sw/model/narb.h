@@ -42,6 +42,7 @@ enum class NarbRule : uint8_t {
   kEvict = 9,
   kDecodeOver = 10,
   kPrefetchOver = 11,
+  kWriteTurn = 12,  // paced: the write turn of PREFILL / NORMAL / EVICT (docs/narb.md)
 };
 
 struct NarbConfig {
@@ -60,6 +61,12 @@ struct NarbConfig {
   uint64_t ctrl_window_us = 1000000;
   uint32_t ctrl_min_samples = 64;        // 16 bits
   uint32_t ctrl_max_decode_budget = 64;  // 8 bits
+  // Decode protection in KAIRO mode while decode is active (queued or in flight):
+  // at most nd_cap non-decode commands outstanding (0: no cap), and PREFILL / NORMAL / EVICT
+  // paced to one dispatch per write_gap_us (0: not paced), with that turn taken before
+  // PREFETCH (rule 12).
+  uint32_t nd_cap = 2;  // SlotW+1 bits
+  uint64_t write_gap_us = 800;
 };
 
 struct NarbRequest {
@@ -86,6 +93,7 @@ struct NarbCounters {
   uint64_t starvation_escapes = 0, prefill_demotions = 0, evict_demotions = 0, cpl_errors = 0;
   std::array<uint64_t, kNarbHistBuckets> hist{};
   uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
+  uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
 };
 
 class NarbModel {
@@ -120,6 +128,9 @@ class NarbModel {
   // Whether class c was eligible at the last Decide (for the testbench's coverage).
   bool last_eligible(unsigned c) const { return last_elig_[c]; }
   bool last_aged(unsigned c) const { return last_aged_[c]; }
+  // Whether the cap / the pacing held a class back at the last Decide.
+  bool last_cap_held() const { return last_cap_held_; }
+  bool last_pace_held() const { return last_pace_held_; }
 
   static uint8_t ClassOf(uint8_t presented) { return presented > 4 ? static_cast<uint8_t>(kNarbNormal) : presented; }
 
@@ -150,6 +161,8 @@ class NarbModel {
   unsigned wrr_cur_ = kNarbPrefetch;
   uint32_t wrr_used_ = 0;
   std::array<bool, kNarbClasses> last_elig_{}, last_aged_{};
+  bool last_cap_held_ = false, last_pace_held_ = false;
+  uint64_t last_low_us_ = 0;  // time of the last PREFILL / EVICT / NORMAL dispatch
   uint64_t win_start_ = 0;
   std::array<uint32_t, kNarbHistBuckets> win_hist_{};
   uint32_t win_n_ = 0;

@@ -16,7 +16,9 @@
 // non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
 // queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
 // boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
-// counters are compared every cycle); a hole fails the run.
+// counters are compared every cycle), the KAIRO decode protection (the write turn of each
+// write class, the non-decode cap and the write pacing holding a class back, an aged write
+// passing the pacing); a hole fails the run.
 //
 //   tb_narb[_small] [+seed=N] [+cycles=N] [+trace[=FILE]]
 #include <algorithm>
@@ -104,6 +106,9 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     const uint64_t targets[] = {5, 10, 30, 100, 400, 1000, 5000, 10000};
     p.cfg.target_p99_us = targets[Rand(r, 8)];
     p.cfg.ctrl_max_decode_budget = Rand(r, 3) ? 64 : Rand(r, 256);
+    // Decode protection: cap 0 (off), 1..NumSlots or past it; write gap 0 (off) or 1..300.
+    p.cfg.nd_cap = Rand(r, 3) ? Rand(r, kSlots + 2) : 0;
+    p.cfg.write_gap_us = Rand(r, 3) ? Rand(r, 300) : 0;
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
@@ -125,6 +130,8 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.cfg.decode_budget = 255;
     p.cfg.prefetch_budget = 255;
     p.cfg.tag_reserve = 1 + Rand(r, kSlots / 2);
+    p.cfg.nd_cap = Rand(r, 2) ? Rand(r, kSlots + 1) : 0;
+    p.cfg.write_gap_us = Rand(r, 2) ? Rand(r, 100) : 0;
     p.mix = {200, 1, 1, 1, 1};
     p.p_req = 100;
     p.p_ready = 100;
@@ -186,6 +193,8 @@ int Run(int argc, char** argv) {
     dut.cfg_ctrl_window_us_i = static_cast<uint32_t>(c.ctrl_window_us);
     dut.cfg_ctrl_min_samples_i = static_cast<uint16_t>(c.ctrl_min_samples);
     dut.cfg_ctrl_max_decode_budget_i = c.ctrl_max_decode_budget;
+    dut.cfg_nd_cap_i = c.nd_cap;
+    dut.cfg_write_gap_us_i = static_cast<uint32_t>(c.write_gap_us);
   };
   m::NarbConfig init;
   init.tag_reserve = kSlots / 8;
@@ -370,6 +379,12 @@ int Run(int argc, char** argv) {
         fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
       if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask))
         fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
+      if (dut.cnt_write_turns_o != (k.write_turns & kCntMask))
+        fail("cnt_write_turns_o", dut.cnt_write_turns_o, k.write_turns);
+      if (dut.cnt_pace_holds_o != (k.pace_holds & kCntMask))
+        fail("cnt_pace_holds_o", dut.cnt_pace_holds_o, k.pace_holds);
+      if (dut.cnt_cap_holds_o != (k.cap_holds & kCntMask))
+        fail("cnt_cap_holds_o", dut.cnt_cap_holds_o, k.cap_holds);
       if (dut.sts_eff_decode_budget_o != model.eff_decode_budget())
         fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
       if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget())
@@ -421,6 +436,16 @@ int Run(int argc, char** argv) {
           ++cov[std::string(kModeName[mode]) + " " + kClsName[c]];
           if (mode == 3) {
             ++cov["KAIRO rule " + std::to_string(static_cast<unsigned>(out->rule))];
+            if (out->rule == m::NarbRule::kWriteTurn) {
+              ++cov[std::string("KAIRO write turn ") + kClsName[c]];
+            }
+            if (model.last_cap_held() && c == 0) ++cov["cap holds back a non-decode class"];
+            if (model.last_pace_held()) ++cov["pacing holds back a write"];
+            if (model.last_pace_held() && (out->rule == m::NarbRule::kAgedPrefill ||
+                                           out->rule == m::NarbRule::kAgedEvict ||
+                                           out->rule == m::NarbRule::kAgedNormal)) {
+              ++cov["aged write passes the pacing"];
+            }
           }
           if (c == 0 && nd_before >= kSlots - reserve && reserve > 0 &&
               (nonempty[1] || nonempty[2] || nonempty[3] || nonempty[4])) {
@@ -481,6 +506,9 @@ int Run(int argc, char** argv) {
   if (k.ctrl_boosts) ++cov["controller boosts"];
   if (k.ctrl_relaxes) ++cov["controller relaxes"];
   if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
+  if (k.write_turns) ++cov["counter write_turns"];
+  if (k.pace_holds) ++cov["counter pace_holds"];
+  if (k.cap_holds) ++cov["counter cap_holds"];
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cov.print(KVCPU_TB_NAME);
   std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64
@@ -497,7 +525,7 @@ int Run(int argc, char** argv) {
     for (unsigned c = 0; c < 5; ++c)
       req_bins.push_back(std::string(kModeName[md]) + " " + kClsName[c]);
   }
-  for (unsigned r = 1; r <= 11; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
+  for (unsigned r = 1; r <= 12; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
   for (unsigned code = 0; code < 8; ++code)
     req_bins.push_back("accepted class code " + std::to_string(code));
   for (const char* b :
@@ -507,7 +535,11 @@ int Run(int argc, char** argv) {
         "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
         "counter decode_budget_skips", "counter starvation_escapes", "counter prefill_demotions",
         "counter evict_demotions", "controller boosts", "controller relaxes",
-        "controller window with too few samples", "adaptive decode budget away from the tunable"}) {
+        "controller window with too few samples", "adaptive decode budget away from the tunable",
+        "KAIRO write turn PREFILL", "KAIRO write turn EVICT", "KAIRO write turn NORMAL",
+        "cap holds back a non-decode class", "pacing holds back a write",
+        "aged write passes the pacing", "counter write_turns", "counter pace_holds",
+        "counter cap_holds"}) {
     req_bins.push_back(b);
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)
