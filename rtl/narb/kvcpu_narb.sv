@@ -62,6 +62,8 @@ module kvcpu_narb #(
   input  logic [7:0]           cfg_ctrl_max_decode_budget_i,
   input  logic [SlotW:0]       cfg_nd_cap_i,           // KAIRO: non-decode cap (0 none)
   input  logic [TimeW-1:0]     cfg_write_gap_us_i,     // KAIRO: write pacing (0 none)
+  input  logic [7:0]           cfg_sess_burst_i,       // KAIRO: session fairness (0 off)
+  input  logic [TimeW-1:0]     cfg_sess_refill_us_i,
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -90,7 +92,9 @@ module kvcpu_narb #(
   output logic [3:0]           sts_p99_bucket_o,
   output logic [CntW-1:0]      cnt_write_turns_o,
   output logic [CntW-1:0]      cnt_pace_holds_o,
-  output logic [CntW-1:0]      cnt_cap_holds_o
+  output logic [CntW-1:0]      cnt_cap_holds_o,
+  output logic [CntW-1:0]      cnt_sess_demotions_o,
+  output logic [4*8-1:0]       sts_sess_tokens_o  // session bucket b at [b*8 +: 8]
 );
   localparam int unsigned NCls  = 5;
   localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
@@ -125,11 +129,69 @@ module kvcpu_narb #(
   logic [QCntW-1:0] q_cnt_q [NCls];
   logic [SeqW-1:0]  seq_q;
 
-  logic [2:0] req_cls;
+  logic [2:0] req_cls, req_qcls;
   logic       req_fire;
   assign req_cls     = (req_class_i > 3'd4) ? 3'd4 : req_class_i;
-  assign req_ready_o = q_cnt_q[req_cls] != QCntW'(QDepth);
+
+  // Session fairness (KAIRO, cfg_sess_burst_i != 0): one decode token bucket per session
+  // bucket (req_session_i % SessB). A DECODE request whose bucket is empty is demoted to the
+  // NORMAL queue when accepted; an accepted DECODE request takes a token. Every
+  // cfg_sess_refill_us_i each bucket gains a token, up to cfg_sess_burst_i.
+  localparam int unsigned SessB = 4;
+  logic [7:0]       tok_q [SessB];
+  logic [TimeW-1:0] refill_last_q;
+  logic [1:0]       req_bkt;
+  logic             sess_on, refill_due, req_demote, req_tok_zero;
+  assign req_bkt     = req_session_i[1:0];
+  assign sess_on     = (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0);
+  assign refill_due  = (now_us_i - refill_last_q) >= cfg_sess_refill_us_i;
+  assign req_tok_zero = tok_q[req_bkt] == 8'd0;
+  assign req_demote  = sess_on && (req_cls == 3'd0) && req_tok_zero;
+  assign req_qcls    = req_demote ? 3'd4 : req_cls;
+  assign req_ready_o = q_cnt_q[req_qcls] != QCntW'(QDepth);
   assign req_fire    = req_valid_i && req_ready_o;
+
+  logic [CntW-1:0] cnt_sess_dem_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      refill_last_q  <= '0;
+      cnt_sess_dem_q <= '0;
+      for (int b = 0; b < SessB; b++) begin
+        tok_q[b] <= '0;
+      end
+    end else begin
+      if (req_fire && req_demote) begin
+        cnt_sess_dem_q <= cnt_sess_dem_q + 1'b1;
+      end
+      if (!sess_on) begin
+        refill_last_q <= now_us_i;
+        for (int b = 0; b < SessB; b++) begin
+          tok_q[b] <= '0;
+        end
+      end else begin
+        for (int b = 0; b < SessB; b++) begin
+          logic [7:0] t;
+          t = tok_q[b];
+          if (req_fire && !req_demote && req_cls == 3'd0 && req_bkt == 2'(b)) begin
+            t = t - 8'd1;
+          end
+          if (refill_due) begin
+            t = (t >= cfg_sess_burst_i) ? cfg_sess_burst_i : t + 8'd1;
+          end
+          tok_q[b] <= t;
+        end
+        if (refill_due) begin
+          refill_last_q <= now_us_i;
+        end
+      end
+    end
+  end
+  assign cnt_sess_demotions_o = cnt_sess_dem_q;
+  always_comb begin
+    for (int b = 0; b < SessB; b++) begin
+      sts_sess_tokens_o[b*8 +: 8] = tok_q[b];
+    end
+  end
 
   logic [EW-1:0] req_entry;
   assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
@@ -575,15 +637,15 @@ module kvcpu_narb #(
     end else begin
       // Queues: push the accepted request, pop the granted head.
       for (int c = 0; c < NCls; c++) begin
-        if (req_fire && req_cls == 3'(c)) begin
+        if (req_fire && req_qcls == 3'(c)) begin
           q_tail_q[c] <= ptr_inc(q_tail_q[c]);
         end
         if (dec_fire && gnt[c]) begin
           q_head_q[c] <= ptr_inc(q_head_q[c]);
         end
-        if ((req_fire && req_cls == 3'(c)) && !(dec_fire && gnt[c])) begin
+        if ((req_fire && req_qcls == 3'(c)) && !(dec_fire && gnt[c])) begin
           q_cnt_q[c] <= q_cnt_q[c] + 1'b1;
-        end else if (!(req_fire && req_cls == 3'(c)) && (dec_fire && gnt[c])) begin
+        end else if (!(req_fire && req_qcls == 3'(c)) && (dec_fire && gnt[c])) begin
           q_cnt_q[c] <= q_cnt_q[c] - 1'b1;
         end
       end
@@ -655,7 +717,7 @@ module kvcpu_narb #(
   // Payload memories (no reset).
   always_ff @(posedge clk_i) begin
     if (req_fire) begin
-      q_mem[32'(req_cls)*QDepth + 32'(q_tail_q[req_cls])] <= req_entry;
+      q_mem[32'(req_qcls)*QDepth + 32'(q_tail_q[req_qcls])] <= req_entry;
     end
     if (dec_fire) begin
       slot_enq_q[free_slot] <= head[gnt_cls][EnqLo +: TimeW];
@@ -712,6 +774,7 @@ module kvcpu_narb #(
   `KV_ASSERT(DispHold_A, disp_valid_o && !disp_ready_i |=> disp_valid_o && $stable(disp_slot_o) &&
                          $stable(disp_class_o) && $stable(disp_req_q))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
+  `KV_ASSERT(SessDemote_A, !(req_fire && req_qcls == 3'd0) || !sess_on || !req_tok_zero)
   `KV_ASSERT(NdCap_A, !(kairo && dec_active && cfg_nd_cap_i != '0 && gnt[NCls-1:1] != '0) ||
                       nd_cnt_q < cfg_nd_cap_i)
   `KV_ASSERT(Paced_A, !(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
@@ -734,6 +797,8 @@ module kvcpu_narb #(
              nd_cnt_q < cfg_nd_cap_i);
       assert(!(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
              rule == RuleAgedPw || rule == RuleAgedNo || rule == RuleAgedEv);
+      // Session fairness: a DECODE request enters the DECODE queue only with a token.
+      assert(!(req_fire && req_qcls == 3'd0 && sess_on) || !req_tok_zero);
       assert(nd_cnt_q <= out_cnt_q);
       assert(out_cnt_q <= (SlotW+1)'(NumSlots));
       // The counts are the population counts of the slot table (strengthens the checks

@@ -10,8 +10,8 @@
 //
 //   kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N] [--models N]
 //           [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N] [--block-kib N]
-//           [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N] [--queue-depth N]
-//           [--plot PNG]
+//           [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N] [--noisy-qd N]
+//           [--sess-burst N] [--sess-refill-us N] [--queue-depth N] [--plot PNG]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -44,7 +44,8 @@ constexpr const char kUsage[] =
     "usage: kvbench [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]\n"
     "               [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N]\n"
     "               [--evict-qd N] [--block-kib N] [--slots N] [--reserve N]\n"
-    "               [--nd-cap N] [--write-gap-us N] [--queue-depth N] [--plot PNG]\n"
+    "               [--nd-cap N] [--write-gap-us N] [--noisy-qd N] [--sess-burst N]\n"
+    "               [--sess-refill-us N] [--queue-depth N] [--plot PNG]\n"
     "\n"
     "The Kairo workload against the NVMe arbiter's policy (NarbModel) and the calibrated SSD\n"
     "model (970 PRO), in simulated time (fast mode: models only). See docs/performance.md.\n"
@@ -68,6 +69,10 @@ constexpr const char kUsage[] =
     "                    (default: the arbiter's default; 0 = no cap)\n"
     "  --write-gap-us N  kairo: one prefill/evict/normal dispatch per N us while decode is\n"
     "                    active (default: the arbiter's default; 0 = not paced)\n"
+    "  --noisy-qd N      session 0 keeps N more decode reads outstanding (a noisy session;\n"
+    "                    default 0); the other sessions' decode p99 is printed apart\n"
+    "  --sess-burst N    kairo session fairness: decode tokens per session bucket (0 = off)\n"
+    "  --sess-refill-us N  one token per bucket every N us (default 1000)\n"
     "  --queue-depth N   arbiter queue entries per class (default 4)\n"
     "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
 
@@ -79,6 +84,9 @@ struct Args {
   unsigned block_kib = 16, slots = 16, reserve = 2, queue_depth = 4;
   uint32_t nd_cap = m::NarbConfig{}.nd_cap;
   uint64_t write_gap_us = m::NarbConfig{}.write_gap_us;
+  unsigned noisy_qd = 0;
+  uint32_t sess_burst = m::NarbConfig{}.sess_burst;
+  uint64_t sess_refill_us = m::NarbConfig{}.sess_refill_us;
   std::string plot;
 };
 
@@ -169,6 +177,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       e = num(0, 255, &a->nd_cap);
     } else if (arg == "--write-gap-us") {
       e = num(0, 1000000, &a->write_gap_us);
+    } else if (arg == "--noisy-qd") {
+      e = num(0, 256, &a->noisy_qd);
+    } else if (arg == "--sess-burst") {
+      e = num(0, 255, &a->sess_burst);
+    } else if (arg == "--sess-refill-us") {
+      e = num(0, 1000000, &a->sess_refill_us);
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
     } else if (arg == "--plot") {
@@ -202,10 +216,11 @@ struct Pending {
 struct Result {
   std::string name;
   std::vector<uint64_t> decode_ns;            // every decode latency
+  std::vector<uint64_t> decode_other_ns;      // of sessions other than 0
   std::vector<uint64_t> decode_wait_ns;       // of which: before dispatch (worker + arbiter)
   std::vector<uint64_t> decode_dev_ns;        // of which: at the drive (dispatch..completion)
   std::vector<uint64_t> decode_die_ns;        // work queued on its die when it was submitted
-  uint64_t decode_disp = 0, writes_at_decode = 0, decode_behind_write = 0;
+  uint64_t decode_disp = 0, writes_at_decode = 0, decode_behind_write = 0, sess_demotions = 0;
   std::array<uint64_t, m::kNarbClasses> bytes{};
   std::array<uint64_t, m::kNarbClasses> done{};
   std::array<uint64_t, m::kNarbHistBuckets> hist{};
@@ -233,13 +248,15 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().tag_reserve = mode == m::NarbMode::kKairo ? a.reserve : 0;
   arb.config().nd_cap = a.nd_cap;
   arb.config().write_gap_us = a.write_gap_us;
+  arb.config().sess_burst = a.sess_burst;
+  arb.config().sess_refill_us = a.sess_refill_us;
   std::mt19937_64 rng(a.seed);
   const uint32_t nblocks = a.block_kib / 4;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
 
   std::vector<Worker> workers;
   for (unsigned s = 0; s < a.sessions; ++s) {
-    for (unsigned q = 0; q < a.decode_qd; ++q) {
+    for (unsigned q = 0; q < a.decode_qd + (s == 0 ? a.noisy_qd : 0); ++q) {
       workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
     }
   }
@@ -295,7 +312,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       auto [w, created] = waiting.front();
       waiting.pop_front();
       const m::NarbRequest q = make(w);
-      if (arb.CanAccept(q.cls)) {
+      if (arb.CanAccept(q)) {
         arb.Enqueue(q, now_us);
         accepted_req[w] = {q, created};
       } else {
@@ -303,6 +320,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         waiting.emplace_back(w, created);
       }
     }
+    arb.SessionTick(now_us);
     arb.ControlTick(now_us);
     // dispatch everything the policy allows now
     while (auto d = arb.Decide(now_us)) {
@@ -356,6 +374,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       ++r.done[cls];
       if (cls == m::kNarbDecode) {
         r.decode_ns.push_back(lat);
+        if (workers[p.worker].session != 0) r.decode_other_ns.push_back(lat);
         r.decode_wait_ns.push_back(p.dispatched_ns - p.created_ns);
         r.decode_dev_ns.push_back(c.time_ns - p.dispatched_ns);
         unsigned b = 0;
@@ -368,6 +387,8 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   r.sim_ns = now;
   r.counters = arb.counters();
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  std::sort(r.decode_other_ns.begin(), r.decode_other_ns.end());
+  r.sess_demotions = arb.counters().sess_demotions;
   std::sort(r.decode_wait_ns.begin(), r.decode_wait_ns.end());
   std::sort(r.decode_dev_ns.begin(), r.decode_dev_ns.end());
   std::sort(r.decode_die_ns.begin(), r.decode_die_ns.end());
@@ -399,6 +420,9 @@ void Print(const Result& r) {
               Pct(r.decode_wait_ns, 0.50), Pct(r.decode_wait_ns, 0.99), Pct(r.decode_dev_ns, 0.50),
               Pct(r.decode_dev_ns, 0.99), Pct(r.decode_die_ns, 0.50), Pct(r.decode_die_ns, 0.99), r.decode_disp ? double(r.writes_at_decode) / r.decode_disp : 0.0,
               r.decode_disp ? 100.0 * r.decode_behind_write / r.decode_disp : 0.0);
+  std::printf("decode_other_sessions_p50/p99_us=%.1f/%.1f (ios %zu) sess_demotions=%" PRIu64 "\n",
+              Pct(r.decode_other_ns, 0.50), Pct(r.decode_other_ns, 0.99), r.decode_other_ns.size(),
+              r.sess_demotions);
   std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64
               " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 "\n\n",
               d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips,

@@ -18,10 +18,41 @@ NarbModel::NarbModel(unsigned queue_depth, unsigned num_slots, unsigned time_bit
   cfg_.tag_reserve = num_slots / 8;
 }
 
-bool NarbModel::CanAccept(uint8_t cls) const { return q_[ClassOf(cls)].size() < depth_; }
+uint8_t NarbModel::QueueOf(const NarbRequest& r) const {
+  const uint8_t c = ClassOf(r.cls);
+  if (c == kNarbDecode && SessOn() && tokens_[r.session % kNarbSessBuckets] == 0) {
+    return kNarbNormal;
+  }
+  return c;
+}
+
+bool NarbModel::CanAccept(const NarbRequest& r) const { return q_[QueueOf(r)].size() < depth_; }
 
 void NarbModel::Enqueue(const NarbRequest& r, uint64_t now_us) {
-  q_[ClassOf(r.cls)].push_back(Entry{r, now_us, seq_++});
+  const uint8_t q = QueueOf(r);
+  if (ClassOf(r.cls) == kNarbDecode && SessOn()) {
+    if (q == kNarbDecode) {
+      --tokens_[r.session % kNarbSessBuckets];
+    } else {
+      ++cnt_.sess_demotions;
+    }
+  }
+  q_[q].push_back(Entry{r, now_us, seq_++});
+}
+
+void NarbModel::SessionTick(uint64_t now_us) {
+  if (!SessOn()) {
+    tokens_ = {};
+    refill_last_us_ = now_us & time_mask_;
+    return;
+  }
+  if (((now_us - refill_last_us_) & time_mask_) >= (cfg_.sess_refill_us & time_mask_)) {
+    const uint32_t burst = cfg_.sess_burst & 0xFF;
+    for (uint32_t& t : tokens_) {
+      t = t >= burst ? burst : t + 1;
+    }
+    refill_last_us_ = now_us & time_mask_;
+  }
 }
 
 unsigned NarbModel::outstanding() const {

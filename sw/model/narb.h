@@ -24,6 +24,8 @@ enum NarbClass : uint8_t {
 inline constexpr unsigned kNarbClasses = 5;
 enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
 inline constexpr unsigned kNarbHistBuckets = 10;
+// Session fairness: decode token buckets, one per session % kNarbSessBuckets.
+inline constexpr unsigned kNarbSessBuckets = 4;
 // Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
 inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
                                                            500, 1000, 2000, 5000};
@@ -67,6 +69,11 @@ struct NarbConfig {
   // PREFETCH (rule 12).
   uint32_t nd_cap = 2;  // SlotW+1 bits
   uint64_t write_gap_us = 800;
+  // Session fairness in KAIRO mode (0: off): a DECODE request whose session bucket has no
+  // token is demoted to NORMAL at acceptance; every sess_refill_us each bucket gains a token,
+  // up to sess_burst.
+  uint32_t sess_burst = 0;  // 8 bits
+  uint64_t sess_refill_us = 1000;
 };
 
 struct NarbRequest {
@@ -94,6 +101,7 @@ struct NarbCounters {
   std::array<uint64_t, kNarbHistBuckets> hist{};
   uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
   uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
+  uint64_t sess_demotions = 0;
 };
 
 class NarbModel {
@@ -104,10 +112,17 @@ class NarbModel {
   NarbConfig& config() { return cfg_; }
   const NarbCounters& counters() const { return cnt_; }
 
-  // Whether a request of this class would be accepted now (queue not full).
-  bool CanAccept(uint8_t cls) const;
+  // The queue a request would go to now: its class, or NORMAL for a DECODE request demoted
+  // by session fairness (its session bucket has no token).
+  uint8_t QueueOf(const NarbRequest& r) const;
+  // Whether the request would be accepted now (its queue not full).
+  bool CanAccept(const NarbRequest& r) const;
   // Accept a request at time now (the caller checked CanAccept).
   void Enqueue(const NarbRequest& r, uint64_t now_us);
+  // Session fairness's cycle: called once per cycle, after the cycle's Enqueue (the refill
+  // applies on top of this cycle's token use).
+  void SessionTick(uint64_t now_us);
+  uint32_t sess_tokens(unsigned b) const { return tokens_[b]; }
   // One decision at time now; nullopt when no class may be dispatched.
   std::optional<NarbDispatch> Decide(uint64_t now_us);
   // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
@@ -163,6 +178,9 @@ class NarbModel {
   std::array<bool, kNarbClasses> last_elig_{}, last_aged_{};
   bool last_cap_held_ = false, last_pace_held_ = false;
   uint64_t last_low_us_ = 0;  // time of the last PREFILL / EVICT / NORMAL dispatch
+  bool SessOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.sess_burst & 0xFF) != 0; }
+  std::array<uint32_t, kNarbSessBuckets> tokens_{};
+  uint64_t refill_last_us_ = 0;
   uint64_t win_start_ = 0;
   std::array<uint32_t, kNarbHistBuckets> win_hist_{};
   uint32_t win_n_ = 0;
