@@ -60,6 +60,10 @@ module kvcpu_narb #(
   input  logic [TimeW-1:0]     cfg_ctrl_window_us_i,
   input  logic [15:0]          cfg_ctrl_min_samples_i,
   input  logic [7:0]           cfg_ctrl_max_decode_budget_i,
+  input  logic [SlotW:0]       cfg_nd_cap_i,           // KAIRO: non-decode cap (0 none)
+  input  logic [TimeW-1:0]     cfg_write_gap_us_i,     // KAIRO: write pacing (0 none)
+  input  logic [7:0]           cfg_sess_burst_i,       // KAIRO: session fairness (0 off)
+  input  logic [TimeW-1:0]     cfg_sess_refill_us_i,
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -85,7 +89,12 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_ctrl_insufficient_o,
   output logic [7:0]           sts_eff_decode_budget_o,
   output logic [7:0]           sts_eff_prefetch_budget_o,
-  output logic [3:0]           sts_p99_bucket_o
+  output logic [3:0]           sts_p99_bucket_o,
+  output logic [CntW-1:0]      cnt_write_turns_o,
+  output logic [CntW-1:0]      cnt_pace_holds_o,
+  output logic [CntW-1:0]      cnt_cap_holds_o,
+  output logic [CntW-1:0]      cnt_sess_demotions_o,
+  output logic [4*8-1:0]       sts_sess_tokens_o  // session bucket b at [b*8 +: 8]
 );
   localparam int unsigned NCls  = 5;
   localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
@@ -100,7 +109,7 @@ module kvcpu_narb #(
   typedef enum logic [3:0] {
     RuleNone = 4'd0, RuleAgedPw = 4'd1, RuleAgedPf = 4'd2, RuleAgedNo = 4'd3, RuleAgedEv = 4'd4,
     RuleDec = 4'd5, RulePf = 4'd6, RulePw = 4'd7, RuleNo = 4'd8, RuleEv = 4'd9,
-    RuleDecOver = 4'd10, RulePfOver = 4'd11
+    RuleDecOver = 4'd10, RulePfOver = 4'd11, RuleWt = 4'd12
   } rule_e;
 
   if (QDepth < 2) begin : g_bad_qdepth
@@ -120,11 +129,69 @@ module kvcpu_narb #(
   logic [QCntW-1:0] q_cnt_q [NCls];
   logic [SeqW-1:0]  seq_q;
 
-  logic [2:0] req_cls;
+  logic [2:0] req_cls, req_qcls;
   logic       req_fire;
   assign req_cls     = (req_class_i > 3'd4) ? 3'd4 : req_class_i;
-  assign req_ready_o = q_cnt_q[req_cls] != QCntW'(QDepth);
+
+  // Session fairness (KAIRO, cfg_sess_burst_i != 0): one decode token bucket per session
+  // bucket (req_session_i % SessB). A DECODE request whose bucket is empty is demoted to the
+  // NORMAL queue when accepted; an accepted DECODE request takes a token. Every
+  // cfg_sess_refill_us_i each bucket gains a token, up to cfg_sess_burst_i.
+  localparam int unsigned SessB = 4;
+  logic [7:0]       tok_q [SessB];
+  logic [TimeW-1:0] refill_last_q;
+  logic [1:0]       req_bkt;
+  logic             sess_on, refill_due, req_demote, req_tok_zero;
+  assign req_bkt     = req_session_i[1:0];
+  assign sess_on     = (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0);
+  assign refill_due  = (now_us_i - refill_last_q) >= cfg_sess_refill_us_i;
+  assign req_tok_zero = tok_q[req_bkt] == 8'd0;
+  assign req_demote  = sess_on && (req_cls == 3'd0) && req_tok_zero;
+  assign req_qcls    = req_demote ? 3'd4 : req_cls;
+  assign req_ready_o = q_cnt_q[req_qcls] != QCntW'(QDepth);
   assign req_fire    = req_valid_i && req_ready_o;
+
+  logic [CntW-1:0] cnt_sess_dem_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      refill_last_q  <= '0;
+      cnt_sess_dem_q <= '0;
+      for (int b = 0; b < SessB; b++) begin
+        tok_q[b] <= '0;
+      end
+    end else begin
+      if (req_fire && req_demote) begin
+        cnt_sess_dem_q <= cnt_sess_dem_q + 1'b1;
+      end
+      if (!sess_on) begin
+        refill_last_q <= now_us_i;
+        for (int b = 0; b < SessB; b++) begin
+          tok_q[b] <= '0;
+        end
+      end else begin
+        for (int b = 0; b < SessB; b++) begin
+          logic [7:0] t;
+          t = tok_q[b];
+          if (req_fire && !req_demote && req_cls == 3'd0 && req_bkt == 2'(b)) begin
+            t = t - 8'd1;
+          end
+          if (refill_due) begin
+            t = (t >= cfg_sess_burst_i) ? cfg_sess_burst_i : t + 8'd1;
+          end
+          tok_q[b] <= t;
+        end
+        if (refill_due) begin
+          refill_last_q <= now_us_i;
+        end
+      end
+    end
+  end
+  assign cnt_sess_demotions_o = cnt_sess_dem_q;
+  always_comb begin
+    for (int b = 0; b < SessB; b++) begin
+      sts_sess_tokens_o[b*8 +: 8] = tok_q[b];
+    end
+  end
 
   logic [EW-1:0] req_entry;
   assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
@@ -142,7 +209,7 @@ module kvcpu_narb #(
 
   // ---------------------------------------------------------------- decision inputs
   logic [EW-1:0]    head [NCls];
-  logic [NCls-1:0]  nonempty, el, aged;
+  logic [NCls-1:0]  nonempty, el_res, el, aged;
   logic [TimeW-1:0] deadline [NCls];
   logic [SlotW:0]   reserve_eff, nd_limit;
   logic             free_any, nd_ok;
@@ -160,11 +227,26 @@ module kvcpu_narb #(
   assign free_any    = out_cnt_q != (SlotW+1)'(NumSlots);
   assign nd_ok       = nd_cnt_q < nd_limit;
 
+  // KAIRO decode protection (docs/narb.md): while decode is active (queued or in flight) at
+  // most cfg_nd_cap_i non-decode commands outstanding, and PREFILL / NORMAL / EVICT paced to
+  // one dispatch per cfg_write_gap_us_i, that turn taken before PREFETCH (rule 12).
+  logic             kairo, dec_active, cap_ok, paced, wturn, cap_held, low_el, pace_held;
+  logic [TimeW-1:0] last_low_q;
+  assign kairo      = mode_i == 2'd3;
+  assign dec_active = (q_cnt_q[CDec] != '0) || (out_cnt_q != nd_cnt_q);
+  assign cap_ok     = !dec_active || (cfg_nd_cap_i == '0) || (nd_cnt_q < cfg_nd_cap_i);
+  assign paced      = kairo && dec_active && (cfg_write_gap_us_i != '0);
+  assign wturn      = (now_us_i - last_low_q) >= cfg_write_gap_us_i;
+  assign cap_held   = kairo && !cap_ok && (el_res[NCls-1:1] != '0);
+  assign low_el     = el[CPw] || el[CEv] || el[CNo];
+  assign pace_held  = paced && !wturn && low_el;
+
   always_comb begin
     for (int c = 0; c < NCls; c++) begin
       head[c]     = q_mem[c*QDepth + 32'(q_head_q[c])];
       nonempty[c] = q_cnt_q[c] != '0;
-      el[c]       = nonempty[c] && free_any && (c == CDec || nd_ok);
+      el_res[c]   = nonempty[c] && free_any && (c == CDec || nd_ok);
+      el[c]       = el_res[c] && (c == CDec || !kairo || cap_ok);
       aged[c]     = (c != CDec) && el[c] &&
                     ((now_us_i - head[c][EnqLo +: TimeW]) >= deadline[c]);
     end
@@ -280,13 +362,19 @@ module kvcpu_narb #(
           gnt[CEv] = 1'b1; rule = RuleAgedEv;
         end else if (el[CDec] && dec_ok) begin
           gnt[CDec] = 1'b1; rule = RuleDec;
+        end else if (paced && wturn && el[CPw]) begin
+          gnt[CPw] = 1'b1; rule = RuleWt;
+        end else if (paced && wturn && el[CNo]) begin
+          gnt[CNo] = 1'b1; rule = RuleWt;
+        end else if (paced && wturn && el[CEv]) begin
+          gnt[CEv] = 1'b1; rule = RuleWt;
         end else if (el[CPf] && pf_ok) begin
           gnt[CPf] = 1'b1; rule = RulePf;
-        end else if (el[CPw]) begin
+        end else if (!paced && el[CPw]) begin
           gnt[CPw] = 1'b1; rule = RulePw;
-        end else if (el[CNo]) begin
+        end else if (!paced && el[CNo]) begin
           gnt[CNo] = 1'b1; rule = RuleNo;
-        end else if (el[CEv]) begin
+        end else if (!paced && el[CEv]) begin
           gnt[CEv] = 1'b1; rule = RuleEv;
         end else if (el[CDec]) begin
           gnt[CDec] = 1'b1; rule = RuleDecOver;
@@ -318,11 +406,11 @@ module kvcpu_narb #(
   assign dec_fire = !disp_valid_q && (gnt != '0);
 
   // Kairo counter events of this decision.
-  logic kairo, hi_waiting, ev_escape, ev_pf_hit, ev_dec_skip, ev_pf_skip, ev_pw_dem, ev_ev_dem;
+  logic hi_waiting, ev_escape, ev_wturn, ev_pace_hold, ev_cap_hold, ev_pf_hit, ev_dec_skip, ev_pf_skip, ev_pw_dem, ev_ev_dem;
   logic rule_mid, rule_low;
-  assign kairo       = mode_i == 2'd3;
   assign hi_waiting  = el[CDec] || el[CPf];
-  assign rule_low    = (rule == RulePw) || (rule == RuleNo) || (rule == RuleEv);
+  assign rule_low    = (rule == RulePw) || (rule == RuleNo) || (rule == RuleEv) ||
+                       (rule == RuleWt);
   assign rule_mid    = rule_low || (rule == RulePf);
   assign ev_escape   = kairo && hi_waiting &&
                        ((rule == RuleAgedPw) || (rule == RuleAgedNo) || (rule == RuleAgedEv));
@@ -332,6 +420,9 @@ module kvcpu_narb #(
                        rule_low;
   assign ev_pw_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CPw];
   assign ev_ev_dem   = kairo && (gnt[CDec] || gnt[CPf]) && nonempty[CEv];
+  assign ev_wturn    = kairo && (rule == RuleWt);
+  assign ev_pace_hold = (gnt[CDec] || gnt[CPf]) && pace_held;
+  assign ev_cap_hold = gnt[CDec] && cap_held;
 
   // Lowest free slot.
   logic [SlotW-1:0] free_slot;
@@ -504,6 +595,7 @@ module kvcpu_narb #(
   logic [CntW-1:0]  cnt_disp_q [NCls];
   logic [CntW-1:0]  cnt_pf_hit_q, cnt_pf_skip_q, cnt_dec_skip_q, cnt_escape_q;
   logic [CntW-1:0]  cnt_pw_dem_q, cnt_ev_dem_q, cnt_cpl_err_q;
+  logic [CntW-1:0]  cnt_wturn_q, cnt_pace_hold_q, cnt_cap_hold_q;
   logic [CntW-1:0]  cnt_hist_q [10];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -535,21 +627,25 @@ module kvcpu_narb #(
       cnt_pw_dem_q   <= '0;
       cnt_ev_dem_q   <= '0;
       cnt_cpl_err_q  <= '0;
+      cnt_wturn_q     <= '0;
+      cnt_pace_hold_q <= '0;
+      cnt_cap_hold_q  <= '0;
+      last_low_q      <= '0;
       for (int b = 0; b < 10; b++) begin
         cnt_hist_q[b] <= '0;
       end
     end else begin
       // Queues: push the accepted request, pop the granted head.
       for (int c = 0; c < NCls; c++) begin
-        if (req_fire && req_cls == 3'(c)) begin
+        if (req_fire && req_qcls == 3'(c)) begin
           q_tail_q[c] <= ptr_inc(q_tail_q[c]);
         end
         if (dec_fire && gnt[c]) begin
           q_head_q[c] <= ptr_inc(q_head_q[c]);
         end
-        if ((req_fire && req_cls == 3'(c)) && !(dec_fire && gnt[c])) begin
+        if ((req_fire && req_qcls == 3'(c)) && !(dec_fire && gnt[c])) begin
           q_cnt_q[c] <= q_cnt_q[c] + 1'b1;
-        end else if (!(req_fire && req_cls == 3'(c)) && (dec_fire && gnt[c])) begin
+        end else if (!(req_fire && req_qcls == 3'(c)) && (dec_fire && gnt[c])) begin
           q_cnt_q[c] <= q_cnt_q[c] - 1'b1;
         end
       end
@@ -602,6 +698,12 @@ module kvcpu_narb #(
         if (ev_escape)   cnt_escape_q   <= cnt_escape_q + 1'b1;
         if (ev_pw_dem)   cnt_pw_dem_q   <= cnt_pw_dem_q + 1'b1;
         if (ev_ev_dem)   cnt_ev_dem_q   <= cnt_ev_dem_q + 1'b1;
+        if (ev_wturn)     cnt_wturn_q     <= cnt_wturn_q + 1'b1;
+        if (ev_pace_hold) cnt_pace_hold_q <= cnt_pace_hold_q + 1'b1;
+        if (ev_cap_hold)  cnt_cap_hold_q  <= cnt_cap_hold_q + 1'b1;
+        if (gnt[CPw] || gnt[CEv] || gnt[CNo]) begin
+          last_low_q <= now_us_i;
+        end
       end
       if (cpl_valid_i && (!cpl_hit || cpl_status_i != 16'd0)) begin
         cnt_cpl_err_q <= cnt_cpl_err_q + 1'b1;
@@ -615,7 +717,7 @@ module kvcpu_narb #(
   // Payload memories (no reset).
   always_ff @(posedge clk_i) begin
     if (req_fire) begin
-      q_mem[32'(req_cls)*QDepth + 32'(q_tail_q[req_cls])] <= req_entry;
+      q_mem[32'(req_qcls)*QDepth + 32'(q_tail_q[req_qcls])] <= req_entry;
     end
     if (dec_fire) begin
       slot_enq_q[free_slot] <= head[gnt_cls][EnqLo +: TimeW];
@@ -646,6 +748,9 @@ module kvcpu_narb #(
   assign cnt_prefill_demotions_o      = cnt_pw_dem_q;
   assign cnt_evict_demotions_o        = cnt_ev_dem_q;
   assign cnt_cpl_errors_o             = cnt_cpl_err_q;
+  assign cnt_write_turns_o            = cnt_wturn_q;
+  assign cnt_pace_holds_o             = cnt_pace_hold_q;
+  assign cnt_cap_holds_o              = cnt_cap_hold_q;
   always_comb begin
     for (int b = 0; b < 10; b++) begin
       cnt_hist_o[b*CntW +: CntW] = cnt_hist_q[b];
@@ -669,6 +774,11 @@ module kvcpu_narb #(
   `KV_ASSERT(DispHold_A, disp_valid_o && !disp_ready_i |=> disp_valid_o && $stable(disp_slot_o) &&
                          $stable(disp_class_o) && $stable(disp_req_q))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
+  `KV_ASSERT(SessDemote_A, !(req_fire && req_qcls == 3'd0) || !sess_on || !req_tok_zero)
+  `KV_ASSERT(NdCap_A, !(kairo && dec_active && cfg_nd_cap_i != '0 && gnt[NCls-1:1] != '0) ||
+                      nd_cnt_q < cfg_nd_cap_i)
+  `KV_ASSERT(Paced_A, !(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
+                      rule == RuleAgedPw || rule == RuleAgedNo || rule == RuleAgedEv)
   `KV_ASSERT_KNOWN(DispValidKnown_A, disp_valid_o)
   `KV_ASSERT_KNOWN(ReqReadyKnown_A, req_ready_o)
 
@@ -681,6 +791,14 @@ module kvcpu_narb #(
       assert((gnt & ~el) == '0);
       assert(!dec_fire || !busy_q[free_slot]);
       assert(nd_cnt_q <= nd_limit);
+      // KAIRO decode protection: no non-decode grant at or over the cap while decode is
+      // active; no PREFILL / NORMAL / EVICT grant between write turns but by a deadline.
+      assert(!(kairo && dec_active && cfg_nd_cap_i != '0 && gnt[NCls-1:1] != '0) ||
+             nd_cnt_q < cfg_nd_cap_i);
+      assert(!(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
+             rule == RuleAgedPw || rule == RuleAgedNo || rule == RuleAgedEv);
+      // Session fairness: a DECODE request enters the DECODE queue only with a token.
+      assert(!(req_fire && req_qcls == 3'd0 && sess_on) || !req_tok_zero);
       assert(nd_cnt_q <= out_cnt_q);
       assert(out_cnt_q <= (SlotW+1)'(NumSlots));
       // The counts are the population counts of the slot table (strengthens the checks

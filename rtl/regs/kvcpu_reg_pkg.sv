@@ -2,7 +2,7 @@
 package kvcpu_reg_pkg;
 
   localparam int unsigned ADDR_WIDTH = 16;
-  localparam int unsigned NUM_REGS = 213;  // mapped offsets (array instances count one each)
+  localparam int unsigned NUM_REGS = 222;  // mapped offsets (array instances count one each)
   localparam logic [31:0] VERSION = 32'h00040000;
 
   // Register offsets within BAR0 (an array: instance 0; instance i at ADDR + i*STRIDE)
@@ -68,9 +68,18 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_NARB_CTRL_BOOSTS = 16'h1A0;
   localparam logic [15:0] ADDR_NARB_CTRL_RELAXES = 16'h1A4;
   localparam logic [15:0] ADDR_NARB_CTRL_INSUFFICIENT = 16'h1A8;
+  localparam logic [15:0] ADDR_NARB_WRITE_TURNS = 16'h1AC;
+  localparam logic [15:0] ADDR_NARB_PACE_HOLDS = 16'h1B0;
+  localparam logic [15:0] ADDR_NARB_CAP_HOLDS = 16'h1B4;
+  localparam logic [15:0] ADDR_NARB_SESS_DEMOTIONS = 16'h1B8;
+  localparam logic [15:0] ADDR_NARB_SESS_TOKENS = 16'h1BC;
   localparam logic [15:0] ADDR_NARB_HIST = 16'h1C0;
   localparam logic [15:0] STRIDE_NARB_HIST = 16'h4;
   localparam int unsigned COUNT_NARB_HIST = 10;
+  localparam logic [15:0] ADDR_NARB_ND_CAP = 16'h1F0;
+  localparam logic [15:0] ADDR_NARB_WRITE_GAP_US = 16'h1F4;
+  localparam logic [15:0] ADDR_NARB_SESS_BURST = 16'h1F8;
+  localparam logic [15:0] ADDR_NARB_SESS_REFILL_US = 16'h1FC;
   localparam logic [15:0] ADDR_Q_SQ_BASE_LO = 16'h400;
   localparam logic [15:0] STRIDE_Q_SQ_BASE_LO = 16'h40;
   localparam int unsigned COUNT_Q_SQ_BASE_LO = 8;
@@ -204,7 +213,20 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] NARB_CTRL_BOOSTS_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_CTRL_RELAXES_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_CTRL_INSUFFICIENT_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_WRITE_TURNS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_PACE_HOLDS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_CAP_HOLDS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_SESS_DEMOTIONS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_SESS_TOKENS_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_HIST_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_ND_CAP_RESET = 32'h00000002;
+  localparam logic [31:0] NARB_ND_CAP_MASK = 32'h000001FF;
+  localparam logic [31:0] NARB_WRITE_GAP_US_RESET = 32'h00000320;
+  localparam logic [31:0] NARB_WRITE_GAP_US_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_SESS_BURST_RESET = 32'h00000000;
+  localparam logic [31:0] NARB_SESS_BURST_MASK = 32'h000000FF;
+  localparam logic [31:0] NARB_SESS_REFILL_US_RESET = 32'h000003E8;
+  localparam logic [31:0] NARB_SESS_REFILL_US_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_LO_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_HI_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_CQ_BASE_LO_MASK = 32'hFFFFFFFF;
@@ -310,6 +332,18 @@ package kvcpu_reg_pkg;
   localparam int unsigned NARB_STATUS_DECODE_BUDGET_WIDTH = 8;
   localparam int unsigned NARB_STATUS_PREFETCH_BUDGET_LSB = 24;
   localparam int unsigned NARB_STATUS_PREFETCH_BUDGET_WIDTH = 8;
+  localparam int unsigned NARB_SESS_TOKENS_B0_LSB = 0;
+  localparam int unsigned NARB_SESS_TOKENS_B0_WIDTH = 8;
+  localparam int unsigned NARB_SESS_TOKENS_B1_LSB = 8;
+  localparam int unsigned NARB_SESS_TOKENS_B1_WIDTH = 8;
+  localparam int unsigned NARB_SESS_TOKENS_B2_LSB = 16;
+  localparam int unsigned NARB_SESS_TOKENS_B2_WIDTH = 8;
+  localparam int unsigned NARB_SESS_TOKENS_B3_LSB = 24;
+  localparam int unsigned NARB_SESS_TOKENS_B3_WIDTH = 8;
+  localparam int unsigned NARB_ND_CAP_VALUE_LSB = 0;
+  localparam int unsigned NARB_ND_CAP_VALUE_WIDTH = 9;
+  localparam int unsigned NARB_SESS_BURST_VALUE_LSB = 0;
+  localparam int unsigned NARB_SESS_BURST_VALUE_WIDTH = 8;
   localparam int unsigned Q_CTRL_ENABLE_LSB = 0;
   localparam int unsigned Q_CTRL_ENABLE_WIDTH = 1;
   localparam int unsigned Q_CTRL_PROV_EN_LSB = 1;

@@ -87,8 +87,17 @@ module kvcpu_reg_top (
   input  logic [31:0]           narb_ctrl_boosts_i,
   input  logic [31:0]           narb_ctrl_relaxes_i,
   input  logic [31:0]           narb_ctrl_insufficient_i,
+  input  logic [31:0]           narb_write_turns_i,
+  input  logic [31:0]           narb_pace_holds_i,
+  input  logic [31:0]           narb_cap_holds_i,
+  input  logic [31:0]           narb_sess_demotions_i,
+  input  logic [31:0]           narb_sess_tokens_i,
   // NARB_HIST[0..9]: instance i at [i*32 +: 32]
   input  logic [319:0]          narb_hist_i,
+  output logic [31:0]           narb_nd_cap_q_o,
+  output logic [31:0]           narb_write_gap_us_q_o,
+  output logic [31:0]           narb_sess_burst_q_o,
+  output logic [31:0]           narb_sess_refill_us_q_o,
   // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
   input  logic [255:0]          q_sq_base_lo_i,
   output logic [7:0]            q_sq_base_lo_we_o,
@@ -161,6 +170,10 @@ module kvcpu_reg_top (
   logic w_sel_narb_ctrl_window_us;
   logic w_sel_narb_ctrl_min_samples;
   logic w_sel_narb_ctrl_max_decode_budget;
+  logic w_sel_narb_nd_cap;
+  logic w_sel_narb_write_gap_us;
+  logic w_sel_narb_sess_burst;
+  logic w_sel_narb_sess_refill_us;
   logic [7:0] w_sel_q_sq_base_lo;
   logic [7:0] w_sel_q_sq_base_hi;
   logic [7:0] w_sel_q_cq_base_lo;
@@ -199,6 +212,10 @@ module kvcpu_reg_top (
     w_sel_narb_ctrl_window_us = 1'b0;
     w_sel_narb_ctrl_min_samples = 1'b0;
     w_sel_narb_ctrl_max_decode_budget = 1'b0;
+    w_sel_narb_nd_cap = 1'b0;
+    w_sel_narb_write_gap_us = 1'b0;
+    w_sel_narb_sess_burst = 1'b0;
+    w_sel_narb_sess_refill_us = 1'b0;
     w_sel_q_sq_base_lo = '0;
     w_sel_q_sq_base_hi = '0;
     w_sel_q_cq_base_lo = '0;
@@ -284,6 +301,11 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_BOOSTS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_RELAXES: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_INSUFFICIENT: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_TURNS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_PACE_HOLDS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_CAP_HOLDS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_DEMOTIONS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_TOKENS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h4: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h8: w_ro = 1'b1;
@@ -294,6 +316,10 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_ND_CAP: w_sel_narb_nd_cap = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: w_sel_narb_write_gap_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: w_sel_narb_sess_burst = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_REFILL_US: w_sel_narb_sess_refill_us = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
@@ -597,6 +623,34 @@ module kvcpu_reg_top (
   end
   assign narb_ctrl_max_decode_budget_q_o = narb_ctrl_max_decode_budget_q;
 
+  logic [31:0] narb_nd_cap_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_nd_cap_q <= kvcpu_reg_pkg::NARB_ND_CAP_RESET;
+    else if (w_ok && w_sel_narb_nd_cap) narb_nd_cap_q <= wdata_i & kvcpu_reg_pkg::NARB_ND_CAP_MASK;
+  end
+  assign narb_nd_cap_q_o = narb_nd_cap_q;
+
+  logic [31:0] narb_write_gap_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_write_gap_us_q <= kvcpu_reg_pkg::NARB_WRITE_GAP_US_RESET;
+    else if (w_ok && w_sel_narb_write_gap_us) narb_write_gap_us_q <= wdata_i & kvcpu_reg_pkg::NARB_WRITE_GAP_US_MASK;
+  end
+  assign narb_write_gap_us_q_o = narb_write_gap_us_q;
+
+  logic [31:0] narb_sess_burst_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_sess_burst_q <= kvcpu_reg_pkg::NARB_SESS_BURST_RESET;
+    else if (w_ok && w_sel_narb_sess_burst) narb_sess_burst_q <= wdata_i & kvcpu_reg_pkg::NARB_SESS_BURST_MASK;
+  end
+  assign narb_sess_burst_q_o = narb_sess_burst_q;
+
+  logic [31:0] narb_sess_refill_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_sess_refill_us_q <= kvcpu_reg_pkg::NARB_SESS_REFILL_US_RESET;
+    else if (w_ok && w_sel_narb_sess_refill_us) narb_sess_refill_us_q <= wdata_i & kvcpu_reg_pkg::NARB_SESS_REFILL_US_MASK;
+  end
+  assign narb_sess_refill_us_q_o = narb_sess_refill_us_q;
+
   assign q_sq_base_lo_we_o = {8{w_ok}} & w_sel_q_sq_base_lo;
 
   assign q_sq_base_hi_we_o = {8{w_ok}} & w_sel_q_sq_base_hi;
@@ -735,6 +789,11 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_BOOSTS: r_data = narb_ctrl_boosts_i & kvcpu_reg_pkg::NARB_CTRL_BOOSTS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_RELAXES: r_data = narb_ctrl_relaxes_i & kvcpu_reg_pkg::NARB_CTRL_RELAXES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_INSUFFICIENT: r_data = narb_ctrl_insufficient_i & kvcpu_reg_pkg::NARB_CTRL_INSUFFICIENT_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_TURNS: r_data = narb_write_turns_i & kvcpu_reg_pkg::NARB_WRITE_TURNS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_PACE_HOLDS: r_data = narb_pace_holds_i & kvcpu_reg_pkg::NARB_PACE_HOLDS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_CAP_HOLDS: r_data = narb_cap_holds_i & kvcpu_reg_pkg::NARB_CAP_HOLDS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_DEMOTIONS: r_data = narb_sess_demotions_i & kvcpu_reg_pkg::NARB_SESS_DEMOTIONS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_TOKENS: r_data = narb_sess_tokens_i & kvcpu_reg_pkg::NARB_SESS_TOKENS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST: r_data = narb_hist_i[31:0] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h4: r_data = narb_hist_i[63:32] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h8: r_data = narb_hist_i[95:64] & kvcpu_reg_pkg::NARB_HIST_MASK;
@@ -745,6 +804,10 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: r_data = narb_hist_i[255:224] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: r_data = narb_hist_i[287:256] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: r_data = narb_hist_i[319:288] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_ND_CAP: r_data = narb_nd_cap_q;
+        kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: r_data = narb_write_gap_us_q;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: r_data = narb_sess_burst_q;
+        kvcpu_reg_pkg::ADDR_NARB_SESS_REFILL_US: r_data = narb_sess_refill_us_q;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;

@@ -165,6 +165,8 @@ module kvcpu_core #(
   logic [31:0]      narb_dec_budget_skips, narb_escapes, narb_pw_demotions, narb_ev_demotions;
   logic [31:0]      narb_cpl_errors, narb_ctrl_updates, narb_ctrl_boosts, narb_ctrl_relaxes;
   logic [31:0]      narb_ctrl_insufficient;
+  logic [31:0]      narb_write_turns, narb_pace_holds, narb_cap_holds, narb_sess_demotions;
+  logic [31:0]      narb_sess_tokens, narb_nd_cap, narb_write_gap, narb_sess_burst, narb_sess_refill;
   logic [5*32-1:0]  narb_dispatches;
   logic [10*32-1:0] narb_hist;
 
@@ -251,6 +253,15 @@ module kvcpu_core #(
     .narb_ctrl_relaxes_i             (narb_ctrl_relaxes),
     .narb_ctrl_insufficient_i        (narb_ctrl_insufficient),
     .narb_hist_i                     (narb_hist),
+    .narb_write_turns_i              (narb_write_turns),
+    .narb_pace_holds_i               (narb_pace_holds),
+    .narb_cap_holds_i                (narb_cap_holds),
+    .narb_sess_demotions_i           (narb_sess_demotions),
+    .narb_sess_tokens_i              (narb_sess_tokens),
+    .narb_nd_cap_q_o                 (narb_nd_cap),
+    .narb_write_gap_us_q_o           (narb_write_gap),
+    .narb_sess_burst_q_o             (narb_sess_burst),
+    .narb_sess_refill_us_q_o         (narb_sess_refill),
     .q_sq_base_lo_i    (sq_lo_rd),
     .q_sq_base_lo_we_o (sq_lo_we),
     .q_sq_base_hi_i    (sq_hi_rd),
@@ -766,6 +777,10 @@ module kvcpu_core #(
     .cfg_ctrl_window_us_i         (narb_ctrl_window),
     .cfg_ctrl_min_samples_i       (narb_ctrl_min_samples[15:0]),
     .cfg_ctrl_max_decode_budget_i (narb_ctrl_max_decode_budget[7:0]),
+    .cfg_nd_cap_i                 (narb_nd_cap[SlotW:0]),
+    .cfg_write_gap_us_i           (narb_write_gap),
+    .cfg_sess_burst_i             (narb_sess_burst[7:0]),
+    .cfg_sess_refill_us_i         (narb_sess_refill),
     .cnt_disp_decode_o            (narb_dispatches[0 +: 32]),
     .cnt_disp_prefetch_o          (narb_dispatches[32 +: 32]),
     .cnt_disp_prefill_o           (narb_dispatches[64 +: 32]),
@@ -790,7 +805,12 @@ module kvcpu_core #(
     .cnt_ctrl_insufficient_o      (narb_ctrl_insufficient),
     .sts_eff_decode_budget_o      (narb_eff_dec),
     .sts_eff_prefetch_budget_o    (narb_eff_pf),
-    .sts_p99_bucket_o             (narb_p99_bucket)
+    .sts_p99_bucket_o             (narb_p99_bucket),
+    .cnt_write_turns_o            (narb_write_turns),
+    .cnt_pace_holds_o             (narb_pace_holds),
+    .cnt_cap_holds_o              (narb_cap_holds),
+    .cnt_sess_demotions_o         (narb_sess_demotions),
+    .sts_sess_tokens_o            (narb_sess_tokens)
   );
   assign narb_status = {narb_eff_pf, narb_eff_dec, narb_p99_bucket, 3'b0, 9'(narb_outstanding)};
 
@@ -802,7 +822,8 @@ module kvcpu_core #(
                        narb_mode[31:2], narb_decode_budget[31:8], narb_prefetch_budget[31:8],
                        narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
                        narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
-                       narb_ctrl_max_decode_budget[31:8]};
+                       narb_ctrl_max_decode_budget[31:8], narb_nd_cap[31:SlotW+1],
+                       narb_sess_burst[31:8]};
 
   kvcpu_axi_arb u_arb (
     .clk_i,

@@ -13,7 +13,8 @@
 //
 //   kvbench [--device] [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]
 //           [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N]
-//           [--block-kib N] [--slots N] [--reserve N] [--queue-depth N] [--plot PNG]
+//           [--block-kib N] [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N]
+//           [--noisy-qd N] [--sess-burst N] [--sess-refill-us N] [--queue-depth N] [--plot PNG]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -52,7 +53,8 @@ constexpr const char kUsage[] =
     "usage: kvbench [--device] [--mode M | --compare M,M,...] [--ms N] [--seed N]\n"
     "               [--sessions N] [--models N] [--decode-qd N] [--prefetch-qd N]\n"
     "               [--prefill-qd N] [--evict-qd N] [--block-kib N] [--slots N]\n"
-    "               [--reserve N] [--queue-depth N] [--plot PNG]\n"
+    "               [--reserve N] [--nd-cap N] [--write-gap-us N] [--noisy-qd N]\n"
+    "               [--sess-burst N] [--sess-refill-us N] [--queue-depth N] [--plot PNG]\n"
     "\n"
     "The Kairo workload against the NVMe arbiter's policy and the calibrated SSD model\n"
     "(970 PRO), in simulated time. See docs/performance.md.\n"
@@ -75,6 +77,14 @@ constexpr const char kUsage[] =
     "  --slots N         NVMe command slots of the arbiter (default 16)\n"
     "  --reserve N       slots reserved for decode reads in kairo mode (default 2 = 1/8;\n"
     "                    the baselines run with 0)\n"
+    "  --nd-cap N        kairo: non-decode commands outstanding while decode is active\n"
+    "                    (default: the arbiter's default; 0 = no cap)\n"
+    "  --write-gap-us N  kairo: one prefill/evict/normal dispatch per N us while decode is\n"
+    "                    active (default: the arbiter's default; 0 = not paced)\n"
+    "  --noisy-qd N      session 0 keeps N more decode reads outstanding (a noisy session;\n"
+    "                    default 0); the other sessions' decode p99 is printed apart\n"
+    "  --sess-burst N    kairo session fairness: decode tokens per session bucket (0 = off)\n"
+    "  --sess-refill-us N  one token per bucket every N us (default 1000)\n"
     "  --queue-depth N   arbiter queue entries per class (default 4)\n"
     "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
 
@@ -85,6 +95,11 @@ struct Args {
   uint64_t ms = 1000, seed = 1;
   unsigned sessions = 4, models = 2, decode_qd = 1, prefetch_qd = 8, prefill_qd = 8, evict_qd = 4;
   unsigned block_kib = 16, slots = 16, reserve = 2, queue_depth = 4;
+  uint32_t nd_cap = m::NarbConfig{}.nd_cap;
+  uint64_t write_gap_us = m::NarbConfig{}.write_gap_us;
+  unsigned noisy_qd = 0;
+  uint32_t sess_burst = m::NarbConfig{}.sess_burst;
+  uint64_t sess_refill_us = m::NarbConfig{}.sess_refill_us;
   std::string plot;
 };
 
@@ -178,6 +193,16 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       a->slots_given = true;
     } else if (arg == "--reserve") {
       e = num(0, 254, &a->reserve);
+    } else if (arg == "--nd-cap") {
+      e = num(0, 255, &a->nd_cap);
+    } else if (arg == "--write-gap-us") {
+      e = num(0, 1000000, &a->write_gap_us);
+    } else if (arg == "--noisy-qd") {
+      e = num(0, 256, &a->noisy_qd);
+    } else if (arg == "--sess-burst") {
+      e = num(0, 255, &a->sess_burst);
+    } else if (arg == "--sess-refill-us") {
+      e = num(0, 1000000, &a->sess_refill_us);
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
       a->qd_given = true;
@@ -212,11 +237,17 @@ struct Pending {
   size_t worker;
   uint64_t created_ns;  // the worker made it (it may wait for queue room)
   uint64_t bytes;
+  uint64_t dispatched_ns;
 };
 
 struct Result {
   std::string name;
   std::vector<uint64_t> decode_ns;            // every decode latency
+  std::vector<uint64_t> decode_other_ns;      // of sessions other than 0
+  std::vector<uint64_t> decode_wait_ns;       // of which: before dispatch (worker + arbiter)
+  std::vector<uint64_t> decode_dev_ns;        // of which: at the drive (dispatch..completion)
+  std::vector<uint64_t> decode_die_ns;        // work queued on its die when it was submitted
+  uint64_t decode_disp = 0, writes_at_decode = 0, decode_behind_write = 0, sess_demotions = 0;
   std::array<uint64_t, m::kNarbClasses> bytes{};
   std::array<uint64_t, m::kNarbClasses> done{};
   std::array<uint64_t, m::kNarbHistBuckets> hist{};
@@ -238,7 +269,7 @@ class Workload {
  public:
   Workload(const Args& a, bool decode_only) : rng_(a.seed), nblocks_(a.block_kib / 4) {
     for (unsigned s = 0; s < a.sessions; ++s) {
-      for (unsigned q = 0; q < a.decode_qd; ++q) {
+      for (unsigned q = 0; q < a.decode_qd + (s == 0 ? a.noisy_qd : 0); ++q) {
         workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
       }
     }
@@ -283,11 +314,14 @@ class Workload {
   uint32_t nblocks_;
 };
 
-void Record(Result* r, uint8_t cls, uint64_t bytes, uint64_t lat_ns) {
+// One completed request of `session` (decode latencies of sessions other than 0, the
+// noisy one of --noisy-qd, are kept apart too).
+void Record(Result* r, uint8_t cls, uint16_t session, uint64_t bytes, uint64_t lat_ns) {
   r->bytes[cls] += bytes;
   ++r->done[cls];
   if (cls == m::kNarbDecode) {
     r->decode_ns.push_back(lat_ns);
+    if (session != 0) r->decode_other_ns.push_back(lat_ns);
     unsigned b = 0;
     while (b < m::kNarbHistEdges.size() && lat_ns / 1000 >= m::kNarbHistEdges[b]) ++b;
     ++r->hist[b];
@@ -305,6 +339,10 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().mode = mode;
   // The reservation is Kairo's: the baselines run without it (docs/narb.md).
   arb.config().tag_reserve = mode == m::NarbMode::kKairo ? a.reserve : 0;
+  arb.config().nd_cap = a.nd_cap;
+  arb.config().write_gap_us = a.write_gap_us;
+  arb.config().sess_burst = a.sess_burst;
+  arb.config().sess_refill_us = a.sess_refill_us;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
   Workload wl(a, decode_only);
   std::vector<Worker>& workers = wl.workers;
@@ -325,7 +363,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       auto [w, created] = waiting.front();
       waiting.pop_front();
       const m::NarbRequest q = make(w);
-      if (arb.CanAccept(q.cls)) {
+      if (arb.CanAccept(q)) {
         arb.Enqueue(q, now_us);
         accepted_req[w] = {q, created};
       } else {
@@ -333,6 +371,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         waiting.emplace_back(w, created);
       }
     }
+    arb.SessionTick(now_us);
     arb.ControlTick(now_us);
     // dispatch everything the policy allows now
     while (auto d = arb.Decide(now_us)) {
@@ -343,6 +382,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       rw.nblocks = d->req.nblocks;
       rw.prp1 = 0x1000;
       const bool write = d->req.opcode == 0x01;
+      const uint64_t die_free = ssd->DieFreeAt(d->req.lba);
       const nv::BuildResult b = write ? nv::BuildWrite(rw) : nv::BuildRead(rw);
       const nv::SubmitResult sr = ssd->Submit(b.sqe, write ? std::span<const uint8_t>(zeros) : std::span<const uint8_t>(), now);
       if (sr.outcome != nv::SubmitOutcome::kAccepted) {
@@ -351,12 +391,25 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         waiting.emplace_back(w, now);
         continue;
       }
-      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes};
+      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes, now};
+      if (d->cls == m::kNarbDecode) {
+        // where decode reads wait: how many writes the drive holds as this read arrives
+        unsigned wr = 0;
+        for (const auto& [cid, p] : by_cid) {
+          const uint8_t c = workers[p.worker].cls;
+          wr += (c == m::kNarbPrefill || c == m::kNarbEvict) ? 1 : 0;
+        }
+        ++r.decode_disp;
+        r.decode_die_ns.push_back(die_free > now ? die_free - now : 0);
+        r.writes_at_decode += wr;
+        r.decode_behind_write += wr > 0 ? 1 : 0;
+      }
     }
     // next event: the drive's next completion (or the end; with work queued and nothing in
     // flight, 1 us later so that deadlines can age)
     const auto next = ssd->NextEventTime();
-    uint64_t t = next ? *next : now + 1000;
+    // (at least every 1 us, as the hardware decides every cycle: ages and write turns)
+    uint64_t t = next ? std::min(*next, now + 1000) : now + 1000;
     if (t <= now) t = now + 1;
     now = std::min(t, end_ns);
     for (nv::SsdCompletion& c : ssd->Advance(now)) {
@@ -367,13 +420,22 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       const uint8_t cls = workers[p.worker].cls;
       arb.Complete(c.cqe.cid, c.cqe.status().ok() ? 0 : 1, c.time_ns / 1000);
       if (!c.cqe.status().ok()) ++r.errors;
-      Record(&r, cls, p.bytes, c.time_ns - p.created_ns);
+      Record(&r, cls, workers[p.worker].session, p.bytes, c.time_ns - p.created_ns);
+      if (cls == m::kNarbDecode) {
+        r.decode_wait_ns.push_back(p.dispatched_ns - p.created_ns);
+        r.decode_dev_ns.push_back(c.time_ns - p.dispatched_ns);
+      }
       waiting.emplace_back(p.worker, c.time_ns);
     }
   }
   r.sim_ns = now;
   r.counters = arb.counters();
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  std::sort(r.decode_other_ns.begin(), r.decode_other_ns.end());
+  r.sess_demotions = arb.counters().sess_demotions;
+  std::sort(r.decode_wait_ns.begin(), r.decode_wait_ns.end());
+  std::sort(r.decode_dev_ns.begin(), r.decode_dev_ns.end());
+  std::sort(r.decode_die_ns.begin(), r.decode_die_ns.end());
   return r;
 }
 
@@ -391,6 +453,10 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   if (auto st = dev.write(regs::kNarbMode, static_cast<uint32_t>(mode)); !st.ok()) return st.to_string();
   if (auto st = dev.write(regs::kNarbTagReserve, mode == m::NarbMode::kKairo ? a.reserve : 0); !st.ok()) {
     return st.to_string();
+  }
+  for (auto [off, v] : {std::pair<uint32_t, uint64_t>{regs::kNarbNdCap, a.nd_cap}, {regs::kNarbWriteGapUs, a.write_gap_us},
+                        {regs::kNarbSessBurst, a.sess_burst}, {regs::kNarbSessRefillUs, a.sess_refill_us}}) {
+    if (auto st = dev.write(off, static_cast<uint32_t>(v)); !st.ok()) return st.to_string();
   }
   auto rd = [&](uint32_t off) -> uint64_t {
     auto v = dev.read(off);
@@ -460,7 +526,7 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
           if (k.status != kvcpu::cqe_status::kSuccess) {
             ++r.errors;
           } else {
-            Record(&r, c, bytes, static_cast<uint64_t>((k.dev.done - k.dev.doorbell) * ns_per_cycle));
+            Record(&r, c, wl.workers[w].session, bytes, static_cast<uint64_t>((k.dev.done - k.dev.doorbell) * ns_per_cycle));
           }
           if (auto e = submit(w)) return e;
           ++in_flight;
@@ -503,8 +569,19 @@ void Print(const Result& r) {
   std::printf("decode_hist=");
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
   std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
-  std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64 "\n\n",
-              d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips);
+  std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
+              "die_busy_ahead_p50/p99_us=%.1f/%.1f writes_at_drive_per_decode=%.2f "
+              "decode_behind_writes=%.1f%%\n",
+              Pct(r.decode_wait_ns, 0.50), Pct(r.decode_wait_ns, 0.99), Pct(r.decode_dev_ns, 0.50),
+              Pct(r.decode_dev_ns, 0.99), Pct(r.decode_die_ns, 0.50), Pct(r.decode_die_ns, 0.99), r.decode_disp ? double(r.writes_at_decode) / r.decode_disp : 0.0,
+              r.decode_disp ? 100.0 * r.decode_behind_write / r.decode_disp : 0.0);
+  std::printf("decode_other_sessions_p50/p99_us=%.1f/%.1f (ios %zu) sess_demotions=%" PRIu64 "\n",
+              Pct(r.decode_other_ns, 0.50), Pct(r.decode_other_ns, 0.99), r.decode_other_ns.size(),
+              r.sess_demotions);
+  std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64
+              " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 "\n\n",
+              d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips,
+              r.counters.write_turns, r.counters.pace_holds, r.counters.cap_holds);
 }
 
 uint64_t Total(const Result& r) {
@@ -562,13 +639,14 @@ int main(int argc, char** argv) {
     a.slots = *slots;
     std::printf("kvbench (device mode: libkvcpu + kvcpu-cosim, RTL arbiter, SsdModel 970 PRO), %" PRIu64
                 " ms of device time, seed %" PRIu64 ", %u sessions, %u models, block %u KiB, %u slots (%u reserved "
-                "for decode in kairo)\n\n",
+                "for decode in kairo)\n",
                 a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
   } else {
     std::printf("kvbench (fast mode: NarbModel + SsdModel 970 PRO), %" PRIu64 " ms simulated, seed %" PRIu64
-                ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n\n",
+                ", %u sessions, %u models, block %u KiB, %u slots (%u reserved for decode)\n",
                 a.ms, a.seed, a.sessions, a.models, a.block_kib, a.slots, a.reserve);
   }
+  std::printf("kairo decode protection: nd-cap %u, write-gap %" PRIu64 " us\n\n", a.nd_cap, a.write_gap_us);
   std::vector<Result> results;
   for (m::NarbMode md : a.modes) {
     auto r = one(md, false);

@@ -18,10 +18,41 @@ NarbModel::NarbModel(unsigned queue_depth, unsigned num_slots, unsigned time_bit
   cfg_.tag_reserve = num_slots / 8;
 }
 
-bool NarbModel::CanAccept(uint8_t cls) const { return q_[ClassOf(cls)].size() < depth_; }
+uint8_t NarbModel::QueueOf(const NarbRequest& r) const {
+  const uint8_t c = ClassOf(r.cls);
+  if (c == kNarbDecode && SessOn() && tokens_[r.session % kNarbSessBuckets] == 0) {
+    return kNarbNormal;
+  }
+  return c;
+}
+
+bool NarbModel::CanAccept(const NarbRequest& r) const { return q_[QueueOf(r)].size() < depth_; }
 
 void NarbModel::Enqueue(const NarbRequest& r, uint64_t now_us) {
-  q_[ClassOf(r.cls)].push_back(Entry{r, now_us, seq_++});
+  const uint8_t q = QueueOf(r);
+  if (ClassOf(r.cls) == kNarbDecode && SessOn()) {
+    if (q == kNarbDecode) {
+      --tokens_[r.session % kNarbSessBuckets];
+    } else {
+      ++cnt_.sess_demotions;
+    }
+  }
+  q_[q].push_back(Entry{r, now_us, seq_++});
+}
+
+void NarbModel::SessionTick(uint64_t now_us) {
+  if (!SessOn()) {
+    tokens_ = {};
+    refill_last_us_ = now_us & time_mask_;
+    return;
+  }
+  if (((now_us - refill_last_us_) & time_mask_) >= (cfg_.sess_refill_us & time_mask_)) {
+    const uint32_t burst = cfg_.sess_burst & 0xFF;
+    for (uint32_t& t : tokens_) {
+      t = t >= burst ? burst : t + 1;
+    }
+    refill_last_us_ = now_us & time_mask_;
+  }
 }
 
 unsigned NarbModel::outstanding() const {
@@ -50,14 +81,28 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
   const std::array<uint64_t, kNarbClasses> deadline = {
       0, cfg_.prefetch_deadline_us & time_mask_, cfg_.write_deadline_us & time_mask_,
       cfg_.evict_deadline_us & time_mask_, cfg_.normal_deadline_us & time_mask_};
-  bool any = false;
+  // KAIRO decode protection: while decode is active (queued or in flight), the cap on
+  // non-decode commands outstanding and the pacing of PREFILL / NORMAL / EVICT.
+  const bool kairo = cfg_.mode == NarbMode::kKairo;
+  const bool dec_active = !q_[kNarbDecode].empty() || outstanding() != nd_;
+  const bool cap_ok = !dec_active || cfg_.nd_cap == 0 || nd_ < cfg_.nd_cap;
+  const bool paced = kairo && dec_active && (cfg_.write_gap_us & time_mask_) != 0;
+  const bool wturn = ((now_us - last_low_us_) & time_mask_) >= (cfg_.write_gap_us & time_mask_);
+  bool cap_held = false;
   for (unsigned c = 0; c < kNarbClasses; ++c) {
     el[c] = Eligible(c);
+    if (kairo && c != kNarbDecode && !cap_ok) {
+      cap_held = cap_held || el[c];
+      el[c] = false;
+    }
     aged[c] = c != kNarbDecode && el[c] && Age(c, now_us) >= deadline[c];
-    any = any || el[c];
   }
+  const bool low_el = el[kNarbPrefill] || el[kNarbEvict] || el[kNarbNormal];
+  const bool pace_held = paced && !wturn && low_el;
   last_elig_ = el;
   last_aged_ = aged;
+  last_cap_held_ = cap_held;
+  last_pace_held_ = pace_held;
   int grant = -1;
   NarbRule rule = NarbRule::kNone;
 
@@ -123,10 +168,13 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
           {aged[kNarbNormal], kNarbNormal, NarbRule::kAgedNormal},
           {aged[kNarbEvict], kNarbEvict, NarbRule::kAgedEvict},
           {el[kNarbDecode] && dec_ok, kNarbDecode, NarbRule::kDecode},
+          {paced && wturn && el[kNarbPrefill], kNarbPrefill, NarbRule::kWriteTurn},
+          {paced && wturn && el[kNarbNormal], kNarbNormal, NarbRule::kWriteTurn},
+          {paced && wturn && el[kNarbEvict], kNarbEvict, NarbRule::kWriteTurn},
           {el[kNarbPrefetch] && pf_ok, kNarbPrefetch, NarbRule::kPrefetch},
-          {el[kNarbPrefill], kNarbPrefill, NarbRule::kPrefill},
-          {el[kNarbNormal], kNarbNormal, NarbRule::kNormal},
-          {el[kNarbEvict], kNarbEvict, NarbRule::kEvict},
+          {!paced && el[kNarbPrefill], kNarbPrefill, NarbRule::kPrefill},
+          {!paced && el[kNarbNormal], kNarbNormal, NarbRule::kNormal},
+          {!paced && el[kNarbEvict], kNarbEvict, NarbRule::kEvict},
           {el[kNarbDecode], kNarbDecode, NarbRule::kDecodeOver},
           {el[kNarbPrefetch], kNarbPrefetch, NarbRule::kPrefetchOver},
       };
@@ -153,10 +201,18 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
         default:
           break;
       }
-      const bool mid = rule == NarbRule::kPrefetch || rule == NarbRule::kPrefill ||
-                       rule == NarbRule::kNormal || rule == NarbRule::kEvict;
-      const bool low =
-          rule == NarbRule::kPrefill || rule == NarbRule::kNormal || rule == NarbRule::kEvict;
+      const bool low = rule == NarbRule::kPrefill || rule == NarbRule::kNormal ||
+                       rule == NarbRule::kEvict || rule == NarbRule::kWriteTurn;
+      const bool mid = low || rule == NarbRule::kPrefetch;
+      if (rule == NarbRule::kWriteTurn) {
+        ++cnt_.write_turns;
+      }
+      if (grant == kNarbDecode || grant == kNarbPrefetch) {
+        cnt_.pace_holds += pace_held ? 1 : 0;
+      }
+      if (grant == kNarbDecode) {
+        cnt_.cap_holds += cap_held ? 1 : 0;
+      }
       if (el[kNarbDecode] && !dec_ok && mid) {
         ++cnt_.decode_budget_skips;
       }
@@ -180,9 +236,11 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
       break;
     }
   }
-  (void)any;
   if (grant < 0) {
     return std::nullopt;
+  }
+  if (grant >= static_cast<int>(kNarbPrefill)) {
+    last_low_us_ = now_us & time_mask_;
   }
   NarbDispatch d;
   const Entry e = q_[grant].front();

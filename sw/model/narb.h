@@ -24,6 +24,8 @@ enum NarbClass : uint8_t {
 inline constexpr unsigned kNarbClasses = 5;
 enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
 inline constexpr unsigned kNarbHistBuckets = 10;
+// Session fairness: decode token buckets, one per session % kNarbSessBuckets.
+inline constexpr unsigned kNarbSessBuckets = 4;
 // Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
 inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
                                                            500, 1000, 2000, 5000};
@@ -42,6 +44,7 @@ enum class NarbRule : uint8_t {
   kEvict = 9,
   kDecodeOver = 10,
   kPrefetchOver = 11,
+  kWriteTurn = 12,  // paced: the write turn of PREFILL / NORMAL / EVICT (docs/narb.md)
 };
 
 struct NarbConfig {
@@ -60,6 +63,17 @@ struct NarbConfig {
   uint64_t ctrl_window_us = 1000000;
   uint32_t ctrl_min_samples = 64;        // 16 bits
   uint32_t ctrl_max_decode_budget = 64;  // 8 bits
+  // Decode protection in KAIRO mode while decode is active (queued or in flight):
+  // at most nd_cap non-decode commands outstanding (0: no cap), and PREFILL / NORMAL / EVICT
+  // paced to one dispatch per write_gap_us (0: not paced), with that turn taken before
+  // PREFETCH (rule 12).
+  uint32_t nd_cap = 2;  // SlotW+1 bits
+  uint64_t write_gap_us = 800;
+  // Session fairness in KAIRO mode (0: off): a DECODE request whose session bucket has no
+  // token is demoted to NORMAL at acceptance; every sess_refill_us each bucket gains a token,
+  // up to sess_burst.
+  uint32_t sess_burst = 0;  // 8 bits
+  uint64_t sess_refill_us = 1000;
 };
 
 struct NarbRequest {
@@ -86,6 +100,8 @@ struct NarbCounters {
   uint64_t starvation_escapes = 0, prefill_demotions = 0, evict_demotions = 0, cpl_errors = 0;
   std::array<uint64_t, kNarbHistBuckets> hist{};
   uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
+  uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
+  uint64_t sess_demotions = 0;
 };
 
 class NarbModel {
@@ -96,10 +112,17 @@ class NarbModel {
   NarbConfig& config() { return cfg_; }
   const NarbCounters& counters() const { return cnt_; }
 
-  // Whether a request of this class would be accepted now (queue not full).
-  bool CanAccept(uint8_t cls) const;
+  // The queue a request would go to now: its class, or NORMAL for a DECODE request demoted
+  // by session fairness (its session bucket has no token).
+  uint8_t QueueOf(const NarbRequest& r) const;
+  // Whether the request would be accepted now (its queue not full).
+  bool CanAccept(const NarbRequest& r) const;
   // Accept a request at time now (the caller checked CanAccept).
   void Enqueue(const NarbRequest& r, uint64_t now_us);
+  // Session fairness's cycle: called once per cycle, after the cycle's Enqueue (the refill
+  // applies on top of this cycle's token use).
+  void SessionTick(uint64_t now_us);
+  uint32_t sess_tokens(unsigned b) const { return tokens_[b]; }
   // One decision at time now; nullopt when no class may be dispatched.
   std::optional<NarbDispatch> Decide(uint64_t now_us);
   // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
@@ -120,6 +143,9 @@ class NarbModel {
   // Whether class c was eligible at the last Decide (for the testbench's coverage).
   bool last_eligible(unsigned c) const { return last_elig_[c]; }
   bool last_aged(unsigned c) const { return last_aged_[c]; }
+  // Whether the cap / the pacing held a class back at the last Decide.
+  bool last_cap_held() const { return last_cap_held_; }
+  bool last_pace_held() const { return last_pace_held_; }
 
   static uint8_t ClassOf(uint8_t presented) { return presented > 4 ? static_cast<uint8_t>(kNarbNormal) : presented; }
 
@@ -150,6 +176,11 @@ class NarbModel {
   unsigned wrr_cur_ = kNarbPrefetch;
   uint32_t wrr_used_ = 0;
   std::array<bool, kNarbClasses> last_elig_{}, last_aged_{};
+  bool last_cap_held_ = false, last_pace_held_ = false;
+  uint64_t last_low_us_ = 0;  // time of the last PREFILL / EVICT / NORMAL dispatch
+  bool SessOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.sess_burst & 0xFF) != 0; }
+  std::array<uint32_t, kNarbSessBuckets> tokens_{};
+  uint64_t refill_last_us_ = 0;
   uint64_t win_start_ = 0;
   std::array<uint32_t, kNarbHistBuckets> win_hist_{};
   uint32_t win_n_ = 0;

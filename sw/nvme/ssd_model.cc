@@ -333,6 +333,11 @@ SubmitResult SsdModel::Submit(const Sqe& sqe, std::span<const uint8_t> data, uin
   return r;
 }
 
+uint64_t SsdModel::DieFreeAt(uint64_t lba) const {
+  const Location l = Locate(lba);
+  return die_free_[l.channel * cfg_.dies_per_channel + l.die];
+}
+
 uint64_t SsdModel::NandRead(uint64_t lba, uint32_t nlbas, uint64_t ready) {
   const Location l = Locate(lba);
   const uint32_t d = l.channel * cfg_.dies_per_channel + l.die;

@@ -160,6 +160,9 @@ class SsdModel {
     uint64_t page = 0;  // within the die
   };
   Location Locate(uint64_t lba) const;
+  // When the die holding `lba` finishes the operations queued on it so far (diagnostics:
+  // kvbench reports how long a read finds its die busy).
+  uint64_t DieFreeAt(uint64_t lba) const;
   // ceil(bytes * 1000 / mbps)
   static uint64_t TransferNs(uint64_t bytes, uint32_t mbps);
 

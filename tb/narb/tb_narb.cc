@@ -16,7 +16,9 @@
 // non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
 // queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
 // boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
-// counters are compared every cycle); a hole fails the run.
+// counters are compared every cycle), the KAIRO decode protection (the write turn of each
+// write class, the non-decode cap and the write pacing holding a class back, an aged write
+// passing the pacing); a hole fails the run.
 //
 //   tb_narb[_small] [+seed=N] [+cycles=N] [+trace[=FILE]]
 #include <algorithm>
@@ -63,6 +65,7 @@ struct Phase {
   unsigned p_req = 50, p_ready = 80, p_cpl = 50, p_bad_cpl = 1, p_err = 2;
   uint64_t dt_max = 2, lat_min = 0, lat_max = 50;  // µs
   bool flood = false;
+  bool fair = false;  // session fairness: session 0 floods decode, session 1 is quiet
 };
 
 struct Inflight {
@@ -104,6 +107,12 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     const uint64_t targets[] = {5, 10, 30, 100, 400, 1000, 5000, 10000};
     p.cfg.target_p99_us = targets[Rand(r, 8)];
     p.cfg.ctrl_max_decode_budget = Rand(r, 3) ? 64 : Rand(r, 256);
+    // Decode protection: cap 0 (off), 1..NumSlots or past it; write gap 0 (off) or 1..300.
+    p.cfg.nd_cap = Rand(r, 3) ? Rand(r, kSlots + 2) : 0;
+    p.cfg.write_gap_us = Rand(r, 3) ? Rand(r, 300) : 0;
+    // Session fairness: off, a small burst, or any 8-bit burst; refill 0..199 us.
+    p.cfg.sess_burst = Rand(r, 2) ? 0 : (Rand(r, 3) ? 1 + Rand(r, 4) : Rand(r, 256));
+    p.cfg.sess_refill_us = Rand(r, 200);
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
@@ -125,6 +134,8 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.cfg.decode_budget = 255;
     p.cfg.prefetch_budget = 255;
     p.cfg.tag_reserve = 1 + Rand(r, kSlots / 2);
+    p.cfg.nd_cap = Rand(r, 2) ? Rand(r, kSlots + 1) : 0;
+    p.cfg.write_gap_us = Rand(r, 2) ? Rand(r, 100) : 0;
     p.mix = {200, 1, 1, 1, 1};
     p.p_req = 100;
     p.p_ready = 100;
@@ -132,6 +143,21 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.dt_max = 1 + Rand(r, 3);
     p.lat_min = 0;
     p.lat_max = 5 + Rand(r, 20);
+  }
+  if (idx % 10 == 7) {
+    p.flood = false;
+    p.fair = true;
+    p.cfg.mode = m::NarbMode::kKairo;
+    p.cfg.sess_burst = 1 + Rand(r, 4);
+    p.cfg.sess_refill_us = 10 + Rand(r, 50);
+    p.cfg.decode_budget = 1 + Rand(r, 255);  // (0 would let NORMAL, the demoted flood, go first)
+    p.mix = {1, 0, 0, 0, 0};
+    p.p_req = 100;
+    p.p_ready = 50 + Rand(r, 51);
+    p.p_cpl = 100;
+    p.dt_max = 1 + Rand(r, 3);
+    p.lat_min = 0;
+    p.lat_max = 5 + Rand(r, 40);
   }
   return p;
 }
@@ -186,6 +212,10 @@ int Run(int argc, char** argv) {
     dut.cfg_ctrl_window_us_i = static_cast<uint32_t>(c.ctrl_window_us);
     dut.cfg_ctrl_min_samples_i = static_cast<uint16_t>(c.ctrl_min_samples);
     dut.cfg_ctrl_max_decode_budget_i = c.ctrl_max_decode_budget;
+    dut.cfg_nd_cap_i = c.nd_cap;
+    dut.cfg_write_gap_us_i = static_cast<uint32_t>(c.write_gap_us);
+    dut.cfg_sess_burst_i = c.sess_burst;
+    dut.cfg_sess_refill_us_i = static_cast<uint32_t>(c.sess_refill_us);
   };
   m::NarbConfig init;
   init.tag_reserve = kSlots / 8;
@@ -207,6 +237,11 @@ int Run(int argc, char** argv) {
   std::array<uint64_t, 5> head_since{};
   std::array<uint64_t, 5> max_wait{}, max_wait_flood{};
   uint64_t decisions = 0, handovers = 0, bound_checks = 0;
+  // Session fairness: the quiet session's request in the arbiter (its tag), when it was last
+  // accepted, and what its decode reads and the flood's got.
+  std::optional<uint16_t> quiet_tag;
+  bool quiet_presented = false;
+  uint64_t quiet_last = 0, quiet_done = 0, quiet_max_wait = 0, flood_max_wait = 0;
   const auto t0 = std::chrono::steady_clock::now();
 
   unsigned phase_idx = 0;
@@ -219,6 +254,10 @@ int Run(int argc, char** argv) {
     const uint64_t slack = 4 * kQDepth * (ph.lat_max + 8 * ph.dt_max) + 64 * ph.dt_max;
     bool draining = false;
     uint64_t pc = 0;
+    quiet_last = now;
+    // The quiet session sends at most one decode read per two refills (so its bucket always
+    // has a token when it does): it must never be demoted, whatever session 0 does.
+    const uint64_t quiet_gap = 2 * ph.cfg.sess_refill_us + 2 * ph.dt_max + 1;
     while (errors == 0) {
       if (pc == phase_cycles) {
         draining = true;
@@ -251,6 +290,16 @@ int Run(int argc, char** argv) {
         }
         req.cls = static_cast<uint8_t>(c == 4 && Rand(rng, 4) == 0 ? 4 + Rand(rng, 4) : c);
         req.session = static_cast<uint16_t>(Rand(rng, 4) ? Rand(rng, 8) : rng());
+        quiet_presented = false;
+        if (ph.fair) {
+          req.cls = 0;
+          if (!quiet_tag && now - quiet_last >= quiet_gap) {
+            req.session = 1;
+            quiet_presented = true;
+          } else {
+            req.session = static_cast<uint16_t>(4 * Rand(rng, 2));  // bucket 0 (sessions 0, 4)
+          }
+        }
         req.model = static_cast<uint8_t>(rng());
         req.opcode = static_cast<uint8_t>(c == 2 || c == 3 ? (Rand(rng, 4) ? 0x01 : 0x09) : 0x02);
         req.lba = rng();
@@ -321,9 +370,9 @@ int Run(int argc, char** argv) {
       } else if (dvalid) {
         fail("disp_valid_o (nothing was due)", 1, 0);
       }
-      const uint8_t rcls = m::NarbModel::ClassOf(req.cls);
-      if (static_cast<bool>(dut.req_ready_o) != model.CanAccept(req.cls)) {
-        fail("req_ready_o", dut.req_ready_o, model.CanAccept(req.cls));
+      const uint8_t rcls = model.QueueOf(req);
+      if (static_cast<bool>(dut.req_ready_o) != model.CanAccept(req)) {
+        fail("req_ready_o", dut.req_ready_o, model.CanAccept(req));
       }
       const auto& k = model.counters();
       const uint64_t dut_disp[5] = {dut.cnt_disp_decode_o, dut.cnt_disp_prefetch_o,
@@ -370,6 +419,18 @@ int Run(int argc, char** argv) {
         fail("cnt_ctrl_relaxes_o", dut.cnt_ctrl_relaxes_o, k.ctrl_relaxes);
       if (dut.cnt_ctrl_insufficient_o != (k.ctrl_insufficient & kCntMask))
         fail("cnt_ctrl_insufficient_o", dut.cnt_ctrl_insufficient_o, k.ctrl_insufficient);
+      if (dut.cnt_write_turns_o != (k.write_turns & kCntMask))
+        fail("cnt_write_turns_o", dut.cnt_write_turns_o, k.write_turns);
+      if (dut.cnt_pace_holds_o != (k.pace_holds & kCntMask))
+        fail("cnt_pace_holds_o", dut.cnt_pace_holds_o, k.pace_holds);
+      if (dut.cnt_cap_holds_o != (k.cap_holds & kCntMask))
+        fail("cnt_cap_holds_o", dut.cnt_cap_holds_o, k.cap_holds);
+      if (dut.cnt_sess_demotions_o != (k.sess_demotions & kCntMask))
+        fail("cnt_sess_demotions_o", dut.cnt_sess_demotions_o, k.sess_demotions);
+      for (unsigned b = 0; b < m::kNarbSessBuckets; ++b) {
+        const uint32_t t = (dut.sts_sess_tokens_o >> (8 * b)) & 0xFF;
+        if (t != model.sess_tokens(b)) fail("sts_sess_tokens_o[bucket]", t, model.sess_tokens(b));
+      }
       if (dut.sts_eff_decode_budget_o != model.eff_decode_budget())
         fail("sts_eff_decode_budget_o", dut.sts_eff_decode_budget_o, model.eff_decode_budget());
       if (dut.sts_eff_prefetch_budget_o != model.eff_prefetch_budget())
@@ -421,6 +482,16 @@ int Run(int argc, char** argv) {
           ++cov[std::string(kModeName[mode]) + " " + kClsName[c]];
           if (mode == 3) {
             ++cov["KAIRO rule " + std::to_string(static_cast<unsigned>(out->rule))];
+            if (out->rule == m::NarbRule::kWriteTurn) {
+              ++cov[std::string("KAIRO write turn ") + kClsName[c]];
+            }
+            if (model.last_cap_held() && c == 0) ++cov["cap holds back a non-decode class"];
+            if (model.last_pace_held()) ++cov["pacing holds back a write"];
+            if (model.last_pace_held() && (out->rule == m::NarbRule::kAgedPrefill ||
+                                           out->rule == m::NarbRule::kAgedEvict ||
+                                           out->rule == m::NarbRule::kAgedNormal)) {
+              ++cov["aged write passes the pacing"];
+            }
           }
           if (c == 0 && nd_before >= kSlots - reserve && reserve > 0 &&
               (nonempty[1] || nonempty[2] || nonempty[3] || nonempty[4])) {
@@ -430,6 +501,26 @@ int Run(int argc, char** argv) {
           const uint64_t enq = tbq[c].front();
           tbq[c].pop_front();
           if (enq != out->enq_us) fail("tb queue order", enq, out->enq_us);
+          if (ph.fair) {
+            if (quiet_tag && out->req.tag == *quiet_tag) {
+              if (c != 0) fail("fairness: the quiet session's decode read was demoted", c, 0);
+              quiet_max_wait = std::max(quiet_max_wait, now - enq);
+              // Its latency bound: the decode reads ahead of it in the DECODE queue, not
+              // the flood (the same slack as the starvation bound).
+              if (now - enq > slack) {
+                std::printf("[%s] FAIRNESS: the quiet session's decode read waited %" PRIu64
+                            " us (bound %" PRIu64 " us)\n",
+                            KVCPU_TB_NAME, now - enq, slack);
+                ++errors;
+              }
+              ++quiet_done;
+              ++cov["fairness: quiet session dispatched as DECODE"];
+              quiet_tag.reset();
+            } else {
+              flood_max_wait = std::max(flood_max_wait, now - enq);
+              if (c == 4) ++cov["fairness: flooding session demoted"];
+            }
+          }
           const uint64_t wait = now - head_since[c];
           max_wait[c] = std::max(max_wait[c], now - enq);
           if (ph.flood && c != 0) {
@@ -451,6 +542,12 @@ int Run(int argc, char** argv) {
       }
       model.ControlTick(now);
       if (req_pending && dut.req_ready_o) {
+        if (rcls != m::NarbModel::ClassOf(req.cls)) ++cov["session fairness demotes a DECODE request"];
+        if (quiet_presented) {
+          quiet_tag = req.tag;
+          quiet_last = now;
+          quiet_presented = false;
+        }
         model.Enqueue(req, now);
         if (tbq[rcls].empty()) head_since[rcls] = now;
         tbq[rcls].push_back(now);
@@ -460,6 +557,7 @@ int Run(int argc, char** argv) {
       if (cpl && !cpl_bad) {
         model.Complete(cpl_slot, cpl_status, now);
       }
+      model.SessionTick(now);
       sim.tick();
       ++pc;
       ++cycle;
@@ -481,6 +579,9 @@ int Run(int argc, char** argv) {
   if (k.ctrl_boosts) ++cov["controller boosts"];
   if (k.ctrl_relaxes) ++cov["controller relaxes"];
   if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
+  if (k.write_turns) ++cov["counter write_turns"];
+  if (k.pace_holds) ++cov["counter pace_holds"];
+  if (k.cap_holds) ++cov["counter cap_holds"];
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cov.print(KVCPU_TB_NAME);
   std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64
@@ -492,12 +593,15 @@ int Run(int argc, char** argv) {
                 KVCPU_TB_NAME, kClsName[c], max_wait[c], max_wait_flood[c]);
   }
   std::printf("[%s] %" PRIu64 " starvation-bound checks\n", KVCPU_TB_NAME, bound_checks);
+  std::printf("[%s] fairness phases: %" PRIu64 " quiet-session decode reads, none demoted, max wait %" PRIu64
+              " us (flooding session: max wait %" PRIu64 " us)\n",
+              KVCPU_TB_NAME, quiet_done, quiet_max_wait, flood_max_wait);
   std::vector<std::string> req_bins;
   for (unsigned md = 0; md < 4; ++md) {
     for (unsigned c = 0; c < 5; ++c)
       req_bins.push_back(std::string(kModeName[md]) + " " + kClsName[c]);
   }
-  for (unsigned r = 1; r <= 11; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
+  for (unsigned r = 1; r <= 12; ++r) req_bins.push_back("KAIRO rule " + std::to_string(r));
   for (unsigned code = 0; code < 8; ++code)
     req_bins.push_back("accepted class code " + std::to_string(code));
   for (const char* b :
@@ -507,7 +611,12 @@ int Run(int argc, char** argv) {
         "counter prefetch_deadline_hits", "counter prefetch_budget_skips",
         "counter decode_budget_skips", "counter starvation_escapes", "counter prefill_demotions",
         "counter evict_demotions", "controller boosts", "controller relaxes",
-        "controller window with too few samples", "adaptive decode budget away from the tunable"}) {
+        "controller window with too few samples", "adaptive decode budget away from the tunable",
+        "KAIRO write turn PREFILL", "KAIRO write turn EVICT", "KAIRO write turn NORMAL",
+        "cap holds back a non-decode class", "pacing holds back a write",
+        "aged write passes the pacing", "counter write_turns", "counter pace_holds",
+        "counter cap_holds", "session fairness demotes a DECODE request",
+        "fairness: quiet session dispatched as DECODE", "fairness: flooding session demoted"}) {
     req_bins.push_back(b);
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)

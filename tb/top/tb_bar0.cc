@@ -429,6 +429,10 @@ uint32_t pick_data(uint32_t addr, std::mt19937_64& rng, const Bar0Model& m) {
     // own (tb_narb checks it against NarbModel); here it stays off, its other bits random
     return data & ~regs::kNarbCtrlModeValue.mask();
   }
+  if (addr == regs::kNarbSessBurst) {
+    // likewise the session token buckets, which refill with time: fairness stays off
+    return data & ~regs::kNarbSessBurstValue.mask();
+  }
   if (addr == regs::kStepInc) {
     return one_in(8) ? 0 : data & 0xFFFF;  // zero is refused; keep away from 64-bit wrap
   }

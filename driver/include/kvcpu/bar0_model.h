@@ -132,7 +132,8 @@ class Bar0Model {
       case regs::kNarbPrefetchDeadlineUs: case regs::kNarbWriteDeadlineUs: case regs::kNarbEvictDeadlineUs:
       case regs::kNarbNormalDeadlineUs: case regs::kNarbTagReserve: case regs::kNarbWrrWeights:
       case regs::kNarbCtrlMode: case regs::kNarbTargetP99Us: case regs::kNarbCtrlWindowUs:
-      case regs::kNarbCtrlMinSamples: case regs::kNarbCtrlMaxDecodeBudget:
+      case regs::kNarbCtrlMinSamples: case regs::kNarbCtrlMaxDecodeBudget: case regs::kNarbNdCap:
+      case regs::kNarbWriteGapUs: case regs::kNarbSessBurst: case regs::kNarbSessRefillUs:
         narb_[addr] = data & r->mask;
         break;
       case regs::kStepLo:
@@ -422,7 +423,10 @@ class Bar0Model {
     error(bit, addr);
   }
 
-  static bool is_narb_tunable(uint32_t addr) { return addr >= regs::kNarbMode && addr <= regs::kNarbCtrlMaxDecodeBudget; }
+  static bool is_narb_tunable(uint32_t addr) {
+    return (addr >= regs::kNarbMode && addr <= regs::kNarbCtrlMaxDecodeBudget) ||
+           (addr >= regs::kNarbNdCap && addr <= regs::kNarbSessRefillUs);
+  }
 
   Identity id_;
   std::map<uint32_t, uint32_t> forced_;

@@ -101,10 +101,19 @@ inline constexpr uint32_t kNarbCtrlUpdates = 0x19Cu;
 inline constexpr uint32_t kNarbCtrlBoosts = 0x1A0u;
 inline constexpr uint32_t kNarbCtrlRelaxes = 0x1A4u;
 inline constexpr uint32_t kNarbCtrlInsufficient = 0x1A8u;
+inline constexpr uint32_t kNarbWriteTurns = 0x1ACu;
+inline constexpr uint32_t kNarbPaceHolds = 0x1B0u;
+inline constexpr uint32_t kNarbCapHolds = 0x1B4u;
+inline constexpr uint32_t kNarbSessDemotions = 0x1B8u;
+inline constexpr uint32_t kNarbSessTokens = 0x1BCu;
 inline constexpr uint32_t kNarbHist = 0x1C0u;
 inline constexpr uint32_t kNarbHistStride = 0x004u;
 inline constexpr unsigned kNarbHistInstances = 10u;
 constexpr uint32_t kNarbHistAt(unsigned i) { return kNarbHist + i * kNarbHistStride; }
+inline constexpr uint32_t kNarbNdCap = 0x1F0u;
+inline constexpr uint32_t kNarbWriteGapUs = 0x1F4u;
+inline constexpr uint32_t kNarbSessBurst = 0x1F8u;
+inline constexpr uint32_t kNarbSessRefillUs = 0x1FCu;
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -197,6 +206,10 @@ inline constexpr uint32_t kNarbTargetP99UsReset = 0x00001388u;
 inline constexpr uint32_t kNarbCtrlWindowUsReset = 0x000F4240u;
 inline constexpr uint32_t kNarbCtrlMinSamplesReset = 0x00000040u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudgetReset = 0x00000040u;
+inline constexpr uint32_t kNarbNdCapReset = 0x00000002u;
+inline constexpr uint32_t kNarbWriteGapUsReset = 0x00000320u;
+inline constexpr uint32_t kNarbSessBurstReset = 0x00000000u;
+inline constexpr uint32_t kNarbSessRefillUsReset = 0x000003E8u;
 inline constexpr uint32_t kQCoalReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrLoReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrHiReset = 0x00000000u;
@@ -244,6 +257,12 @@ inline constexpr Field kNarbStatusOutstanding{"OUTSTANDING", 0, 9};
 inline constexpr Field kNarbStatusP99Bucket{"P99_BUCKET", 12, 4};
 inline constexpr Field kNarbStatusDecodeBudget{"DECODE_BUDGET", 16, 8};
 inline constexpr Field kNarbStatusPrefetchBudget{"PREFETCH_BUDGET", 24, 8};
+inline constexpr Field kNarbSessTokensB0{"B0", 0, 8};
+inline constexpr Field kNarbSessTokensB1{"B1", 8, 8};
+inline constexpr Field kNarbSessTokensB2{"B2", 16, 8};
+inline constexpr Field kNarbSessTokensB3{"B3", 24, 8};
+inline constexpr Field kNarbNdCapValue{"VALUE", 0, 9};
+inline constexpr Field kNarbSessBurstValue{"VALUE", 0, 8};
 inline constexpr Field kQCtrlEnable{"ENABLE", 0, 1};
 inline constexpr Field kQCtrlProvEn{"PROV_EN", 1, 1};
 inline constexpr Field kQCtrlSizeLog2{"SIZE_LOG2", 8, 4};
@@ -271,6 +290,9 @@ inline constexpr Field kNarbCtrlModeFields[] = {kNarbCtrlModeValue};
 inline constexpr Field kNarbCtrlMinSamplesFields[] = {kNarbCtrlMinSamplesValue};
 inline constexpr Field kNarbCtrlMaxDecodeBudgetFields[] = {kNarbCtrlMaxDecodeBudgetValue};
 inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatusP99Bucket, kNarbStatusDecodeBudget, kNarbStatusPrefetchBudget};
+inline constexpr Field kNarbSessTokensFields[] = {kNarbSessTokensB0, kNarbSessTokensB1, kNarbSessTokensB2, kNarbSessTokensB3};
+inline constexpr Field kNarbNdCapFields[] = {kNarbNdCapValue};
+inline constexpr Field kNarbSessBurstFields[] = {kNarbSessBurstValue};
 inline constexpr Field kQCtrlFields[] = {kQCtrlEnable, kQCtrlProvEn, kQCtrlSizeLog2};
 inline constexpr Field kQCoalFields[] = {kQCoalCount, kQCoalTime};
 inline constexpr Field kQStatusFields[] = {kQStatusSqHead, kQStatusCqTail};
@@ -411,6 +433,16 @@ inline constexpr RegInfo kRegisters[] = {
      "Controller windows that lowered it."},
     {"NARB_CTRL_INSUFFICIENT", 0x1A8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Controller windows with too few samples."},
+    {"NARB_WRITE_TURNS", 0x1ACu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Kairo decode protection: grants by the write turn (rule 12) since reset."},
+    {"NARB_PACE_HOLDS", 0x1B0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Kairo: DECODE/PREFETCH grants while write pacing held a write class back."},
+    {"NARB_CAP_HOLDS", 0x1B4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Kairo: DECODE grants while the non-decode cap held a non-decode class back."},
+    {"NARB_SESS_DEMOTIONS", 0x1B8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Session fairness: DECODE requests demoted to NORMAL (their session's bucket was empty)."},
+    {"NARB_SESS_TOKENS", 0x1BCu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kNarbSessTokensFields, 4,
+     "Session fairness: tokens in each decode bucket (session mod 4); 0 while fairness is off."},
     {"NARB_HIST[0]", 0x1C0u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
     {"NARB_HIST[1]", 0x1C4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
@@ -431,6 +463,14 @@ inline constexpr RegInfo kRegisters[] = {
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
     {"NARB_HIST[9]", 0x1E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_ND_CAP", 0x1F0u, Access::kRw, 0x000001FFu, true, 0x00000002u, kNarbNdCapFields, 1,
+     "Kairo decode protection: while decode work is queued or in flight, at most this many non-decode commands outstanding (docs/narb.md)."},
+    {"NARB_WRITE_GAP_US", 0x1F4u, Access::kRw, 0xFFFFFFFFu, true, 0x00000320u, nullptr, 0,
+     "Kairo decode protection: while decode is active, one PREFILL/NORMAL/EVICT dispatch per this many us, taken before PREFETCH (0: not paced)."},
+    {"NARB_SESS_BURST", 0x1F8u, Access::kRw, 0x000000FFu, true, 0x00000000u, kNarbSessBurstFields, 1,
+     "Session fairness (Kairo): most tokens in a session's decode bucket; 0 turns fairness off."},
+    {"NARB_SESS_REFILL_US", 0x1FCu, Access::kRw, 0xFFFFFFFFu, true, 0x000003E8u, nullptr, 0,
+     "Session fairness: every bucket gains one token per this many us."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
