@@ -75,7 +75,26 @@ class Bar0Model {
     time_ = 0;
     queues_.fill(Queue{});
     vectors_.fill(Vector{});
+    hepc_.clear();
+    for (const regs::RegInfo& r : regs::kRegisters) {
+      if (is_hepc_config(r)) {
+        hepc_[r.offset] = r.reset;
+      }
+    }
     last_ = Outcome::kApplied;
+  }
+
+  // The HEPC configuration registers (0x200..0x2FF, rw): plain storage here. The HEPC
+  // counters, gauges and plan FIFO read 0 (no block commands) except HEPC_STEP and
+  // HEPC_COUNT_*[0] (ops), which follow the step some cycles later, one directory
+  // STEP_ADVANCE per step change or per burst of them: a model of the register file cannot
+  // predict them (tests/e2e/test_blocks.cc checks them end to end).
+  static bool is_hepc_config(const regs::RegInfo& r) {
+    return r.offset >= regs::kHepcMode && r.offset < regs::kHepcMode + 0x100 &&
+           r.access == regs::Access::kRw;
+  }
+  static bool is_hepc_step_driven(uint32_t addr) {
+    return addr == regs::kHepcStep || addr == regs::kHepcCountLoAt(0) || addr == regs::kHepcCountHiAt(0);
   }
 
   BusResult read(uint32_t addr) {
@@ -146,7 +165,9 @@ class Bar0Model {
         }
         break;
       default:
-        if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
+        if (is_hepc_config(*r)) {
+          hepc_[addr] = data & r->mask;
+        } else if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
           queue_write(addr, data);
         } else if (addr >= regs::kSqTailDb && addr < regs::kMsixAddrLo) {
           doorbell(addr, data);
@@ -361,6 +382,9 @@ class Bar0Model {
       case regs::kDirCapacity: return id_.dir_capacity;
       default: break;
     }
+    if (auto it = hepc_.find(addr); it != hepc_.end()) {
+      return it->second;
+    }
     if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
       const Queue& q = queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride];
       switch (regs::kQSqBaseLo + (addr - regs::kQSqBaseLo) % regs::kQSqBaseLoStride) {
@@ -409,6 +433,7 @@ class Bar0Model {
   uint64_t time_;
   std::array<Queue, kNumQueues> queues_;
   std::array<Vector, kNumQueues> vectors_;
+  std::map<uint32_t, uint32_t> hepc_;
   Outcome last_;
 };
 
