@@ -169,6 +169,140 @@ Result<uint64_t> Device::step() {
   return (static_cast<uint64_t>(*hi) << 32) | *lo;
 }
 
+Status Device::set_hepc(const HepcSettings& s) {
+  if (Status st = check_open(); !st.ok()) {
+    return st;
+  }
+  if (s.evict_tier > 3) {
+    return Status(ErrorCode::kInvalidArgument, "evict_tier must be 0..3");
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  const std::pair<uint32_t, uint32_t> w[] = {
+      {regs::kHepcMode, s.hint_mode ? 1u : 0u},
+      {regs::kHepcWR, s.w_r},
+      {regs::kHepcWF, s.w_f},
+      {regs::kHepcWS, s.w_s},
+      {regs::kHepcWD, s.w_d},
+      {regs::kHepcWindow, s.window},
+      {regs::kHepcEvictT, s.evict_t},
+      {regs::kHepcPrefetchT, s.prefetch_t},
+      {regs::kHepcT0HighWm, s.t0_high_wm},
+      {regs::kHepcPrefetchWindow, s.prefetch_window},
+      {regs::kHepcMaxEvictPlans, s.max_evict_plans},
+      {regs::kHepcMaxPrefetchPlans, s.max_prefetch_plans},
+      {regs::kHepcEvictTier, s.evict_tier},
+      {regs::kHepcShortLived, s.short_lived},
+  };
+  for (const auto& [off, v] : w) {
+    if (Status st = write_locked(off, v); !st.ok()) {
+      return st;
+    }
+  }
+  return Status();
+}
+
+Result<HepcSettings> Device::hepc() {
+  if (Status st = check_open(); !st.ok()) {
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  uint32_t v[14];
+  const uint32_t offs[14] = {regs::kHepcMode,         regs::kHepcWR,
+                             regs::kHepcWF,           regs::kHepcWS,
+                             regs::kHepcWD,           regs::kHepcWindow,
+                             regs::kHepcEvictT,       regs::kHepcPrefetchT,
+                             regs::kHepcT0HighWm,     regs::kHepcPrefetchWindow,
+                             regs::kHepcMaxEvictPlans, regs::kHepcMaxPrefetchPlans,
+                             regs::kHepcEvictTier,    regs::kHepcShortLived};
+  for (unsigned i = 0; i < 14; ++i) {
+    auto r = read_locked(offs[i]);
+    if (!r.ok()) {
+      return r.status();
+    }
+    v[i] = *r;
+  }
+  HepcSettings s;
+  s.hint_mode = v[0] & 1;
+  s.w_r = static_cast<uint8_t>(v[1]);
+  s.w_f = static_cast<uint8_t>(v[2]);
+  s.w_s = static_cast<uint8_t>(v[3]);
+  s.w_d = static_cast<uint8_t>(v[4]);
+  s.window = static_cast<uint16_t>(v[5]);
+  s.evict_t = static_cast<uint16_t>(v[6]);
+  s.prefetch_t = static_cast<uint16_t>(v[7]);
+  s.t0_high_wm = v[8];
+  s.prefetch_window = v[9];
+  s.max_evict_plans = static_cast<uint16_t>(v[10]);
+  s.max_prefetch_plans = static_cast<uint16_t>(v[11]);
+  s.evict_tier = static_cast<uint8_t>(v[12]);
+  s.short_lived = v[13];
+  return s;
+}
+
+Result<HepcStats> Device::hepc_stats() {
+  if (Status st = check_open(); !st.ok()) {
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  HepcStats t;
+  uint64_t* counters[8] = {&t.ops,      &t.victim_queries, &t.evict_plans, &t.prefetch_plans,
+                           &t.discards, &t.dir_full,       &t.hint_stale,  &t.expired_buckets};
+  for (unsigned i = 0; i < 8; ++i) {
+    // HI, LO, HI again: a carry between the reads shows as a changed HI
+    for (;;) {
+      auto hi = read_locked(regs::kHepcCountHiAt(i));
+      auto lo = read_locked(regs::kHepcCountLoAt(i));
+      auto hi2 = read_locked(regs::kHepcCountHiAt(i));
+      if (!hi.ok() || !lo.ok() || !hi2.ok()) {
+        return !hi.ok() ? hi.status() : !lo.ok() ? lo.status() : hi2.status();
+      }
+      if (*hi == *hi2) {
+        *counters[i] = (uint64_t{*hi} << 32) | *lo;
+        break;
+      }
+    }
+  }
+  const std::pair<uint32_t, uint32_t*> g[] = {
+      {regs::kHepcT0Blocks, &t.t0_blocks},     {regs::kHepcT0Moving, &t.t0_moving},
+      {regs::kHepcStep, &t.dir_step},          {regs::kHepcPlanCount, &t.plans_waiting},
+      {regs::kHepcPlanDrops, &t.plan_drops},
+  };
+  for (const auto& [off, out] : g) {
+    auto v = read_locked(off);
+    if (!v.ok()) {
+      return v.status();
+    }
+    *out = *v;
+  }
+  return t;
+}
+
+Result<std::vector<uint32_t>> Device::pop_plans(unsigned max) {
+  if (Status st = check_open(); !st.ok()) {
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  std::vector<uint32_t> out;
+  while (out.size() < max) {
+    auto n = read_locked(regs::kHepcPlanCount);
+    if (!n.ok()) {
+      return n.status();
+    }
+    if (*n == 0) {
+      break;
+    }
+    auto w = read_locked(regs::kHepcPlanHead);
+    if (!w.ok()) {
+      return w.status();
+    }
+    if (Status st = write_locked(regs::kHepcPlanPop, 1); !st.ok()) {
+      return st;
+    }
+    out.push_back(*w);
+  }
+  return out;
+}
+
 Result<Telemetry> Device::telemetry() {
   if (Status s = check_open(); !s.ok()) {
     return s;

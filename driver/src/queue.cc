@@ -138,6 +138,12 @@ Command Command::blk_set_tier(uint16_t handle, uint8_t tier, uint64_t addr) {
   return c;
 }
 
+Command Command::blk_victim(uint64_t entry_iova) {
+  Command c;
+  c.put(0, static_cast<uint8_t>(Opcode::kBlkVictim), 1).put(24, entry_iova, 8);
+  return c;
+}
+
 Command Command::io(Opcode op, const IoArgs& a) {
   Command c;
   c.put(0, static_cast<uint8_t>(op), 1).put(12, a.bytes, 4).put(16, a.buffer_iova, 8);

@@ -168,12 +168,12 @@ module kvcpu_exec #(
   assign is_hint = (opc >= kvcpu_hif_pkg::OPC_MARK_HOT) && (opc <= kvcpu_hif_pkg::OPC_RELEASE);
   assign is_echo = (opc == kvcpu_hif_pkg::OPC_ECHO);
   assign is_dma  = (opc == kvcpu_hif_pkg::OPC_DMA_COPY);
-  assign is_blk  = (opc >= kvcpu_hif_pkg::OPC_BLK_INSERT) && (opc <= kvcpu_hif_pkg::OPC_BLK_SET_TIER);
+  assign is_blk  = (opc >= kvcpu_hif_pkg::OPC_BLK_INSERT) && (opc <= kvcpu_hif_pkg::OPC_BLK_VICTIM);
   assign is_io   = (opc >= kvcpu_hif_pkg::OPC_IO_READ) && (opc <= kvcpu_hif_pkg::OPC_IO_DISCARD);
   assign known   = is_nop || is_step || is_hint || is_echo || is_dma || is_blk || is_io;
   assign is_dirop = is_blk || (is_hint && len == '0);
-  assign ent_out  = (opc == kvcpu_hif_pkg::OPC_BLK_LOOKUP || opc == kvcpu_hif_pkg::OPC_BLK_TOUCH) &&
-                    sqe_q.addr1 != '0;
+  assign ent_out  = (opc == kvcpu_hif_pkg::OPC_BLK_LOOKUP || opc == kvcpu_hif_pkg::OPC_BLK_TOUCH ||
+                     opc == kvcpu_hif_pkg::OPC_BLK_VICTIM) && sqe_q.addr1 != '0;
   assign eng_bad = (sqe_q.flags != 8'h00) || (sqe_q.rsvd != 8'h00) ||
                    (sqe_q.io_class > kvcpu_hif_pkg::IO_CLASS_MAX);
 
@@ -216,6 +216,9 @@ module kvcpu_exec #(
           fields_bad = fields_bad || (sqe_q.addr1[5:0] != '0) || (sqe_q.cmd_specific != '0);
         kvcpu_hif_pkg::OPC_BLK_DELETE:
           fields_bad = fields_bad || (sqe_q.addr1 != '0) || (sqe_q.cmd_specific != '0);
+        kvcpu_hif_pkg::OPC_BLK_VICTIM:  // no key; addr1: entry buffer
+          fields_bad = fields_bad || (sqe_q.addr0 != '0) || (sqe_q.addr1[5:0] != '0) ||
+                       (sqe_q.cmd_specific != '0);
         default:  // SET_TIER: handle, tier; addr1 = the new address
           fields_bad = fields_bad || (sqe_q.addr0 != '0) || (sqe_q.cmd_specific[39:35] != '0) ||
                        (sqe_q.cmd_specific[255:40] != '0);
@@ -259,6 +262,7 @@ module kvcpu_exec #(
       kvcpu_hif_pkg::OPC_BLK_TOUCH:    dir_req_op_o = kvcpu_rtbd_pkg::OP_TOUCH;
       kvcpu_hif_pkg::OPC_BLK_DELETE:   dir_req_op_o = kvcpu_rtbd_pkg::OP_DELETE;
       kvcpu_hif_pkg::OPC_BLK_SET_TIER: dir_req_op_o = kvcpu_rtbd_pkg::OP_SET_TIER;
+      kvcpu_hif_pkg::OPC_BLK_VICTIM:   dir_req_op_o = kvcpu_rtbd_pkg::OP_VICTIM;
       kvcpu_hif_pkg::OPC_SHARE_PREFIX: dir_req_op_o = kvcpu_rtbd_pkg::OP_SHARE;
       kvcpu_hif_pkg::OPC_RELEASE:      dir_req_op_o = kvcpu_rtbd_pkg::OP_RELEASE;
       default:                         dir_req_op_o = kvcpu_rtbd_pkg::OP_UPDATE_HINT;

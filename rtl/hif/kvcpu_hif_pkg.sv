@@ -28,6 +28,7 @@ package kvcpu_hif_pkg;
     OPC_BLK_TOUCH    = 8'h32,
     OPC_BLK_DELETE   = 8'h33,
     OPC_BLK_SET_TIER = 8'h34,
+    OPC_BLK_VICTIM   = 8'h35,  // the directory's demand victim (kvcpu_dir OP_VICTIM)
     OPC_IO_READ      = 8'h40,  // I/O commands: one NVMe command each on the NVMe port
     OPC_IO_WRITE     = 8'h41,
     OPC_IO_DISCARD   = 8'h42

@@ -98,6 +98,31 @@ module kvcpu_reg_top (
   output logic [31:0]           narb_write_gap_us_q_o,
   output logic [31:0]           narb_sess_burst_q_o,
   output logic [31:0]           narb_sess_refill_us_q_o,
+  output logic [31:0]           hepc_mode_q_o,
+  output logic [31:0]           hepc_w_r_q_o,
+  output logic [31:0]           hepc_w_f_q_o,
+  output logic [31:0]           hepc_w_s_q_o,
+  output logic [31:0]           hepc_w_d_q_o,
+  output logic [31:0]           hepc_window_q_o,
+  output logic [31:0]           hepc_evict_t_q_o,
+  output logic [31:0]           hepc_prefetch_t_q_o,
+  output logic [31:0]           hepc_t0_high_wm_q_o,
+  output logic [31:0]           hepc_prefetch_window_q_o,
+  output logic [31:0]           hepc_max_evict_plans_q_o,
+  output logic [31:0]           hepc_max_prefetch_plans_q_o,
+  output logic [31:0]           hepc_evict_tier_q_o,
+  output logic [31:0]           hepc_short_lived_q_o,
+  input  logic [31:0]           hepc_step_i,
+  // HEPC_COUNT_LO[0..7]: instance i at [i*32 +: 32]
+  input  logic [255:0]          hepc_count_lo_i,
+  // HEPC_COUNT_HI[0..7]: instance i at [i*32 +: 32]
+  input  logic [255:0]          hepc_count_hi_i,
+  input  logic [31:0]           hepc_t0_blocks_i,
+  input  logic [31:0]           hepc_t0_moving_i,
+  input  logic [31:0]           hepc_plan_count_i,
+  input  logic [31:0]           hepc_plan_head_i,
+  output logic                  hepc_plan_pop_we_o,
+  input  logic [31:0]           hepc_plan_drops_i,
   // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
   input  logic [255:0]          q_sq_base_lo_i,
   output logic [7:0]            q_sq_base_lo_we_o,
@@ -174,6 +199,21 @@ module kvcpu_reg_top (
   logic w_sel_narb_write_gap_us;
   logic w_sel_narb_sess_burst;
   logic w_sel_narb_sess_refill_us;
+  logic w_sel_hepc_mode;
+  logic w_sel_hepc_w_r;
+  logic w_sel_hepc_w_f;
+  logic w_sel_hepc_w_s;
+  logic w_sel_hepc_w_d;
+  logic w_sel_hepc_window;
+  logic w_sel_hepc_evict_t;
+  logic w_sel_hepc_prefetch_t;
+  logic w_sel_hepc_t0_high_wm;
+  logic w_sel_hepc_prefetch_window;
+  logic w_sel_hepc_max_evict_plans;
+  logic w_sel_hepc_max_prefetch_plans;
+  logic w_sel_hepc_evict_tier;
+  logic w_sel_hepc_short_lived;
+  logic w_sel_hepc_plan_pop;
   logic [7:0] w_sel_q_sq_base_lo;
   logic [7:0] w_sel_q_sq_base_hi;
   logic [7:0] w_sel_q_cq_base_lo;
@@ -216,6 +256,21 @@ module kvcpu_reg_top (
     w_sel_narb_write_gap_us = 1'b0;
     w_sel_narb_sess_burst = 1'b0;
     w_sel_narb_sess_refill_us = 1'b0;
+    w_sel_hepc_mode = 1'b0;
+    w_sel_hepc_w_r = 1'b0;
+    w_sel_hepc_w_f = 1'b0;
+    w_sel_hepc_w_s = 1'b0;
+    w_sel_hepc_w_d = 1'b0;
+    w_sel_hepc_window = 1'b0;
+    w_sel_hepc_evict_t = 1'b0;
+    w_sel_hepc_prefetch_t = 1'b0;
+    w_sel_hepc_t0_high_wm = 1'b0;
+    w_sel_hepc_prefetch_window = 1'b0;
+    w_sel_hepc_max_evict_plans = 1'b0;
+    w_sel_hepc_max_prefetch_plans = 1'b0;
+    w_sel_hepc_evict_tier = 1'b0;
+    w_sel_hepc_short_lived = 1'b0;
+    w_sel_hepc_plan_pop = 1'b0;
     w_sel_q_sq_base_lo = '0;
     w_sel_q_sq_base_hi = '0;
     w_sel_q_cq_base_lo = '0;
@@ -320,6 +375,43 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: w_sel_narb_write_gap_us = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: w_sel_narb_sess_burst = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_SESS_REFILL_US: w_sel_narb_sess_refill_us = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_MODE: w_sel_hepc_mode = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_W_R: w_sel_hepc_w_r = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_W_F: w_sel_hepc_w_f = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_W_S: w_sel_hepc_w_s = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_W_D: w_sel_hepc_w_d = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_WINDOW: w_sel_hepc_window = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_EVICT_T: w_sel_hepc_evict_t = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PREFETCH_T: w_sel_hepc_prefetch_t = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_HIGH_WM: w_sel_hepc_t0_high_wm = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PREFETCH_WINDOW: w_sel_hepc_prefetch_window = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_MAX_EVICT_PLANS: w_sel_hepc_max_evict_plans = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_MAX_PREFETCH_PLANS: w_sel_hepc_max_prefetch_plans = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_EVICT_TIER: w_sel_hepc_evict_tier = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_SHORT_LIVED: w_sel_hepc_short_lived = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_STEP: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h8: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h8: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h18: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h18: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h20: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h20: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h28: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h28: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h30: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h30: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h38: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h38: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_BLOCKS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_MOVING: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_COUNT: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_HEAD: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_POP: w_sel_hepc_plan_pop = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_DROPS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
@@ -651,6 +743,106 @@ module kvcpu_reg_top (
   end
   assign narb_sess_refill_us_q_o = narb_sess_refill_us_q;
 
+  logic [31:0] hepc_mode_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_mode_q <= kvcpu_reg_pkg::HEPC_MODE_RESET;
+    else if (w_ok && w_sel_hepc_mode) hepc_mode_q <= wdata_i & kvcpu_reg_pkg::HEPC_MODE_MASK;
+  end
+  assign hepc_mode_q_o = hepc_mode_q;
+
+  logic [31:0] hepc_w_r_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_w_r_q <= kvcpu_reg_pkg::HEPC_W_R_RESET;
+    else if (w_ok && w_sel_hepc_w_r) hepc_w_r_q <= wdata_i & kvcpu_reg_pkg::HEPC_W_R_MASK;
+  end
+  assign hepc_w_r_q_o = hepc_w_r_q;
+
+  logic [31:0] hepc_w_f_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_w_f_q <= kvcpu_reg_pkg::HEPC_W_F_RESET;
+    else if (w_ok && w_sel_hepc_w_f) hepc_w_f_q <= wdata_i & kvcpu_reg_pkg::HEPC_W_F_MASK;
+  end
+  assign hepc_w_f_q_o = hepc_w_f_q;
+
+  logic [31:0] hepc_w_s_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_w_s_q <= kvcpu_reg_pkg::HEPC_W_S_RESET;
+    else if (w_ok && w_sel_hepc_w_s) hepc_w_s_q <= wdata_i & kvcpu_reg_pkg::HEPC_W_S_MASK;
+  end
+  assign hepc_w_s_q_o = hepc_w_s_q;
+
+  logic [31:0] hepc_w_d_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_w_d_q <= kvcpu_reg_pkg::HEPC_W_D_RESET;
+    else if (w_ok && w_sel_hepc_w_d) hepc_w_d_q <= wdata_i & kvcpu_reg_pkg::HEPC_W_D_MASK;
+  end
+  assign hepc_w_d_q_o = hepc_w_d_q;
+
+  logic [31:0] hepc_window_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_window_q <= kvcpu_reg_pkg::HEPC_WINDOW_RESET;
+    else if (w_ok && w_sel_hepc_window) hepc_window_q <= wdata_i & kvcpu_reg_pkg::HEPC_WINDOW_MASK;
+  end
+  assign hepc_window_q_o = hepc_window_q;
+
+  logic [31:0] hepc_evict_t_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_evict_t_q <= kvcpu_reg_pkg::HEPC_EVICT_T_RESET;
+    else if (w_ok && w_sel_hepc_evict_t) hepc_evict_t_q <= wdata_i & kvcpu_reg_pkg::HEPC_EVICT_T_MASK;
+  end
+  assign hepc_evict_t_q_o = hepc_evict_t_q;
+
+  logic [31:0] hepc_prefetch_t_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_prefetch_t_q <= kvcpu_reg_pkg::HEPC_PREFETCH_T_RESET;
+    else if (w_ok && w_sel_hepc_prefetch_t) hepc_prefetch_t_q <= wdata_i & kvcpu_reg_pkg::HEPC_PREFETCH_T_MASK;
+  end
+  assign hepc_prefetch_t_q_o = hepc_prefetch_t_q;
+
+  logic [31:0] hepc_t0_high_wm_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_t0_high_wm_q <= kvcpu_reg_pkg::HEPC_T0_HIGH_WM_RESET;
+    else if (w_ok && w_sel_hepc_t0_high_wm) hepc_t0_high_wm_q <= wdata_i & kvcpu_reg_pkg::HEPC_T0_HIGH_WM_MASK;
+  end
+  assign hepc_t0_high_wm_q_o = hepc_t0_high_wm_q;
+
+  logic [31:0] hepc_prefetch_window_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_prefetch_window_q <= kvcpu_reg_pkg::HEPC_PREFETCH_WINDOW_RESET;
+    else if (w_ok && w_sel_hepc_prefetch_window) hepc_prefetch_window_q <= wdata_i & kvcpu_reg_pkg::HEPC_PREFETCH_WINDOW_MASK;
+  end
+  assign hepc_prefetch_window_q_o = hepc_prefetch_window_q;
+
+  logic [31:0] hepc_max_evict_plans_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_max_evict_plans_q <= kvcpu_reg_pkg::HEPC_MAX_EVICT_PLANS_RESET;
+    else if (w_ok && w_sel_hepc_max_evict_plans) hepc_max_evict_plans_q <= wdata_i & kvcpu_reg_pkg::HEPC_MAX_EVICT_PLANS_MASK;
+  end
+  assign hepc_max_evict_plans_q_o = hepc_max_evict_plans_q;
+
+  logic [31:0] hepc_max_prefetch_plans_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_max_prefetch_plans_q <= kvcpu_reg_pkg::HEPC_MAX_PREFETCH_PLANS_RESET;
+    else if (w_ok && w_sel_hepc_max_prefetch_plans) hepc_max_prefetch_plans_q <= wdata_i & kvcpu_reg_pkg::HEPC_MAX_PREFETCH_PLANS_MASK;
+  end
+  assign hepc_max_prefetch_plans_q_o = hepc_max_prefetch_plans_q;
+
+  logic [31:0] hepc_evict_tier_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_evict_tier_q <= kvcpu_reg_pkg::HEPC_EVICT_TIER_RESET;
+    else if (w_ok && w_sel_hepc_evict_tier) hepc_evict_tier_q <= wdata_i & kvcpu_reg_pkg::HEPC_EVICT_TIER_MASK;
+  end
+  assign hepc_evict_tier_q_o = hepc_evict_tier_q;
+
+  logic [31:0] hepc_short_lived_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) hepc_short_lived_q <= kvcpu_reg_pkg::HEPC_SHORT_LIVED_RESET;
+    else if (w_ok && w_sel_hepc_short_lived) hepc_short_lived_q <= wdata_i & kvcpu_reg_pkg::HEPC_SHORT_LIVED_MASK;
+  end
+  assign hepc_short_lived_q_o = hepc_short_lived_q;
+
+  assign hepc_plan_pop_we_o = w_ok && w_sel_hepc_plan_pop;
+
   assign q_sq_base_lo_we_o = {8{w_ok}} & w_sel_q_sq_base_lo;
 
   assign q_sq_base_hi_we_o = {8{w_ok}} & w_sel_q_sq_base_hi;
@@ -808,6 +1000,43 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: r_data = narb_write_gap_us_q;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: r_data = narb_sess_burst_q;
         kvcpu_reg_pkg::ADDR_NARB_SESS_REFILL_US: r_data = narb_sess_refill_us_q;
+        kvcpu_reg_pkg::ADDR_HEPC_MODE: r_data = hepc_mode_q;
+        kvcpu_reg_pkg::ADDR_HEPC_W_R: r_data = hepc_w_r_q;
+        kvcpu_reg_pkg::ADDR_HEPC_W_F: r_data = hepc_w_f_q;
+        kvcpu_reg_pkg::ADDR_HEPC_W_S: r_data = hepc_w_s_q;
+        kvcpu_reg_pkg::ADDR_HEPC_W_D: r_data = hepc_w_d_q;
+        kvcpu_reg_pkg::ADDR_HEPC_WINDOW: r_data = hepc_window_q;
+        kvcpu_reg_pkg::ADDR_HEPC_EVICT_T: r_data = hepc_evict_t_q;
+        kvcpu_reg_pkg::ADDR_HEPC_PREFETCH_T: r_data = hepc_prefetch_t_q;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_HIGH_WM: r_data = hepc_t0_high_wm_q;
+        kvcpu_reg_pkg::ADDR_HEPC_PREFETCH_WINDOW: r_data = hepc_prefetch_window_q;
+        kvcpu_reg_pkg::ADDR_HEPC_MAX_EVICT_PLANS: r_data = hepc_max_evict_plans_q;
+        kvcpu_reg_pkg::ADDR_HEPC_MAX_PREFETCH_PLANS: r_data = hepc_max_prefetch_plans_q;
+        kvcpu_reg_pkg::ADDR_HEPC_EVICT_TIER: r_data = hepc_evict_tier_q;
+        kvcpu_reg_pkg::ADDR_HEPC_SHORT_LIVED: r_data = hepc_short_lived_q;
+        kvcpu_reg_pkg::ADDR_HEPC_STEP: r_data = hepc_step_i & kvcpu_reg_pkg::HEPC_STEP_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO: r_data = hepc_count_lo_i[31:0] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI: r_data = hepc_count_hi_i[31:0] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h8: r_data = hepc_count_lo_i[63:32] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h8: r_data = hepc_count_hi_i[63:32] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h10: r_data = hepc_count_lo_i[95:64] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h10: r_data = hepc_count_hi_i[95:64] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h18: r_data = hepc_count_lo_i[127:96] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h18: r_data = hepc_count_hi_i[127:96] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h20: r_data = hepc_count_lo_i[159:128] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h20: r_data = hepc_count_hi_i[159:128] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h28: r_data = hepc_count_lo_i[191:160] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h28: r_data = hepc_count_hi_i[191:160] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h30: r_data = hepc_count_lo_i[223:192] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h30: r_data = hepc_count_hi_i[223:192] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h38: r_data = hepc_count_lo_i[255:224] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI + 16'h38: r_data = hepc_count_hi_i[255:224] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_BLOCKS: r_data = hepc_t0_blocks_i & kvcpu_reg_pkg::HEPC_T0_BLOCKS_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_T0_MOVING: r_data = hepc_t0_moving_i & kvcpu_reg_pkg::HEPC_T0_MOVING_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_COUNT: r_data = hepc_plan_count_i & kvcpu_reg_pkg::HEPC_PLAN_COUNT_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_HEAD: r_data = hepc_plan_head_i & kvcpu_reg_pkg::HEPC_PLAN_HEAD_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_POP: r_data = 32'h0;
+        kvcpu_reg_pkg::ADDR_HEPC_PLAN_DROPS: r_data = hepc_plan_drops_i & kvcpu_reg_pkg::HEPC_PLAN_DROPS_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;

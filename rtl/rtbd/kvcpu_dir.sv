@@ -9,8 +9,9 @@
 //   keyed op  accept (row read) -> S_EXEC (op, row write, response) -> [S_UNLINK -> S_LA ->
 //             S_PUSH: the list maintenance of the seed and hint structures in parallel]
 //             response 2 cycles after acceptance; busy 3 more cycles when lists change.
-//   VICTIM    accept -> S_V1 (list heads, bitmap search) -> S_V2 (ring head RAM) -> S_V3
-//             (entry row) -> response: 4 cycles after acceptance in either mode.
+//   VICTIM    accept -> [S_SCAN x4: seed mode, the class heads' scores on the 8 shared
+//             score units] -> S_V1 (list heads, bitmap search) -> S_V2 (ring head RAM) ->
+//             S_V3 (entry row) -> response: 4 cycles after acceptance (hint), 8 (seed).
 //   STEP_ADVANCE  accept -> expiry (S_X1..S_X3 per passed bucket) -> evict loop (S_V1..S_V3,
 //             S_PLAN, S_UNLINK, S_LA per plan) -> prefetch loop (same) -> response.
 //             A step below the current one: STEP_BACKWARDS 1 cycle after acceptance.
@@ -19,7 +20,7 @@
 module kvcpu_dir #(
   parameter int unsigned SetBits     = 5,     // 1..13: 2^SetBits sets x 8 ways
   parameter int unsigned BucketShift = 4,     // G: steps per next-use bucket = 2^G (0..16)
-  parameter int unsigned NumBuckets  = 1024   // NB: power of two, 32..1024
+  parameter int unsigned NumBuckets  = 64     // NB: power of two, 32..1024
 ) (
   input  logic                   clk_i,
   input  logic                   rst_ni,
@@ -112,8 +113,8 @@ module kvcpu_dir #(
   localparam logic [6:0] SEED_NONE  = 7'h7F;
 
   typedef enum logic [3:0] {
-    S_IDLE, S_EXEC, S_UNLINK, S_LA, S_PUSH, S_V1, S_V2, S_V3, S_PLAN, S_X1, S_X2, S_X3,
-    S_STEP_RSP
+    S_IDLE, S_EXEC, S_UNLINK, S_LA, S_PUSH, S_SCAN, S_V1, S_V2, S_V3, S_PLAN, S_X1, S_X2,
+    S_X3, S_STEP_RSP
   } state_e;
 
   typedef enum logic [1:0] {
@@ -144,19 +145,30 @@ module kvcpu_dir #(
     logic [31:0] age;
     logic [7:0]  r;
     logic [15:0] s;
-    logic [25:0] p;
+    logic [15:0] pr;   // w_r * R
+    logic [23:0] ps;   // w_s * S
+    logic [11:0] pf;   // w_f * F
+    logic [15:0] pd;   // w_d * 255 * D
+    logic [24:0] p;
     age = step - la;
     r   = (age >= 32'd255) ? 8'd0 : 8'(32'd255 - age);
     s   = (age >= {16'd0, window}) ? 16'd0 : 16'({16'd0, window} - age);
-    // shift-and-add products (a plain `*` gives Yosys' resource-sharing pass a SAT problem
-    // per multiplier pair: the synthesis did not finish in 20 min with 120 of them)
-    p = d ? (26'({w_d, 8'd0}) - 26'(w_d)) : 26'd0;
+    // Shift-and-add products at their exact widths (a plain `*` gives Yosys' resource-sharing
+    // pass a SAT problem per multiplier pair). F and D are constants for the 32 class heads:
+    // conditions on their bits fold away there, leaving at most four adds of w_f.
+    pr = '0;
+    ps = '0;
+    pf = '0;
     for (int i = 0; i < 8; i++) begin
-      if (w_r[i]) p = p + (26'(r) << i);
-      if (w_s[i]) p = p + (26'(s) << i);
-      if (w_f[i]) p = p + (26'(f) << i);
+      if (w_r[i]) pr = pr + (16'(r) << i);
+      if (w_s[i]) ps = ps + (24'(s) << i);
     end
-    score = (p > 26'h00FFFF) ? 16'hFFFF : p[15:0];
+    for (int i = 0; i < 4; i++) begin
+      if (f[i]) pf = pf + (12'(w_f) << i);
+    end
+    pd = d ? ({w_d, 8'd0} - 16'(w_d)) : 16'd0;
+    p  = 25'(pr) + 25'(ps) + 25'(pf) + 25'(pd);
+    score = (p > 25'h00FFFF) ? 16'hFFFF : p[15:0];
   endfunction
 
   // Seed list of an entry: {none, id}; id 0..31 = class 16*D + F, 32 = EVICT.
@@ -340,17 +352,22 @@ module kvcpu_dir #(
   // Synchronous read with enable (the data holds until the next read), one write port.
   // The control never reads an address of a RAM in the cycle it writes it (assertion
   // NoCollision_A); such a read returns X, so Yosys adds no collision logic.
-  logic [RowW-1:0]    row_mem [Sets];
+  // One RAM per way (2^SetBits x 301 bits each), read together at one set, written one way
+  // at a time (the reset sweep: all ways): a write carries one entry, not a whole row.
   logic [RowW-1:0]    row_rd;
   logic               row_re, row_we;
+  logic [Ways-1:0]    row_wway;
   logic [SetBits-1:0] row_ra, row_wa;
-  logic [RowW-1:0]    row_wd;
-  always_ff @(posedge clk_i) begin
-    if (row_we) begin
-      row_mem[row_wa] <= row_wd;
-    end
-    if (row_re) begin
-      row_rd <= (row_we && row_wa == row_ra) ? 'x : row_mem[row_ra];
+  logic [EntW-1:0]    row_wd;
+  for (genvar w = 0; w < Ways; w++) begin : gen_row_mem
+    logic [EntW-1:0] mem [Sets];
+    always_ff @(posedge clk_i) begin
+      if (row_we && row_wway[w]) begin
+        mem[row_wa] <= row_wd;
+      end
+      if (row_re) begin
+        row_rd[w*EntW +: EntW] <= (row_we && row_wa == row_ra) ? 'x : mem[row_ra];
+      end
     end
   end
 
@@ -420,7 +437,6 @@ module kvcpu_dir #(
   logic [6:0]              sb, sa;
   logic [NbW+2:0]          hb, ha;
   logic                    do_s, do_h;
-  logic [RowW-1:0]         new_row;
   logic [HW-1:0]           op_handle;
 
   always_comb begin
@@ -580,8 +596,35 @@ module kvcpu_dir #(
     refiles  = do_s || do_h;
     op_handle = (req_q.op == kvcpu_rtbd_pkg::OP_SET_TIER) ? req_q.handle[HW-1:0]
                                                           : {h_q[HW-1:3], wr_way};
-    for (int w = 0; w < Ways; w++) begin
-      new_row[w*EntW +: EntW] = (3'(w) == wr_way) ? e_new[EntW-1:0] : way_vec[w];
+  end
+
+  // ---------------------------------------------------------------- the score units
+  // ScoreUnits seed-score units, shared: in S_SCAN unit k scores class head scan_j*8 + k
+  // (last_access from hla_q, F and D from the class index); in every other state unit k
+  // scores way k of the row read (the set victim of S_EXEC, the candidate of S_V3).
+  localparam int unsigned ScoreUnits = Ways;
+  localparam int unsigned ScanCycles = 32 / ScoreUnits;
+  logic [1:0]              scan_j_q, scan_j_d;
+  logic [ScoreUnits*16-1:0] sc;
+  logic [31:0]             u_la;
+  logic [3:0]              u_f;
+  logic                    u_d;
+  always_comb begin
+    for (int k = 0; k < ScoreUnits; k++) begin
+      u_la = way_vec[k][166:135];
+      u_f  = way_vec[k][134:131];
+      u_d  = way_vec[k][233];
+      if (state_q == S_SCAN) begin
+        for (int j = 0; j < ScanCycles; j++) begin
+          if (scan_j_q == 2'(j)) begin
+            u_la = hla_q[(j * ScoreUnits + k) * 32 +: 32];
+          end
+        end
+        u_f = 4'((32'(scan_j_q) * ScoreUnits + k) & 15);
+        u_d = (32'(scan_j_q) * ScoreUnits + k) >= 16;
+      end
+      sc[k*16 +: 16] = score(u_la, u_f, u_d, step_q, cfg_q.w_r, cfg_q.w_f, cfg_q.w_s, cfg_q.w_d,
+                             cfg_q.window);
     end
   end
 
@@ -600,8 +643,7 @@ module kvcpu_dir #(
     for (int w = 0; w < Ways; w++) begin
       sv_ms[(w)*7 +: 7] = seed_mem(way_vec[w]);
       sv_mh[(w)*(NbW+3) +: (NbW+3)] = hint_mem(way_vec[w], cur_bucket);
-      sv_p[(w)*16 +: 16]  = score(way_vec[w][166:135], way_vec[w][134:131], way_vec[w][233], step_q,
-                       cfg_q.w_r, cfg_q.w_f, cfg_q.w_s, cfg_q.w_d, cfg_q.window);
+      sv_p[(w)*16 +: 16]  = sc[w*16 +: 16];
       sv_ok[w]   = 1'b0;
       sv_rank[(w)*42 +: 42] = '0;
       if (!cfg_q.mode) begin
@@ -628,25 +670,30 @@ module kvcpu_dir #(
     end
   end
 
-  // ---------------------------------------------------------------- victim search (S_V1)
-  // seed: EVICT head, else min (P, class) over the 32 class heads (scores from hla_q)
-  logic [32*16-1:0] cls_p;
-  logic        sd_found;
-  logic [15:0] sd_best;
-  logic [4:0]  sd_cls;
+  // ---------------------------------------------------------------- victim search
+  // seed: EVICT head, else min (P, class) over the 32 class heads: S_SCAN folds the scores
+  // of ScoreUnits class heads per cycle into (sd_found_q, sd_best_q, sd_cls_q), ascending
+  // class index with a strict <, so ties go to the lowest class; S_V1 uses the result.
+  logic        sd_found_q, sd_found_d;
+  logic [15:0] sd_best_q, sd_best_d;
+  logic [4:0]  sd_cls_q, sd_cls_d;
   always_comb begin
-    for (int c = 0; c < 32; c++) begin
-      cls_p[(c)*16 +: 16] = score(hla_q[(c)*32 +: 32], 4'(c), c >= 16, step_q, cfg_q.w_r, cfg_q.w_f, cfg_q.w_s,
-                       cfg_q.w_d, cfg_q.window);
-    end
-    sd_found = 1'b0;
-    sd_cls   = 5'd0;
-    sd_best  = '0;
-    for (int c = 0; c < 32; c++) begin
-      if (!sh_q[(c)*PW + HW] && (!sd_found || cls_p[(c)*16 +: 16] < sd_best)) begin
-        sd_found = 1'b1;
-        sd_cls   = 5'(c);
-        sd_best  = cls_p[(c)*16 +: 16];
+    sd_found_d = sd_found_q;
+    sd_best_d  = sd_best_q;
+    sd_cls_d   = sd_cls_q;
+    scan_j_d   = scan_j_q;
+    if (state_q == S_SCAN) begin
+      scan_j_d = scan_j_q + 2'd1;
+      if (scan_j_q == 2'd0) begin
+        sd_found_d = 1'b0;
+      end
+      for (int k = 0; k < ScoreUnits; k++) begin
+        if (!sh_q[(32'(scan_j_q) * ScoreUnits + k) * PW + HW] &&
+            (!sd_found_d || sc[k*16 +: 16] < sd_best_d)) begin
+          sd_found_d = 1'b1;
+          sd_best_d  = sc[k*16 +: 16];
+          sd_cls_d   = 5'(32'(scan_j_q) * ScoreUnits + k);
+        end
       end
     end
   end
@@ -712,13 +759,16 @@ module kvcpu_dir #(
   logic                   v_forced, v_over, v_low, v_short, v_due;
   logic [2:0]             v_to;
   logic [32:0]            due_bucket;
-  logic [RowW-1:0]        plan_row;
   always_comb begin
     v_e      = {19'b0, way_vec[h_q[2:0]]};
     v_moving = v_e;
     v_moving.moving = 1'b1;
-    v_score  = score(v_e.last_access, v_e.freq, v_e.prefix, step_q, cfg_q.w_r, cfg_q.w_f,
-                     cfg_q.w_s, cfg_q.w_d, cfg_q.window);
+    v_score  = '0;
+    for (int w = 0; w < Ways; w++) begin
+      if (h_q[2:0] == 3'(w)) begin
+        v_score = sc[w*16 +: 16];  // the units score the ways outside S_SCAN
+      end
+    end
     v_forced = v_e.hint == kvcpu_rtbd_pkg::HINT_EVICT;
     v_over   = (t0b_q - t0m_q) > cfg_q.t0_high_wm;
     v_low    = !cfg_q.mode && v_score < cfg_q.evict_t;
@@ -727,9 +777,6 @@ module kvcpu_dir #(
     v_to     = (v_e.recompute_ok || v_short) ? 3'd4 : {1'b0, cfg_q.evict_tier};
     due_bucket = ({1'b0, step_q} + {1'b0, cfg_q.prefetch_window}) >> BucketShift;
     v_due    = {1'b0, v_e.hint_bucket} <= due_bucket;
-    for (int w = 0; w < Ways; w++) begin
-      plan_row[w*EntW +: EntW] = (3'(w) == h_q[2:0]) ? v_moving[EntW-1:0] : way_vec[w];
-    end
   end
 
   // the expiry slot's bitmap bits
@@ -809,7 +856,8 @@ module kvcpu_dir #(
     row_ra = '0;
     row_we = 1'b0;
     row_wa = h_q[HW-1:3];
-    row_wd = new_row;
+    row_wway = '0;
+    row_wd = e_new[EntW-1:0];
     pn_re  = 1'b0;
     pn_ra  = h_q;
     pn_we  = '0;
@@ -850,7 +898,7 @@ module kvcpu_dir #(
           unique case (req_op_i)
             kvcpu_rtbd_pkg::OP_VICTIM: begin
               ctx_d   = C_VICTIM;
-              state_d = S_V1;
+              state_d = cfg_mode_i ? S_V1 : S_SCAN;
             end
             kvcpu_rtbd_pkg::OP_STEP_ADVANCE: begin
               c_ops_d = c_ops_q + 64'd1;
@@ -893,7 +941,8 @@ module kvcpu_dir #(
         if (we_op) begin
           row_we = 1'b1;
           row_wa = h_q[HW-1:3];
-          row_wd = new_row;
+          row_wway = Ways'(1) << wr_way;
+          row_wd = e_new[EntW-1:0];
         end
         pn_re = 1'b1;
         pn_ra = op_handle;
@@ -1028,7 +1077,8 @@ module kvcpu_dir #(
           rg_re[1] = nkind == HK_T0;
           rg_re[3] = nkind == HK_LO;
         end
-        state_d = (ctx_q == C_OP) ? S_PUSH : S_V1;
+        state_d = (ctx_q == C_OP)                    ? S_PUSH
+                : (ctx_q == C_EVICT && !cfg_q.mode) ? S_SCAN : S_V1;
       end
 
       // append h_q at the tail of its new list in each structure
@@ -1096,6 +1146,13 @@ module kvcpu_dir #(
         state_d = S_IDLE;
       end
 
+      // seed mode: the class heads' scores, ScoreUnits per cycle (the fold is above)
+      S_SCAN: begin
+        if (scan_j_q == 2'(ScanCycles - 1)) begin
+          state_d = S_V1;
+        end
+      end
+
       // the next candidate: demand victim (C_VICTIM, C_EVICT) or prefetch (C_PREFETCH)
       S_V1: begin
         cand_ram_d = 1'b0;
@@ -1116,8 +1173,8 @@ module kvcpu_dir #(
         end else if (!cfg_q.mode) begin
           if (!sh_q[32*PW + HW]) begin
             cand_d = sh_q[32*PW +: PW];
-          end else if (sd_found) begin
-            cand_d = sel33(sh_q, {1'b0, sd_cls});
+          end else if (sd_found_q) begin
+            cand_d = sel33(sh_q, {1'b0, sd_cls_q});
           end
         end else begin
           if (!hh_q[0*PW + HW]) begin
@@ -1198,7 +1255,8 @@ module kvcpu_dir #(
           plan_cnt_d   = plan_cnt_q + 16'd1;
           row_we       = 1'b1;
           row_wa       = h_q[HW-1:3];
-          row_wd       = plan_row;
+          row_wway     = Ways'(1) << h_q[2:0];
+          row_wd       = v_moving[EntW-1:0];
           if (ctx_q == C_EVICT) begin
             c_ep_d = c_ep_q + 64'd1;
             if (v_to == 3'd4) begin
@@ -1217,7 +1275,7 @@ module kvcpu_dir #(
       // expiry: one bucket of each ring per visit
       S_X1: begin
         if (x_left_q == '0) begin
-          state_d = S_V1;
+          state_d = cfg_q.mode ? S_V1 : S_SCAN;
         end else if (!x_t0_bit && !x_lo_bit) begin
           x_r_d    = x_r_q + 1'b1;
           x_left_d = x_left_q - 1'b1;
@@ -1300,6 +1358,7 @@ module kvcpu_dir #(
     if (sweep_q) begin
       row_we = 1'b1;
       row_wa = sweep_set_q;
+      row_wway = '1;
       row_wd = '0;
     end
   end
@@ -1315,6 +1374,7 @@ module kvcpu_dir #(
       plan_valid_q <= 1'b0;
       rsp_valid_q  <= 1'b0;
       la_pend_q    <= 1'b0;
+      scan_j_q     <= '0;
       c_ops_q      <= '0;
       c_ep_q       <= '0;
       c_pp_q       <= '0;
@@ -1338,6 +1398,7 @@ module kvcpu_dir #(
       plan_valid_q <= plan_valid_d;
       rsp_valid_q  <= rsp_valid_d;
       la_pend_q    <= la_pend_d;
+      scan_j_q     <= scan_j_d;
       c_ops_q      <= c_ops_d;
       c_ep_q       <= c_ep_d;
       c_pp_q       <= c_pp_d;
@@ -1414,6 +1475,9 @@ module kvcpu_dir #(
       cfg_q <= cfg_in;
     end
     h_q        <= h_d;
+    sd_found_q <= sd_found_d;
+    sd_best_q  <= sd_best_d;
+    sd_cls_q   <= sd_cls_d;
     cand_ram_q <= cand_ram_d;
     cand_q     <= cand_d;
     old_s_q    <= old_s_d;

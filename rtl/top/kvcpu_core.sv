@@ -6,14 +6,19 @@
 // Now: BAR0 register file, the decode-step counter, and the host interface
 // (docs/host-interface.md): queue configuration and doorbells, the queue engine (hif), the
 // command executor (exec), their host-memory AXI4 master, MSI-X with coalescing (msix), and
-// the block directory (rtbd) behind the executor's block commands, and the I/O unit (io)
-// with the NVMe command arbiter (narb) between the executor's I/O commands and the NVMe port.
-// Later blocks (hepc, dma) attach here.
+// the block directory with its eviction/prefetch controller (kvcpu_dir: rtbd + hepc) behind
+// the executor's block commands, kept at the device step by a small sequencer, and the I/O
+// unit (io) with the NVMe command arbiter (narb) between the executor's I/O commands and the
+// NVMe port. Later blocks (dma) attach here.
 `include "kvcpu_assert.svh"
 
 module kvcpu_core #(
   // Block directory: 2^DirSetBits sets x 8 ways (5: 256 entries, the iCE40 size; 13: 65,536)
   parameter int unsigned DirSetBits = 5,
+  // Its controller's next-use rings (docs/hepc.md): 2^DirBucketShift steps per bucket,
+  // DirNumBuckets slots (power of two, 32..1024)
+  parameter int unsigned DirBucketShift = 4,
+  parameter int unsigned DirNumBuckets = 64,
   // I/O commands held at once, and NVMe command slots at the SSD (powers of two; docs/io.md)
   parameter int unsigned IoContexts = 8,
   parameter int unsigned IoSlots    = 8,
@@ -173,6 +178,15 @@ module kvcpu_core #(
   logic [63:0] step_q;
   logic [31:0] step_lo_stage_q, step_count_q;
   logic        step_staged_q;
+  // HEPC registers (docs/registers.md 0x200..0x2FF) and the plan FIFO
+  logic [31:0]  hepc_mode, hepc_w_r, hepc_w_f, hepc_w_s, hepc_w_d, hepc_window, hepc_evict_t;
+  logic [31:0]  hepc_prefetch_t, hepc_t0_high_wm, hepc_prefetch_window, hepc_max_evict_plans;
+  logic [31:0]  hepc_max_prefetch_plans, hepc_evict_tier, hepc_short_lived;
+  logic [31:0]  dir_step, hepc_t0_blocks, hepc_t0_moving, plan_head, plan_drops_q;
+  logic [255:0] hepc_count_lo, hepc_count_hi;
+  logic         plan_pop_we;
+  localparam int unsigned PlanDepth = 8;
+  logic [$clog2(PlanDepth):0] plan_cnt_q;
 
   kvcpu_reg_top u_regs (
     .clk_i,
@@ -262,6 +276,29 @@ module kvcpu_core #(
     .narb_write_gap_us_q_o           (narb_write_gap),
     .narb_sess_burst_q_o             (narb_sess_burst),
     .narb_sess_refill_us_q_o         (narb_sess_refill),
+    .hepc_mode_q_o               (hepc_mode),
+    .hepc_w_r_q_o                (hepc_w_r),
+    .hepc_w_f_q_o                (hepc_w_f),
+    .hepc_w_s_q_o                (hepc_w_s),
+    .hepc_w_d_q_o                (hepc_w_d),
+    .hepc_window_q_o             (hepc_window),
+    .hepc_evict_t_q_o            (hepc_evict_t),
+    .hepc_prefetch_t_q_o         (hepc_prefetch_t),
+    .hepc_t0_high_wm_q_o         (hepc_t0_high_wm),
+    .hepc_prefetch_window_q_o    (hepc_prefetch_window),
+    .hepc_max_evict_plans_q_o    (hepc_max_evict_plans),
+    .hepc_max_prefetch_plans_q_o (hepc_max_prefetch_plans),
+    .hepc_evict_tier_q_o         (hepc_evict_tier),
+    .hepc_short_lived_q_o        (hepc_short_lived),
+    .hepc_step_i                 (dir_step),
+    .hepc_count_lo_i             (hepc_count_lo),
+    .hepc_count_hi_i             (hepc_count_hi),
+    .hepc_t0_blocks_i            (hepc_t0_blocks),
+    .hepc_t0_moving_i            (hepc_t0_moving),
+    .hepc_plan_count_i           (32'(plan_cnt_q)),
+    .hepc_plan_head_i            (plan_head),
+    .hepc_plan_pop_we_o          (plan_pop_we),
+    .hepc_plan_drops_i           (plan_drops_q),
     .q_sq_base_lo_i    (sq_lo_rd),
     .q_sq_base_lo_we_o (sq_lo_we),
     .q_sq_base_hi_i    (sq_hi_rd),
@@ -533,7 +570,7 @@ module kvcpu_core #(
   logic                    dir_req_prefix, dir_req_dirty, dir_req_recompute_ok;
   logic [15:0]             dir_req_session;
   logic [7:0]              dir_req_model_id;
-  logic                    dir_rsp_valid;
+  logic                    dir_rsp_valid, dir_rsp_valid_ex;
   kvcpu_rtbd_pkg::op_e     dir_rsp_op;
   logic [15:0]             dir_rsp_status;
   logic [31:0]             dir_rsp_handle;
@@ -579,7 +616,7 @@ module kvcpu_core #(
     .dir_req_model_id_o     (dir_req_model_id),
     .dir_req_hint_o         (dir_req_hint),
     .dir_req_target_o       (dir_req_target),
-    .dir_rsp_valid_i        (dir_rsp_valid),
+    .dir_rsp_valid_i        (dir_rsp_valid_ex),
     .dir_rsp_status_i       (dir_rsp_status),
     .dir_rsp_handle_i       (dir_rsp_handle),
     .dir_rsp_entry_i        (dir_rsp_entry),
@@ -617,40 +654,156 @@ module kvcpu_core #(
     .busy_o          (ex_busy)
   );
 
-  // ---- block directory (docs/rtbd.md), driven by the executor's block commands; its step
-  // is the low 32 bits of the device step
-  kvcpu_rtbd #(.SetBits(DirSetBits)) u_rtbd (
+  // ---- step sequencer (docs/hepc.md "In the core"). The directory keeps its own step (the
+  // low 32 bits of the device step) and runs its expiry and plans on OP_STEP_ADVANCE. Every
+  // change of the device step (STEP_HI commit, STEP_INC, a STEP_ADVANCE command) sets
+  // sq_pend_q; while it is set, the directory port carries OP_STEP_ADVANCE to the current
+  // step_q[31:0] and the executor's request waits (its ready is low). Several changes before
+  // the directory takes it give one advance to the latest step. A request already offered
+  // and waiting for ready when the step changes keeps the port until it is taken (the
+  // directory's hold rule), so it goes first; every request offered later sees the new step.
+  logic                    step_chg;
+  logic                    sq_pend_q, sq_use, sq_hold_q, sq_hold_sq_q, sq_own_q;
+  logic [31:0]             sq_target, sq_target_q;
+  logic                    d_valid, d_ready;
+  assign step_chg  = (step_hi_we && !step_backwards) || (step_inc_we && !step_zero) ||
+                     (ex_step_valid && ex_step_ready);
+  assign sq_use    = sq_hold_q ? sq_hold_sq_q : sq_pend_q;
+  assign sq_target = (sq_hold_q && sq_hold_sq_q) ? sq_target_q : step_q[31:0];
+  assign d_valid   = sq_use || dir_req_valid;
+  assign dir_req_ready = d_ready && !sq_use;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sq_pend_q    <= 1'b0;
+      sq_hold_q    <= 1'b0;
+      sq_hold_sq_q <= 1'b0;
+      sq_own_q     <= 1'b0;
+      sq_target_q  <= '0;
+    end else begin
+      // Taken: done, unless the step moved on while the advance was held (its target was
+      // captured when first offered) or moves now.
+      if (step_chg) begin
+        sq_pend_q <= 1'b1;
+      end else if (sq_use && d_ready && sq_target == step_q[31:0]) begin
+        sq_pend_q <= 1'b0;
+      end
+      sq_hold_q    <= d_valid && !d_ready;
+      sq_hold_sq_q <= sq_use;
+      sq_target_q  <= sq_target;
+      if (d_valid && d_ready) begin
+        sq_own_q <= sq_use;  // whose answer comes next
+      end
+    end
+  end
+  assign dir_rsp_valid_ex = dir_rsp_valid && !sq_own_q;
+
+  // ---- block directory with the HEPC controller (docs/hepc.md), driven by the executor's
+  // block commands and the step sequencer; its plans go to the plan FIFO
+  logic        plan_valid;
+  logic [31:0] plan_word;
+  logic [63:0] c_ops, c_ep, c_pp, c_dis, c_exp, c_vq, c_df, c_hs;
+  kvcpu_dir #(
+    .SetBits     (DirSetBits),
+    .BucketShift (DirBucketShift),
+    .NumBuckets  (DirNumBuckets)
+  ) u_dir (
     .clk_i,
     .rst_ni,
-    .req_valid_i        (dir_req_valid),
-    .req_ready_o        (dir_req_ready),
-    .req_op_i           (dir_req_op),
-    .req_key_i          (dir_req_key),
-    .req_handle_i       (dir_req_handle),
-    .req_tier_i         (dir_req_tier),
-    .req_addr_i         (dir_req_addr),
-    .req_prefix_i       (dir_req_prefix),
-    .req_dirty_i        (dir_req_dirty),
-    .req_recompute_ok_i (dir_req_recompute_ok),
-    .req_lifetime_end_i (dir_req_lifetime_end),
-    .req_session_i      (dir_req_session),
-    .req_model_id_i     (dir_req_model_id),
-    .req_hint_i         (dir_req_hint),
-    .req_target_i       (dir_req_target),
-    .step_i             (step_q[31:0]),
-    .rsp_valid_o        (dir_rsp_valid),
-    .rsp_op_o           (dir_rsp_op),
-    .rsp_status_o       (dir_rsp_status),
-    .rsp_handle_o       (dir_rsp_handle),
-    .rsp_entry_o        (dir_rsp_entry)
+    .req_valid_i              (d_valid),
+    .req_ready_o              (d_ready),
+    .req_op_i                 (sq_use ? kvcpu_rtbd_pkg::OP_STEP_ADVANCE : dir_req_op),
+    .req_key_i                (sq_use ? 64'h0 : dir_req_key),
+    .req_handle_i             (sq_use ? 32'h0 : dir_req_handle),
+    .req_tier_i               (sq_use ? 3'h0 : dir_req_tier),
+    .req_addr_i               (sq_use ? 64'h0 : dir_req_addr),
+    .req_prefix_i             (!sq_use && dir_req_prefix),
+    .req_dirty_i              (!sq_use && dir_req_dirty),
+    .req_recompute_ok_i       (!sq_use && dir_req_recompute_ok),
+    .req_lifetime_end_i       (sq_use ? 32'h0 : dir_req_lifetime_end),
+    .req_session_i            (sq_use ? 16'h0 : dir_req_session),
+    .req_model_id_i           (sq_use ? 8'h0 : dir_req_model_id),
+    .req_hint_i               (sq_use ? 3'h0 : dir_req_hint),
+    .req_target_i             (sq_use ? sq_target : dir_req_target),
+    .step_o                   (dir_step),
+    .rsp_valid_o              (dir_rsp_valid),
+    .rsp_op_o                 (dir_rsp_op),
+    .rsp_status_o             (dir_rsp_status),
+    .rsp_handle_o             (dir_rsp_handle),
+    .rsp_entry_o              (dir_rsp_entry),
+    .plan_valid_o             (plan_valid),
+    .plan_ready_i             (1'b1),  // the FIFO takes or drops (and counts) every plan
+    .plan_o                   (plan_word),
+    .cfg_mode_i               (hepc_mode[0]),
+    .cfg_w_r_i                (hepc_w_r[7:0]),
+    .cfg_w_f_i                (hepc_w_f[7:0]),
+    .cfg_w_s_i                (hepc_w_s[7:0]),
+    .cfg_w_d_i                (hepc_w_d[7:0]),
+    .cfg_window_i             (hepc_window[15:0]),
+    .cfg_evict_t_i            (hepc_evict_t[15:0]),
+    .cfg_prefetch_t_i         (hepc_prefetch_t[15:0]),
+    .cfg_t0_high_wm_i         (hepc_t0_high_wm),
+    .cfg_prefetch_window_i    (hepc_prefetch_window),
+    .cfg_max_evict_plans_i    (hepc_max_evict_plans[15:0]),
+    .cfg_max_prefetch_plans_i (hepc_max_prefetch_plans[15:0]),
+    .cfg_evict_tier_i         (hepc_evict_tier[1:0]),
+    .cfg_short_lived_i        (hepc_short_lived),
+    .cnt_ops_o                (c_ops),
+    .cnt_evict_plans_o        (c_ep),
+    .cnt_prefetch_plans_o     (c_pp),
+    .cnt_discards_o           (c_dis),
+    .cnt_expired_buckets_o    (c_exp),
+    .cnt_victim_queries_o     (c_vq),
+    .cnt_dir_full_o           (c_df),
+    .cnt_hint_stale_o         (c_hs),
+    .t0_blocks_o              (hepc_t0_blocks),
+    .t0_moving_o              (hepc_t0_moving)
   );
+  // HEPC_COUNT_LO/HI[i]: 0 ops, 1 victim queries, 2 evict plans, 3 prefetch plans,
+  // 4 discards, 5 DIR_FULL, 6 HINT_STALE, 7 expired buckets
+  assign hepc_count_lo = {c_exp[31:0], c_hs[31:0], c_df[31:0], c_dis[31:0], c_pp[31:0],
+                          c_ep[31:0], c_vq[31:0], c_ops[31:0]};
+  assign hepc_count_hi = {c_exp[63:32], c_hs[63:32], c_df[63:32], c_dis[63:32], c_pp[63:32],
+                          c_ep[63:32], c_vq[63:32], c_ops[63:32]};
+
+  // ---- plan FIFO (HEPC_PLAN_COUNT/HEAD/POP/DROPS): the directory never waits for it; a plan
+  // that finds it full is dropped and counted. A pop of an empty FIFO does nothing.
+  logic [31:0]                plan_mem_q [PlanDepth];
+  logic [$clog2(PlanDepth)-1:0] plan_rd_q, plan_wr_q;
+  logic                       plan_push, plan_pop;
+  assign plan_push = plan_valid && plan_cnt_q != PlanDepth[$clog2(PlanDepth):0];
+  assign plan_pop  = plan_pop_we && plan_cnt_q != '0;
+  assign plan_head = (plan_cnt_q != '0) ? plan_mem_q[plan_rd_q] : 32'h0;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      plan_rd_q    <= '0;
+      plan_wr_q    <= '0;
+      plan_cnt_q   <= '0;
+      plan_drops_q <= '0;
+      for (int i = 0; i < PlanDepth; i++) begin
+        plan_mem_q[i] <= '0;
+      end
+    end else begin
+      if (plan_push) begin
+        plan_mem_q[plan_wr_q] <= plan_word;
+        plan_wr_q             <= plan_wr_q + 1'b1;
+      end
+      if (plan_pop) begin
+        plan_rd_q <= plan_rd_q + 1'b1;
+      end
+      plan_cnt_q <= plan_cnt_q + {{$clog2(PlanDepth){1'b0}}, plan_push}
+                               - {{$clog2(PlanDepth){1'b0}}, plan_pop};
+      if (plan_valid && !plan_push) begin
+        plan_drops_q <= plan_drops_q + 32'd1;
+      end
+    end
+  end
   // Directory telemetry (DIR_LIVE, DIR_HITS, DIR_MISSES) from the answers.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       dir_live_q   <= '0;
       dir_hits_q   <= '0;
       dir_misses_q <= '0;
-    end else if (dir_rsp_valid) begin
+    end else if (dir_rsp_valid_ex) begin
       if (dir_rsp_op == kvcpu_rtbd_pkg::OP_LOOKUP || dir_rsp_op == kvcpu_rtbd_pkg::OP_TOUCH) begin
         if (dir_rsp_status == kvcpu_rtbd_pkg::ST_SUCCESS) begin
           dir_hits_q <= dir_hits_q + 32'd1;
@@ -982,11 +1135,20 @@ module kvcpu_core #(
   // Registers with no consumer yet.
   logic unused_ok;
   assign unused_ok = ^{scratch_q, control_q[31:1], hif_db_ready};
+  // Register bits above each HEPC field (the register block masks them to 0 anyway).
+  logic unused_hepc;
+  assign unused_hepc = ^{hepc_mode[31:1], hepc_w_r[31:8], hepc_w_f[31:8], hepc_w_s[31:8],
+                         hepc_w_d[31:8], hepc_window[31:16], hepc_evict_t[31:16],
+                         hepc_prefetch_t[31:16], hepc_max_evict_plans[31:16],
+                         hepc_max_prefetch_plans[31:16], hepc_evict_tier[31:2]};
 
   `KV_ASSERT(StepWritesExclusive_A, $onehot0({step_lo_we, step_hi_we, step_inc_we}))
   `KV_ASSERT(OneDoorbell_A, $onehot0({sq_db_we, cq_db_we}))
   `KV_ASSERT(DoorbellTaken_A, db_valid |-> hif_db_ready)
   `KV_ASSERT(ExStepNotWithMmio_A, ex_step_valid && ex_step_ready |-> !step_hi_we && !step_inc_we)
+  `KV_ASSERT(SeqOneOwner_A, dir_rsp_valid && !sq_own_q |-> dir_rsp_op != kvcpu_rtbd_pkg::OP_STEP_ADVANCE)
+  `KV_ASSERT(SeqOwnStep_A, dir_rsp_valid && sq_own_q |-> dir_rsp_op == kvcpu_rtbd_pkg::OP_STEP_ADVANCE)
+  `KV_ASSERT(PlanCountRange_A, plan_cnt_q <= PlanDepth[$clog2(PlanDepth):0])
   `KV_ASSERT(ErrAddrHeld_A, (err_status_q & ~err_clr) != 32'h0 |=> $stable(err_addr_q))
 
 endmodule

@@ -57,6 +57,7 @@ enum ExecOpcode : uint8_t {
   kOpBlkTouch = 0x32,
   kOpBlkDelete = 0x33,
   kOpBlkSetTier = 0x34,
+  kOpBlkVictim = 0x35,
   kOpIoRead = 0x40,
   kOpIoWrite = 0x41,
   kOpIoDiscard = 0x42,
@@ -101,6 +102,7 @@ inline const char* opcode_name(uint8_t o) {
     case kOpBlkTouch: return "BLK_TOUCH";
     case kOpBlkDelete: return "BLK_DELETE";
     case kOpBlkSetTier: return "BLK_SET_TIER";
+    case kOpBlkVictim: return "BLK_VICTIM";
     case kOpIoRead: return "IO_READ";
     case kOpIoWrite: return "IO_WRITE";
     case kOpIoDiscard: return "IO_DISCARD";
@@ -145,16 +147,17 @@ class ExecRefModel {
   static constexpr unsigned kMaxBeats = 16;
 
   static bool is_hint(uint8_t op) { return op >= kOpMarkHot && op <= kOpRelease; }
-  static bool is_blk(uint8_t op) { return op >= kOpBlkInsert && op <= kOpBlkSetTier; }
+  static bool is_blk(uint8_t op) { return op >= kOpBlkInsert && op <= kOpBlkVictim; }
   static bool is_io(uint8_t op) { return op >= kOpIoRead && op <= kOpIoDiscard; }
   static constexpr uint32_t kIoLenMax = 8192;  // PRP1 + PRP2, 4 KiB pages
   // A command that passes check() and is one directory op.
   static bool is_dir_op(const ExecCmd& c) {
     return is_blk(c.opcode()) || (is_hint(c.opcode()) && c.length() == 0);
   }
-  // LOOKUP/TOUCH that write the entry to addr1.
+  // LOOKUP/TOUCH/VICTIM that write the entry to addr1.
   static bool writes_entry(const ExecCmd& c) {
-    return (c.opcode() == kOpBlkLookup || c.opcode() == kOpBlkTouch) && c.addr1() != 0;
+    return (c.opcode() == kOpBlkLookup || c.opcode() == kOpBlkTouch || c.opcode() == kOpBlkVictim) &&
+           c.addr1() != 0;
   }
 
   // Status before running. SUCCESS for STEP_ADVANCE still needs step(), for DMA_COPY dma_plan().
@@ -205,6 +208,9 @@ class ExecRefModel {
           break;
         case kOpBlkDelete:
           ok = c.addr1() == 0 && c.zero(32, 63);
+          break;
+        case kOpBlkVictim:  // no key; addr1: entry buffer, 64-byte aligned (0: none)
+          ok = c.addr0() == 0 && (c.addr1() & 63) == 0 && c.zero(32, 63);
           break;
         default:  // SET_TIER: bytes 35:32 handle, byte 36 tier (3 bits), addr1 address
           ok = c.addr0() == 0 && (c.b[36] >> 3) == 0 && c.zero(37, 63);
@@ -292,7 +298,9 @@ class ExecRefModel {
 
   // The directory request a command that is_dir_op() makes (fields the op does not use are
   // not compared).
-  enum class DirOp : uint8_t { kInsert = 0, kLookup, kTouch, kUpdateHint, kDelete, kShare, kRelease, kSetTier };
+  enum class DirOp : uint8_t {
+    kInsert = 0, kLookup, kTouch, kUpdateHint, kDelete, kShare, kRelease, kSetTier, kStepAdvance, kVictim
+  };
   struct DirReq {
     DirOp op = DirOp::kLookup;
     uint64_t key = 0;
@@ -324,6 +332,7 @@ class ExecRefModel {
       case kOpBlkLookup: d.op = DirOp::kLookup; break;
       case kOpBlkTouch: d.op = DirOp::kTouch; break;
       case kOpBlkDelete: d.op = DirOp::kDelete; break;
+      case kOpBlkVictim: d.op = DirOp::kVictim; break;
       case kOpBlkSetTier:
         d.op = DirOp::kSetTier;
         d.handle = static_cast<uint32_t>(c.le(32, 4));

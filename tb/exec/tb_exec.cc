@@ -304,8 +304,13 @@ class Bench {
     auto& r = rng();
     const uint64_t key = keys_[r() % keys_.size()];
     c.set_le(16, 8, key);
-    const unsigned k = static_cast<unsigned>(r() % 12);
-    if (k < 3) {
+    const unsigned k = static_cast<unsigned>(r() % 14);
+    if (k >= 12) {
+      // BLK_VICTIM: no key (now and then one: INVALID_FIELD), an entry buffer or none
+      c.b[0] = tb::kOpBlkVictim;
+      c.set_le(16, 8, r() % 8 == 0 ? key | 1 : 0);
+      if (r() % 4 != 0) c.set_le(24, 8, dst_base_[r() & 1] + 64 * (r() % 4096));
+    } else if (k < 3) {
       c.b[0] = tb::kOpBlkInsert;
       c.b[32] = static_cast<uint8_t>(r() % 10 == 0 ? 4 + r() % 4 : r() % 4);  // tier; 4..7: BAD_FIELD
       c.b[33] = static_cast<uint8_t>(r() % 8);                                   // prefix, dirty, recompute_ok
@@ -660,6 +665,13 @@ class Bench {
       case D::kDelete: return dir_.Delete(key);
       case D::kShare: return dir_.Share(key);
       case D::kRelease: return dir_.Release(key);
+      case D::kVictim: {
+        // The stand-in's "victim": a random valid entry, or none (the executor only passes
+        // the answer on; the choice itself is kvcpu_dir's, checked by tb_dir and the e2e tests).
+        const uint32_t h = static_cast<uint32_t>(rng()() % dir_.capacity());
+        ++bins_[dir_.entry(h).valid ? "dir: victim named" : "dir: no victim"];
+        return m::OpResult{m::Status::kSuccess, dir_.entry(h).valid ? h : m::kNoHandle};
+      }
       default: return dir_.SetTier(q.handle, q.tier, q.addr);
     }
   }
@@ -885,6 +897,7 @@ std::vector<std::string> required_bins() {
   add("BLK_TOUCH", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "DMA_ERROR"});
   add("BLK_DELETE", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND"});
   add("BLK_SET_TIER", {"SUCCESS", "INVALID_FIELD", "NOT_FOUND", "BAD_FIELD"});
+  add("BLK_VICTIM", {"SUCCESS", "INVALID_FIELD", "DMA_ERROR"});
   add("RELEASE", {"REF_UNDERFLOW"});
   add("IO_READ", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "IO_BUSY"});
   add("IO_WRITE", {"SUCCESS", "INVALID_FIELD", "INVALID_LENGTH", "IO_BUSY"});
@@ -896,7 +909,7 @@ std::vector<std::string> required_bins() {
   add("PREFETCH", {"HINT_STALE"});
   for (const char* b : {"keyed hint / SUCCESS", "keyed hint / NOT_FOUND", "keyed hint / INVALID_FIELD",
                         "dir: entry written", "dir: zero entry written", "dir: entry write error",
-                        "dir: request held (req_ready low)"}) {
+                        "dir: request held (req_ready low)", "dir: victim named", "dir: no victim"}) {
     v.emplace_back(b);
   }
   add("ECHO", {"SUCCESS", "INVALID_FIELD"});

@@ -56,9 +56,13 @@ constexpr unsigned kSets = 1u << kSetBits;
 constexpr uint32_t kCapacity = kSets * m::kWays;
 // Fixed latencies of the RTL (docs/hepc.md), the same at every capacity.
 constexpr uint64_t kKeyedLatency = 2;
-constexpr uint64_t kVictimLatency = 4;
+// Seed mode first folds the 32 class heads' scores, 8 per cycle (S_SCAN, 4 cycles).
+constexpr uint64_t kVictimLatencyHint = 4;
+constexpr uint64_t kVictimLatencySeed = 8;
 constexpr uint64_t kBackwardsLatency = 1;
-constexpr uint64_t kStepToPlanLatency = 5;  // no bucket passed, first plan an evict plan
+// no bucket passed, first plan an evict plan (measured, reported; each mode must be fixed)
+constexpr uint64_t kStepToPlanLatencyHint = 5;
+constexpr uint64_t kStepToPlanLatencySeed = 9;
 
 enum Op : uint8_t {
   kInsert, kLookup, kTouch, kUpdateHint, kDelete, kShare, kRelease, kSetTier, kStep, kVictim
@@ -195,7 +199,8 @@ class Tb {
         lat_ok = false;
       }
     }
-    for (const char* what : {"VICTIM seed", "VICTIM hint", "STEP_ADVANCE -> first plan"}) {
+    for (const char* what : {"VICTIM seed", "VICTIM hint", "STEP_ADVANCE -> first plan seed",
+                             "STEP_ADVANCE -> first plan hint"}) {
       if (latency_.count(what) == 0) {
         std::printf("COVERAGE HOLE: latency %s never measured\n", what);
         lat_ok = false;
@@ -626,7 +631,14 @@ class Tb {
       if (step_first_plan_pending_) {
         step_first_plan_pending_ = false;
         if (step_first_plan_eligible_ && ((plan_q_.empty() ? 0 : plan_q_.front()) >> 21 & 1) == 0) {
-          ++latency_["STEP_ADVANCE -> first plan"][sim_.cycle() - step_accept_cycle_];
+          const uint64_t lat = sim_.cycle() - step_accept_cycle_;
+          const uint64_t want = step_first_plan_seed_ ? kStepToPlanLatencySeed : kStepToPlanLatencyHint;
+          if (lat != want) {
+            Fail("STEP_ADVANCE -> first plan after " + std::to_string(lat) + " cycles, not " +
+                 std::to_string(want));
+          }
+          ++latency_[step_first_plan_seed_ ? "STEP_ADVANCE -> first plan seed"
+                                           : "STEP_ADVANCE -> first plan hint"][lat];
         }
       }
       if (!plan_ready) {
@@ -657,6 +669,7 @@ class Tb {
       if (e.req.op == kStep && e.res.ok()) {
         step_first_plan_pending_ = e.plans > 0;
         step_first_plan_eligible_ = e.passed == 0;
+        step_first_plan_seed_ = e.seed_mode;
         step_accept_cycle_ = sim_.cycle();
       }
       pending_.push_back(e);
@@ -759,7 +772,7 @@ class Tb {
 
   static uint64_t LatencyOf(const Expect& e) {
     if (e.req.op == kVictim) {
-      return kVictimLatency;
+      return e.seed_mode ? kVictimLatencySeed : kVictimLatencyHint;
     }
     if (e.req.op == kStep) {
       return kBackwardsLatency;
@@ -819,6 +832,7 @@ class Tb {
   Req req_;
   bool have_req_ = false;
   bool step_first_plan_pending_ = false, step_first_plan_eligible_ = false;
+  bool step_first_plan_seed_ = false;
   uint64_t step_accept_cycle_ = 0;
   std::map<std::string, std::map<uint64_t, uint64_t>> latency_;
   unsigned phase_ = 0;

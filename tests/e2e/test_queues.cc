@@ -200,9 +200,9 @@ TEST_F(Queues, EveryOpcodeAndMalformedCommandGetsItsDefinedStatus) {
       }
       case 4: c = Command::echo(static_cast<uint32_t>(rng())); break;
       case 5: c.put(0, 0x02 + rng() % 14, 1); break;  // unknown opcodes 0x02..0x0F
-      case 6: {  // unknown opcodes 0x22..0xFF (the block commands 0x30..0x34 have their own test)
+      case 6: {  // unknown opcodes 0x22..0xFF (the block commands 0x30..0x35 have their own test)
         uint8_t op;
-        do op = static_cast<uint8_t>(0x22 + rng() % 0xDE); while (op >= 0x30 && op <= 0x34);
+        do op = static_cast<uint8_t>(0x22 + rng() % 0xDE); while (op >= 0x30 && op <= 0x35);
         c.put(0, op, 1);
         break;
       }

@@ -75,13 +75,29 @@ class Bar0Model {
     step_staged_ = false;
     step_count_ = 0;
     time_ = 0;
-    narb_.clear();
-    for (const regs::RegInfo& r : regs::kRegisters) {
-      if (is_narb_tunable(r.offset)) narb_[r.offset] = r.reset;
-    }
     queues_.fill(Queue{});
     vectors_.fill(Vector{});
+    config_.clear();
+    for (const regs::RegInfo& r : regs::kRegisters) {
+      if (is_block_config(r)) {
+        config_[r.offset] = r.reset;
+      }
+    }
     last_ = Outcome::kApplied;
+  }
+
+  // The blocks' configuration registers (rw): the arbiter's tunables (NARB_*, 0x118..0x1FC)
+  // and HEPC's (0x200..0x2FF): plain storage here. The arbiter's counters and the I/O
+  // unit's read 0 (no I/O commands). The HEPC counters, gauges and plan FIFO read 0 (no
+  // block commands) except HEPC_STEP and HEPC_COUNT_*[0] (ops), which follow the step some
+  // cycles later, one directory STEP_ADVANCE per step change or per burst of them: a model
+  // of the register file cannot predict them (tests/e2e/test_blocks.cc checks them end to
+  // end).
+  static bool is_block_config(const regs::RegInfo& r) {
+    return r.offset >= regs::kNarbMode && r.offset < regs::kHepcMode + 0x100 && r.access == regs::Access::kRw;
+  }
+  static bool is_hepc_step_driven(uint32_t addr) {
+    return addr == regs::kHepcStep || addr == regs::kHepcCountLoAt(0) || addr == regs::kHepcCountHiAt(0);
   }
 
   BusResult read(uint32_t addr) {
@@ -128,14 +144,6 @@ class Bar0Model {
       case regs::kIntrMask: intr_mask_ = data; break;
       case regs::kIntrStatus: intr_status_ &= ~data; break;
       case regs::kErrStatus: err_status_ &= ~data; break;
-      case regs::kNarbMode: case regs::kNarbDecodeBudget: case regs::kNarbPrefetchBudget:
-      case regs::kNarbPrefetchDeadlineUs: case regs::kNarbWriteDeadlineUs: case regs::kNarbEvictDeadlineUs:
-      case regs::kNarbNormalDeadlineUs: case regs::kNarbTagReserve: case regs::kNarbWrrWeights:
-      case regs::kNarbCtrlMode: case regs::kNarbTargetP99Us: case regs::kNarbCtrlWindowUs:
-      case regs::kNarbCtrlMinSamples: case regs::kNarbCtrlMaxDecodeBudget: case regs::kNarbNdCap:
-      case regs::kNarbWriteGapUs: case regs::kNarbSessBurst: case regs::kNarbSessRefillUs:
-        narb_[addr] = data & r->mask;
-        break;
       case regs::kStepLo:
         step_lo_stage_ = data;
         step_staged_ = true;
@@ -160,7 +168,9 @@ class Bar0Model {
         }
         break;
       default:
-        if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
+        if (is_block_config(*r)) {
+          config_[addr] = data & r->mask;
+        } else if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
           queue_write(addr, data);
         } else if (addr >= regs::kSqTailDb && addr < regs::kMsixAddrLo) {
           doorbell(addr, data);
@@ -379,11 +389,13 @@ class Bar0Model {
         // no I/O: nothing outstanding; the adaptive controller is not modelled, so with it
         // off or observing the budgets in force are the tunables
         return regs::kNarbStatusPrefetchBudget.put(
-            regs::kNarbStatusDecodeBudget.put(0, narb_.at(regs::kNarbDecodeBudget)),
-            narb_.at(regs::kNarbPrefetchBudget));
+            regs::kNarbStatusDecodeBudget.put(0, config_.at(regs::kNarbDecodeBudget)),
+            config_.at(regs::kNarbPrefetchBudget));
       default: break;
     }
-    if (is_narb_tunable(addr)) return narb_.at(addr);
+    if (auto it = config_.find(addr); it != config_.end()) {
+      return it->second;
+    }
     if (addr >= regs::kQSqBaseLo && addr < regs::kSqTailDb) {
       const Queue& q = queues_[(addr - regs::kQSqBaseLo) / regs::kQSqBaseLoStride];
       switch (regs::kQSqBaseLo + (addr - regs::kQSqBaseLo) % regs::kQSqBaseLoStride) {
@@ -423,14 +435,8 @@ class Bar0Model {
     error(bit, addr);
   }
 
-  static bool is_narb_tunable(uint32_t addr) {
-    return (addr >= regs::kNarbMode && addr <= regs::kNarbCtrlMaxDecodeBudget) ||
-           (addr >= regs::kNarbNdCap && addr <= regs::kNarbSessRefillUs);
-  }
-
   Identity id_;
   std::map<uint32_t, uint32_t> forced_;
-  std::map<uint32_t, uint32_t> narb_;  // the arbiter's tunables (rw)
   uint32_t scratch_, control_, intr_mask_, intr_status_, err_status_, err_addr_;
   uint64_t step_;
   uint32_t step_lo_stage_;
@@ -439,6 +445,7 @@ class Bar0Model {
   uint64_t time_;
   std::array<Queue, kNumQueues> queues_;
   std::array<Vector, kNumQueues> vectors_;
+  std::map<uint32_t, uint32_t> config_;  // the blocks' configuration registers (is_block_config)
   Outcome last_;
 };
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kvcpu/cosim_transport.h"
 #include "kvcpu/device_info.h"
@@ -31,6 +32,25 @@ struct Telemetry {
   // HINT_COUNT: hints completed with SUCCESS, by kind
   uint32_t hot = 0, evict = 0, prefetch = 0, share = 0, release = 0;
   uint32_t dir_capacity = 0, dir_live = 0, dir_hits = 0, dir_misses = 0;
+};
+
+// The eviction/prefetch controller's configuration (HEPC_* registers, docs/hepc.md). The
+// defaults are the registers' reset values.
+struct HepcSettings {
+  bool hint_mode = false;  // 0 seed score, 1 hint (next-use) order
+  uint8_t w_r = 8, w_f = 32, w_s = 4, w_d = 64;
+  uint16_t window = 255, evict_t = 64, prefetch_t = 0;
+  uint32_t t0_high_wm = 0xFFFFFFFFu, prefetch_window = 256;
+  uint16_t max_evict_plans = 0, max_prefetch_plans = 0;
+  uint8_t evict_tier = 2;
+  uint32_t short_lived = 0;
+};
+
+// Its counters and gauges (HEPC_COUNT_*, HEPC_T0_*, the plan FIFO), read register by register.
+struct HepcStats {
+  uint64_t ops = 0, victim_queries = 0, evict_plans = 0, prefetch_plans = 0, discards = 0,
+           dir_full = 0, hint_stale = 0, expired_buckets = 0;
+  uint32_t t0_blocks = 0, t0_moving = 0, dir_step = 0, plans_waiting = 0, plan_drops = 0;
 };
 
 class Device {
@@ -72,6 +92,13 @@ class Device {
   // The device's counters (the seed's GET_TELEMETRY plus the block directory's), read one
   // register after another (not an atomic snapshot).
   Result<Telemetry> telemetry();
+
+  // ---- HEPC (docs/hepc.md): configuration, counters, and the plan FIFO.
+  Status set_hepc(const HepcSettings& s);
+  Result<HepcSettings> hepc();
+  Result<HepcStats> hepc_stats();
+  // Pops up to `max` plans (plan words, docs/rtbd-hepc.md "Plan word") from the FIFO.
+  Result<std::vector<uint32_t>> pop_plans(unsigned max = 8);
 
   Result<uint32_t> error_status();
   Result<uint32_t> error_addr();

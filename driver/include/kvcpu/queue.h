@@ -44,6 +44,7 @@ enum class Opcode : uint8_t {
   kBlkTouch = 0x32,
   kBlkDelete = 0x33,
   kBlkSetTier = 0x34,
+  kBlkVictim = 0x35,
   kIoRead = 0x40,
   kIoWrite = 0x41,
   kIoDiscard = 0x42,
@@ -144,6 +145,9 @@ struct Command {
   static Command blk_touch(uint64_t key, uint64_t entry_iova = 0);
   static Command blk_delete(uint64_t key);
   static Command blk_set_tier(uint16_t handle, uint8_t tier, uint64_t addr);
+  // The directory's demand victim in the configured HEPC mode (no state changes): result =
+  // its handle and tier, or 0xFFFFFFFF when T0 holds no evictable block.
+  static Command blk_victim(uint64_t entry_iova = 0);
   // I/O commands: one NVMe command each; the class is io_class() (SQE byte 10).
   static Command io(Opcode op, const IoArgs& a);
   // A keyed block hint (MARK_HOT .. RELEASE) on one directory entry.

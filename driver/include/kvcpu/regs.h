@@ -114,6 +114,35 @@ inline constexpr uint32_t kNarbNdCap = 0x1F0u;
 inline constexpr uint32_t kNarbWriteGapUs = 0x1F4u;
 inline constexpr uint32_t kNarbSessBurst = 0x1F8u;
 inline constexpr uint32_t kNarbSessRefillUs = 0x1FCu;
+inline constexpr uint32_t kHepcMode = 0x200u;
+inline constexpr uint32_t kHepcWR = 0x204u;
+inline constexpr uint32_t kHepcWF = 0x208u;
+inline constexpr uint32_t kHepcWS = 0x20Cu;
+inline constexpr uint32_t kHepcWD = 0x210u;
+inline constexpr uint32_t kHepcWindow = 0x214u;
+inline constexpr uint32_t kHepcEvictT = 0x218u;
+inline constexpr uint32_t kHepcPrefetchT = 0x21Cu;
+inline constexpr uint32_t kHepcT0HighWm = 0x220u;
+inline constexpr uint32_t kHepcPrefetchWindow = 0x224u;
+inline constexpr uint32_t kHepcMaxEvictPlans = 0x228u;
+inline constexpr uint32_t kHepcMaxPrefetchPlans = 0x22Cu;
+inline constexpr uint32_t kHepcEvictTier = 0x230u;
+inline constexpr uint32_t kHepcShortLived = 0x234u;
+inline constexpr uint32_t kHepcStep = 0x238u;
+inline constexpr uint32_t kHepcCountLo = 0x240u;
+inline constexpr uint32_t kHepcCountLoStride = 0x008u;
+inline constexpr unsigned kHepcCountLoInstances = 8u;
+constexpr uint32_t kHepcCountLoAt(unsigned i) { return kHepcCountLo + i * kHepcCountLoStride; }
+inline constexpr uint32_t kHepcCountHi = 0x244u;
+inline constexpr uint32_t kHepcCountHiStride = 0x008u;
+inline constexpr unsigned kHepcCountHiInstances = 8u;
+constexpr uint32_t kHepcCountHiAt(unsigned i) { return kHepcCountHi + i * kHepcCountHiStride; }
+inline constexpr uint32_t kHepcT0Blocks = 0x280u;
+inline constexpr uint32_t kHepcT0Moving = 0x284u;
+inline constexpr uint32_t kHepcPlanCount = 0x290u;
+inline constexpr uint32_t kHepcPlanHead = 0x294u;
+inline constexpr uint32_t kHepcPlanPop = 0x298u;
+inline constexpr uint32_t kHepcPlanDrops = 0x29Cu;
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -210,6 +239,20 @@ inline constexpr uint32_t kNarbNdCapReset = 0x00000002u;
 inline constexpr uint32_t kNarbWriteGapUsReset = 0x00000320u;
 inline constexpr uint32_t kNarbSessBurstReset = 0x00000000u;
 inline constexpr uint32_t kNarbSessRefillUsReset = 0x000003E8u;
+inline constexpr uint32_t kHepcModeReset = 0x00000001u;
+inline constexpr uint32_t kHepcWRReset = 0x00000008u;
+inline constexpr uint32_t kHepcWFReset = 0x00000020u;
+inline constexpr uint32_t kHepcWSReset = 0x00000004u;
+inline constexpr uint32_t kHepcWDReset = 0x00000040u;
+inline constexpr uint32_t kHepcWindowReset = 0x000000FFu;
+inline constexpr uint32_t kHepcEvictTReset = 0x00000040u;
+inline constexpr uint32_t kHepcPrefetchTReset = 0x00000000u;
+inline constexpr uint32_t kHepcT0HighWmReset = 0xFFFFFFFFu;
+inline constexpr uint32_t kHepcPrefetchWindowReset = 0x00000100u;
+inline constexpr uint32_t kHepcMaxEvictPlansReset = 0x00000000u;
+inline constexpr uint32_t kHepcMaxPrefetchPlansReset = 0x00000000u;
+inline constexpr uint32_t kHepcEvictTierReset = 0x00000002u;
+inline constexpr uint32_t kHepcShortLivedReset = 0x00000000u;
 inline constexpr uint32_t kQCoalReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrLoReset = 0x00000000u;
 inline constexpr uint32_t kMsixAddrHiReset = 0x00000000u;
@@ -263,6 +306,17 @@ inline constexpr Field kNarbSessTokensB2{"B2", 16, 8};
 inline constexpr Field kNarbSessTokensB3{"B3", 24, 8};
 inline constexpr Field kNarbNdCapValue{"VALUE", 0, 9};
 inline constexpr Field kNarbSessBurstValue{"VALUE", 0, 8};
+inline constexpr Field kHepcModeHint{"HINT", 0, 1};
+inline constexpr Field kHepcWRW{"W", 0, 8};
+inline constexpr Field kHepcWFW{"W", 0, 8};
+inline constexpr Field kHepcWSW{"W", 0, 8};
+inline constexpr Field kHepcWDW{"W", 0, 8};
+inline constexpr Field kHepcWindowW{"W", 0, 16};
+inline constexpr Field kHepcEvictTT{"T", 0, 16};
+inline constexpr Field kHepcPrefetchTT{"T", 0, 16};
+inline constexpr Field kHepcMaxEvictPlansN{"N", 0, 16};
+inline constexpr Field kHepcMaxPrefetchPlansN{"N", 0, 16};
+inline constexpr Field kHepcEvictTierTier{"TIER", 0, 2};
 inline constexpr Field kQCtrlEnable{"ENABLE", 0, 1};
 inline constexpr Field kQCtrlProvEn{"PROV_EN", 1, 1};
 inline constexpr Field kQCtrlSizeLog2{"SIZE_LOG2", 8, 4};
@@ -293,6 +347,17 @@ inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatu
 inline constexpr Field kNarbSessTokensFields[] = {kNarbSessTokensB0, kNarbSessTokensB1, kNarbSessTokensB2, kNarbSessTokensB3};
 inline constexpr Field kNarbNdCapFields[] = {kNarbNdCapValue};
 inline constexpr Field kNarbSessBurstFields[] = {kNarbSessBurstValue};
+inline constexpr Field kHepcModeFields[] = {kHepcModeHint};
+inline constexpr Field kHepcWRFields[] = {kHepcWRW};
+inline constexpr Field kHepcWFFields[] = {kHepcWFW};
+inline constexpr Field kHepcWSFields[] = {kHepcWSW};
+inline constexpr Field kHepcWDFields[] = {kHepcWDW};
+inline constexpr Field kHepcWindowFields[] = {kHepcWindowW};
+inline constexpr Field kHepcEvictTFields[] = {kHepcEvictTT};
+inline constexpr Field kHepcPrefetchTFields[] = {kHepcPrefetchTT};
+inline constexpr Field kHepcMaxEvictPlansFields[] = {kHepcMaxEvictPlansN};
+inline constexpr Field kHepcMaxPrefetchPlansFields[] = {kHepcMaxPrefetchPlansN};
+inline constexpr Field kHepcEvictTierFields[] = {kHepcEvictTierTier};
 inline constexpr Field kQCtrlFields[] = {kQCtrlEnable, kQCtrlProvEn, kQCtrlSizeLog2};
 inline constexpr Field kQCoalFields[] = {kQCoalCount, kQCoalTime};
 inline constexpr Field kQStatusFields[] = {kQStatusSqHead, kQStatusCqTail};
@@ -471,6 +536,80 @@ inline constexpr RegInfo kRegisters[] = {
      "Session fairness (Kairo): most tokens in a session's decode bucket; 0 turns fairness off."},
     {"NARB_SESS_REFILL_US", 0x1FCu, Access::kRw, 0xFFFFFFFFu, true, 0x000003E8u, nullptr, 0,
      "Session fairness: every bucket gains one token per this many us."},
+    {"HEPC_MODE", 0x200u, Access::kRw, 0x00000001u, true, 0x00000001u, kHepcModeFields, 1,
+     "Victim policy of the controller; both structures are kept, so a switch takes effect at the next directory op."},
+    {"HEPC_W_R", 0x204u, Access::kRw, 0x000000FFu, true, 0x00000008u, kHepcWRFields, 1,
+     "Seed score weight w_r of the recency R = max(0, 255 - age)."},
+    {"HEPC_W_F", 0x208u, Access::kRw, 0x000000FFu, true, 0x00000020u, kHepcWFFields, 1,
+     "Seed score weight w_f of the frequency F (4-bit saturating)."},
+    {"HEPC_W_S", 0x20Cu, Access::kRw, 0x000000FFu, true, 0x00000004u, kHepcWSFields, 1,
+     "Seed score weight w_s of S = max(0, HEPC_WINDOW - age)."},
+    {"HEPC_W_D", 0x210u, Access::kRw, 0x000000FFu, true, 0x00000040u, kHepcWDFields, 1,
+     "Seed score weight w_d of the prefix flag D (scaled by 255)."},
+    {"HEPC_WINDOW", 0x214u, Access::kRw, 0x0000FFFFu, true, 0x000000FFu, kHepcWindowFields, 1,
+     "Window W (steps) of the seed score's S term."},
+    {"HEPC_EVICT_T", 0x218u, Access::kRw, 0x0000FFFFu, true, 0x00000040u, kHepcEvictTFields, 1,
+     "Seed mode: a STEP_ADVANCE plans evictions while the victim's P is below this."},
+    {"HEPC_PREFETCH_T", 0x21Cu, Access::kRw, 0x0000FFFFu, true, 0x00000000u, kHepcPrefetchTFields, 1,
+     "Seed-compatible prefetch threshold; kept, but plans follow PREFETCH targets (docs/rtbd-hepc.md)."},
+    {"HEPC_T0_HIGH_WM", 0x220u, Access::kRw, 0xFFFFFFFFu, true, 0xFFFFFFFFu, nullptr, 0,
+     "A STEP_ADVANCE also plans evictions while T0 blocks not moving exceed this (0xFFFFFFFF: never)."},
+    {"HEPC_PREFETCH_WINDOW", 0x224u, Access::kRw, 0xFFFFFFFFu, true, 0x00000100u, nullptr, 0,
+     "A STEP_ADVANCE to t plans prefetches of lower-tier blocks whose PREFETCH target bucket is at most (t + this) >> G."},
+    {"HEPC_MAX_EVICT_PLANS", 0x228u, Access::kRw, 0x0000FFFFu, true, 0x00000000u, kHepcMaxEvictPlansFields, 1,
+     "Evict plans per STEP_ADVANCE at most (0: none; the model's default is 16)."},
+    {"HEPC_MAX_PREFETCH_PLANS", 0x22Cu, Access::kRw, 0x0000FFFFu, true, 0x00000000u, kHepcMaxPrefetchPlansFields, 1,
+     "Prefetch plans per STEP_ADVANCE at most (0: none; the model's default is 16)."},
+    {"HEPC_EVICT_TIER", 0x230u, Access::kRw, 0x00000003u, true, 0x00000002u, kHepcEvictTierFields, 1,
+     "Write-back tier of evict plans that are not discarded (1..3; T2 host DRAM by default)."},
+    {"HEPC_SHORT_LIVED", 0x234u, Access::kRw, 0xFFFFFFFFu, true, 0x00000000u, nullptr, 0,
+     "An evicted block with lifetime_end != 0 and lifetime_end <= step + this is discarded, not written back."},
+    {"HEPC_STEP", 0x238u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "The directory's step: the low 32 bits of the device step as of the last OP_STEP_ADVANCE the core sent it (docs/hepc.md \"In the core\")."},
+    {"HEPC_COUNT_LO[0]", 0x240u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[0]", 0x244u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[1]", 0x248u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[1]", 0x24Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[2]", 0x250u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[2]", 0x254u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[3]", 0x258u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[3]", 0x25Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[4]", 0x260u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[4]", 0x264u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[5]", 0x268u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[5]", 0x26Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[6]", 0x270u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[6]", 0x274u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_COUNT_LO[7]", 0x278u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
+    {"HEPC_COUNT_HI[7]", 0x27Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Controller counters [63:32], same order as HEPC_COUNT_LO."},
+    {"HEPC_T0_BLOCKS", 0x280u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Gauge: valid directory entries in T0, moving or not."},
+    {"HEPC_T0_MOVING", 0x284u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Gauge: T0 entries with an outstanding evict plan (moving)."},
+    {"HEPC_PLAN_COUNT", 0x290u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Plans waiting in the plan FIFO (0..8). Plans are the controller's evict/prefetch decisions of a STEP_ADVANCE."},
+    {"HEPC_PLAN_HEAD", 0x294u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "The oldest plan in the FIFO (0 when empty; check HEPC_PLAN_COUNT): [15:0] handle, [17:16] from tier, [20:18] to tier (4 = discard), [21] 0 evict / 1 prefetch."},
+    {"HEPC_PLAN_POP", 0x298u, Access::kWo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Any write removes the oldest plan from the FIFO (nothing when empty). Reads return 0."},
+    {"HEPC_PLAN_DROPS", 0x29Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Plans dropped because the FIFO was full (wraps at 2^32). The directory never waits for the FIFO."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
