@@ -463,6 +463,8 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
     return v.ok() ? *v : 0;
   };
   const uint64_t esc0 = rd(regs::kNarbStarvationEscapes), skip0 = rd(regs::kNarbDecodeBudgetSkips);
+  const uint64_t turns0 = rd(regs::kNarbWriteTurns), pace0 = rd(regs::kNarbPaceHolds);
+  const uint64_t cap0 = rd(regs::kNarbCapHolds), dem0 = rd(regs::kNarbSessDemotions);
   Workload wl(a, decode_only);
   const size_t nw = wl.workers.size();
   const auto ctx = dev.read(regs::kIoContexts);
@@ -544,9 +546,14 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   }
   r.sim_ns = t0 ? static_cast<uint64_t>((t_end - *t0) * ns_per_cycle) : 0;
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
+  std::sort(r.decode_other_ns.begin(), r.decode_other_ns.end());
   // the counters wrap at 2^32: differences modulo that
   r.counters.starvation_escapes = static_cast<uint32_t>(rd(regs::kNarbStarvationEscapes) - esc0);
   r.counters.decode_budget_skips = static_cast<uint32_t>(rd(regs::kNarbDecodeBudgetSkips) - skip0);
+  r.counters.write_turns = static_cast<uint32_t>(rd(regs::kNarbWriteTurns) - turns0);
+  r.counters.pace_holds = static_cast<uint32_t>(rd(regs::kNarbPaceHolds) - pace0);
+  r.counters.cap_holds = static_cast<uint32_t>(rd(regs::kNarbCapHolds) - cap0);
+  r.sess_demotions = static_cast<uint32_t>(rd(regs::kNarbSessDemotions) - dem0);
   return std::nullopt;
 }
 
@@ -569,7 +576,8 @@ void Print(const Result& r) {
   std::printf("decode_hist=");
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
   std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
-  std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
+  // where decode reads waited: fast mode only (the device mode sees the drive from outside)
+  if (!r.decode_wait_ns.empty()) std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
               "die_busy_ahead_p50/p99_us=%.1f/%.1f writes_at_drive_per_decode=%.2f "
               "decode_behind_writes=%.1f%%\n",
               Pct(r.decode_wait_ns, 0.50), Pct(r.decode_wait_ns, 0.99), Pct(r.decode_dev_ns, 0.50),
