@@ -43,6 +43,21 @@ m::HepcConfig reset_config() {
   return c;
 }
 
+// The model's INSERT of what Command::blk_insert(b) asks for, under the model key mk.
+m::InsertArgs insert_args(const m::Key& mk, const BlockInsert& b) {
+  m::InsertArgs a;
+  a.key = mk;
+  a.tier = b.tier;
+  a.addr = b.addr;
+  a.prefix = b.prefix;
+  a.dirty = b.dirty;
+  a.recompute_ok = b.recompute_ok;
+  a.session = b.session;
+  a.model_id = b.model;
+  a.lifetime_end = b.lifetime_end;
+  return a;
+}
+
 class Blocks : public CosimDeviceTest {
  protected:
   void SetUp() override {
@@ -194,15 +209,7 @@ TEST_F(Blocks, RandomOpsAgreeWithTheDirectoryModel) {
         b.session = static_cast<uint16_t>(rng());
         b.lifetime_end = static_cast<uint32_t>(rng() % 5000);
         c = Command::blk_insert(b);
-        m::InsertArgs a;
-        a.key = mk;
-        a.tier = b.tier;
-        a.addr = b.addr;
-        a.prefix = b.prefix;
-        a.recompute_ok = b.recompute_ok;
-        a.session = b.session;
-        a.lifetime_end = b.lifetime_end;
-        want = dir.Insert(a);
+        want = dir.Insert(insert_args(mk, b));
         break;
       }
       case 3:
@@ -460,16 +467,7 @@ TEST_F(Blocks, HepcVictimsPlansAndCountersAgreeWithTheModel) {
       b.model = static_cast<uint8_t>(rng());
       b.lifetime_end = rng() % 3 == 0 ? static_cast<uint32_t>(cur + rng() % 1000) : 0;
       c = Command::blk_insert(b);
-      m::InsertArgs a;
-      a.key = mk;
-      a.tier = b.tier;
-      a.addr = b.addr;
-      a.prefix = b.prefix;
-      a.recompute_ok = b.recompute_ok;
-      a.session = b.session;
-      a.model_id = b.model;
-      a.lifetime_end = b.lifetime_end;
-      want = model.Insert(a);
+      want = model.Insert(insert_args(mk, b));
       if (want.status == m::Status::kDirFull && want.handle != m::kNoHandle) ++dir_full_with_victim;
     } else if (pick < 56) {
       c = Command::blk_lookup(key, buf_->iova());
