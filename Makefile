@@ -33,8 +33,14 @@ build: configure
 run: build
 	@bash sw/demo/kvcpu_demo.sh $(BUILD)
 
+# The random testbenches and tests take their seed from KVCPU_SEED: `make test` pins it, so
+# that a CI run repeats; `make regress` draws new ones. Both take SEED=N (or SEED=random);
+# every run prints its seed, and `+seed=N` on a testbench's command line reruns it.
+test: SEED ?= 1
+regress: SEED ?= random
+
 test: build
-	@$(CTEST) -LE regress
+	@KVCPU_SEED=$(SEED) $(CTEST) -LE regress
 
 # The soaks, plus the post-synthesis twin of the whole core (tb_bar0_gl), which makes the
 # configure step minutes longer and so is left out of `make test`, and the end-to-end tests
@@ -42,7 +48,7 @@ test: build
 regress: configure
 	@cmake -S . -B $(BUILD) -DKVCPU_GL_CORE=ON -DKVCPU_COSIM_ASSERT=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
-	@$(CTEST) -L "regress|e2e"
+	@KVCPU_SEED=$(SEED) $(CTEST) -L "regress|e2e"
 
 lint: configure
 	@$(CTEST) -L lint

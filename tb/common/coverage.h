@@ -28,6 +28,13 @@ class Coverage {
     }
   }
 
+  // How many required bins have no hits (nothing printed).
+  size_t holes(const std::vector<std::string>& required) const {
+    size_t n = 0;
+    for (const auto& bin : required) n += hits(bin) == 0;
+    return n;
+  }
+
   // Prints every required bin with no hits; true when there is none.
   bool check(const std::vector<std::string>& required) const {
     bool ok = true;

@@ -1,9 +1,11 @@
 // Verilator testbench harness: owns the VerilatedContext and the model through
 // std::unique_ptr, drives clk_i/rst_ni, optionally writes FST waves, prints the seed, and
-// bounds every wait. Never exits the process: failures are returned to the caller.
+// bounds every wait. Never exits the process once running: failures are returned to the
+// caller (only a malformed KVCPU_SEED stops it, at argument parsing, with exit code 2).
 //
 // Plusargs understood by SimOptions::from_args:
-//   +seed=N        random seed (default: from std::random_device, always printed)
+//   +seed=N        random seed (default: $KVCPU_SEED, else from std::random_device; always
+//                  printed)
 //   +trace[=FILE]  write FST waves (default FILE: <name>.fst)
 //   +timeout=N     cycle budget for a whole run (default 50,000,000)
 #pragma once
@@ -11,8 +13,10 @@
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <span>
@@ -57,6 +61,21 @@ struct SimOptions {
         o.trace_path = std::string(a.substr(7));
       } else if (a.starts_with("+timeout=")) {
         o.timeout_cycles = std::stoull(std::string(a.substr(9)), nullptr, 0);
+      }
+    }
+    // No +seed: KVCPU_SEED from the environment (`make test` pins it so that CI is
+    // repeatable; "random" or unset draws one, as `make regress` does).
+    if (!o.seed_given) {
+      const char* env = std::getenv("KVCPU_SEED");
+      if (env != nullptr && *env != '\0' && std::string_view(env) != "random") {
+        char* end = nullptr;
+        errno = 0;
+        o.seed = std::strtoull(env, &end, 0);
+        if (errno != 0 || *end != '\0' || *env == '-') {
+          std::fprintf(stderr, "[%s] KVCPU_SEED=%s: not a number (or \"random\")\n", o.name.c_str(), env);
+          std::exit(2);
+        }
+        o.seed_given = true;
       }
     }
     return o;

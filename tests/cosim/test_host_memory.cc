@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "axi_host_slave.h"
@@ -29,7 +30,8 @@ namespace {
 
 uint64_t test_seed() {
   static const uint64_t seed = []() -> uint64_t {
-    if (const char* s = std::getenv("KVCPU_SEED")) {
+    const char* s = std::getenv("KVCPU_SEED");
+    if (s != nullptr && *s != '\0' && std::string_view(s) != "random") {
       return std::strtoull(s, nullptr, 0);
     }
     return static_cast<uint64_t>(std::random_device{}());
