@@ -239,6 +239,36 @@ Result<HepcSettings> Device::hepc() {
   return s;
 }
 
+Result<DirGeometry> Device::dir_geometry() {
+  if (Status st = check_open(); !st.ok()) {
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(*mu_);
+  auto cap = read_locked(regs::kDirCapacity);
+  if (!cap.ok()) {
+    return cap.status();
+  }
+  auto rings = read_locked(regs::kHepcRings);
+  if (!rings.ok()) {
+    return rings.status();
+  }
+  DirGeometry g;
+  if (*cap == 0) {
+    return g;
+  }
+  g.capacity = *cap;
+  while ((8ull << g.set_bits) < *cap) {
+    ++g.set_bits;
+  }
+  g.bucket_shift = regs::kHepcRingsBucketShift.get(*rings);
+  g.num_buckets = 1u << regs::kHepcRingsBucketsLog2.get(*rings);
+  if ((8ull << g.set_bits) != *cap) {
+    return Status(ErrorCode::kDeviceMismatch,
+                  "DIR_CAPACITY " + std::to_string(*cap) + " is not 8 x a power of two");
+  }
+  return g;
+}
+
 Result<HepcStats> Device::hepc_stats() {
   if (Status st = check_open(); !st.ok()) {
     return st;

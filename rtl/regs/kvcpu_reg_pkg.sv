@@ -2,8 +2,8 @@
 package kvcpu_reg_pkg;
 
   localparam int unsigned ADDR_WIDTH = 16;
-  localparam int unsigned NUM_REGS = 259;  // mapped offsets (array instances count one each)
-  localparam logic [31:0] VERSION = 32'h00040000;
+  localparam int unsigned NUM_REGS = 260;  // mapped offsets (array instances count one each)
+  localparam logic [31:0] VERSION = 32'h00050000;
 
   // Register offsets within BAR0 (an array: instance 0; instance i at ADDR + i*STRIDE)
   localparam logic [15:0] ADDR_ID = 16'h0;
@@ -95,6 +95,7 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_HEPC_EVICT_TIER = 16'h230;
   localparam logic [15:0] ADDR_HEPC_SHORT_LIVED = 16'h234;
   localparam logic [15:0] ADDR_HEPC_STEP = 16'h238;
+  localparam logic [15:0] ADDR_HEPC_RINGS = 16'h23C;
   localparam logic [15:0] ADDR_HEPC_COUNT_LO = 16'h240;
   localparam logic [15:0] STRIDE_HEPC_COUNT_LO = 16'h8;
   localparam int unsigned COUNT_HEPC_COUNT_LO = 8;
@@ -163,7 +164,7 @@ package kvcpu_reg_pkg;
   // Constants, reset values and implemented-bit masks
   localparam logic [31:0] ID_VALUE = 32'h0A101DE5;
   localparam logic [31:0] ID_MASK = 32'hFFFFFFFF;
-  localparam logic [31:0] VERSION_VALUE = 32'h00040000;
+  localparam logic [31:0] VERSION_VALUE = 32'h00050000;
   localparam logic [31:0] VERSION_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] CAPABILITIES_MASK = 32'h0000003F;
   localparam logic [31:0] GIT_HASH_MASK = 32'hFFFFFFFF;
@@ -283,6 +284,7 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] HEPC_SHORT_LIVED_RESET = 32'h00000000;
   localparam logic [31:0] HEPC_SHORT_LIVED_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HEPC_STEP_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] HEPC_RINGS_MASK = 32'h00000F1F;
   localparam logic [31:0] HEPC_COUNT_LO_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HEPC_COUNT_HI_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HEPC_T0_BLOCKS_MASK = 32'hFFFFFFFF;
@@ -430,6 +432,10 @@ package kvcpu_reg_pkg;
   localparam int unsigned HEPC_MAX_PREFETCH_PLANS_N_WIDTH = 16;
   localparam int unsigned HEPC_EVICT_TIER_TIER_LSB = 0;
   localparam int unsigned HEPC_EVICT_TIER_TIER_WIDTH = 2;
+  localparam int unsigned HEPC_RINGS_BUCKET_SHIFT_LSB = 0;
+  localparam int unsigned HEPC_RINGS_BUCKET_SHIFT_WIDTH = 5;
+  localparam int unsigned HEPC_RINGS_BUCKETS_LOG2_LSB = 8;
+  localparam int unsigned HEPC_RINGS_BUCKETS_LOG2_WIDTH = 4;
   localparam int unsigned Q_CTRL_ENABLE_LSB = 0;
   localparam int unsigned Q_CTRL_ENABLE_WIDTH = 1;
   localparam int unsigned Q_CTRL_PROV_EN_LSB = 1;

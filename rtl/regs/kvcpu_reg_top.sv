@@ -113,6 +113,7 @@ module kvcpu_reg_top (
   output logic [31:0]           hepc_evict_tier_q_o,
   output logic [31:0]           hepc_short_lived_q_o,
   input  logic [31:0]           hepc_step_i,
+  input  logic [31:0]           hepc_rings_i,
   // HEPC_COUNT_LO[0..7]: instance i at [i*32 +: 32]
   input  logic [255:0]          hepc_count_lo_i,
   // HEPC_COUNT_HI[0..7]: instance i at [i*32 +: 32]
@@ -390,6 +391,7 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HEPC_EVICT_TIER: w_sel_hepc_evict_tier = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_SHORT_LIVED: w_sel_hepc_short_lived = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_STEP: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_HEPC_RINGS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h8: w_ro = 1'b1;
@@ -1015,6 +1017,7 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HEPC_EVICT_TIER: r_data = hepc_evict_tier_q;
         kvcpu_reg_pkg::ADDR_HEPC_SHORT_LIVED: r_data = hepc_short_lived_q;
         kvcpu_reg_pkg::ADDR_HEPC_STEP: r_data = hepc_step_i & kvcpu_reg_pkg::HEPC_STEP_MASK;
+        kvcpu_reg_pkg::ADDR_HEPC_RINGS: r_data = hepc_rings_i & kvcpu_reg_pkg::HEPC_RINGS_MASK;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO: r_data = hepc_count_lo_i[31:0] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_HI: r_data = hepc_count_hi_i[31:0] & kvcpu_reg_pkg::HEPC_COUNT_HI_MASK;
         kvcpu_reg_pkg::ADDR_HEPC_COUNT_LO + 16'h8: r_data = hepc_count_lo_i[63:32] & kvcpu_reg_pkg::HEPC_COUNT_LO_MASK;

@@ -291,6 +291,7 @@ module kvcpu_core #(
     .hepc_evict_tier_q_o         (hepc_evict_tier),
     .hepc_short_lived_q_o        (hepc_short_lived),
     .hepc_step_i                 (dir_step),
+    .hepc_rings_i                (32'(DirBucketShift) | (32'($clog2(DirNumBuckets)) << 8)),
     .hepc_count_lo_i             (hepc_count_lo),
     .hepc_count_hi_i             (hepc_count_hi),
     .hepc_t0_blocks_i            (hepc_t0_blocks),

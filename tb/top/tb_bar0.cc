@@ -112,7 +112,8 @@ std::string outcome_bin(Outcome o, uint32_t addr, bool enabled_before, bool enab
 class Bench {
  public:
   explicit Bench(const SimOptions& opt)
-      : sim_(opt), bus_(sim_), model_({kGitHash, kBuildDate, kBoardId, kClockHz, KVCPU_DIR_CAPACITY, KVCPU_IO_CONTEXTS, KVCPU_IO_SLOTS}) {
+      : sim_(opt), bus_(sim_), model_({kGitHash, kBuildDate, kBoardId, kClockHz, KVCPU_DIR_CAPACITY, KVCPU_IO_CONTEXTS, KVCPU_IO_SLOTS,
+                KVCPU_HEPC_RINGS}) {
     auto& d = sim_.dut();
     d.build_git_hash_i = kGitHash;
     d.build_date_i = kBuildDate;

@@ -26,12 +26,12 @@ using namespace std::chrono_literals;
 namespace st = cqe_status;
 namespace m = kvcpu::model;
 
-// The core's directory: 2^set_bits sets of 8 ways (DIR_CAPACITY), G = 4, NB = 64 (kvcpu_core's
-// DirBucketShift and DirNumBuckets defaults, which the cosim model keeps).
-m::RtbdConfig dir_config(uint32_t capacity) {
-  unsigned bits = 0;
-  while ((8u << bits) < capacity) ++bits;
-  return m::RtbdConfig{bits, 4, 64};
+// The core's directory as the device reports it: 2^set_bits sets of 8 ways (DIR_CAPACITY),
+// 2^G-step buckets and NB of them (HEPC_RINGS; the cosim core's are CMake parameters).
+m::RtbdConfig dir_config(Device& dev) {
+  auto g = dev.dir_geometry();
+  EXPECT_TRUE(g.ok()) << g.status().to_string();
+  return g.ok() ? m::RtbdConfig{g->set_bits, g->bucket_shift, g->num_buckets} : m::RtbdConfig{};
 }
 
 // HepcModel's configuration at the registers' reset values: HepcConfig's defaults, but no
@@ -174,8 +174,8 @@ TEST_F(Blocks, RandomOpsAgreeWithTheDirectoryModel) {
   auto cap = dev_->read(regs::kDirCapacity);
   ASSERT_TRUE(cap.ok());
   ASSERT_GE(*cap, 32u);
-  const m::RtbdConfig cfg = dir_config(*cap);
-  ASSERT_EQ(8u << cfg.set_bits, *cap) << "DIR_CAPACITY is not 8 x a power of two";
+  const m::RtbdConfig cfg = dir_config(*dev_);
+  ASSERT_EQ(8u << cfg.set_bits, *cap);
   m::HepcModel dir(cfg, reset_config());
   std::mt19937_64 rng(0xB10C);
   std::vector<uint64_t> keys(48);
@@ -227,7 +227,9 @@ TEST_F(Blocks, RandomOpsAgreeWithTheDirectoryModel) {
         want = dir.Delete(mk);
         break;
       case 6: {
-        const uint32_t target = static_cast<uint32_t>(cur) + static_cast<uint32_t>(rng() % 200) - 20;
+        // from a bucket before the current one (HINT_STALE) to a few buckets ahead
+        const uint32_t back = 20 + (1u << cfg.bucket_shift);
+        const uint32_t target = static_cast<uint32_t>(cur) + static_cast<uint32_t>(rng() % (200 + back)) - back;
         c = Command::block_hint(Opcode::kPrefetch, key, target);
         want = dir.UpdateHint(mk, m::Hint::kPrefetch, target);
         break;
@@ -298,7 +300,8 @@ TEST_F(Blocks, RandomOpsAgreeWithTheDirectoryModel) {
 TEST_F(Blocks, HepcVictimsPlansAndCountersAgreeWithTheModel) {
   auto cap = dev_->read(regs::kDirCapacity);
   ASSERT_TRUE(cap.ok());
-  const m::RtbdConfig cfg = dir_config(*cap);
+  const m::RtbdConfig cfg = dir_config(*dev_);
+  ASSERT_EQ(8u << cfg.set_bits, *cap);
   // the registers come out of reset at HepcConfig's defaults (plan limits 0)
   auto h0 = dev_->hepc();
   ASSERT_TRUE(h0.ok()) << h0.status().to_string();

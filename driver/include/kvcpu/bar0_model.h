@@ -37,6 +37,7 @@ class Bar0Model {
     uint32_t dir_capacity = 0;        // DIR_CAPACITY (a build parameter; 0: no directory, the mock)
     uint32_t io_contexts = 0;         // IO_CONTEXTS, IO_SLOTS (build parameters; 0: no I/O unit)
     uint32_t io_slots = 0;
+    uint32_t hepc_rings = 0;          // HEPC_RINGS (build parameters; 0 with no directory)
   };
 
   static constexpr unsigned kNumQueues = regs::kQCtrlInstances;
@@ -383,6 +384,7 @@ class Bar0Model {
       case regs::kTimeHi: return static_cast<uint32_t>(time_ >> 32);
       case regs::kClockHz: return id_.clock_hz;
       case regs::kDirCapacity: return id_.dir_capacity;
+      case regs::kHepcRings: return id_.hepc_rings;
       case regs::kIoContexts: return id_.io_contexts;
       case regs::kIoSlots: return id_.io_slots;
       case regs::kNarbStatus:

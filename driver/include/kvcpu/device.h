@@ -53,6 +53,15 @@ struct HepcStats {
   uint32_t t0_blocks = 0, t0_moving = 0, dir_step = 0, plans_waiting = 0, plan_drops = 0;
 };
 
+// The directory's build parameters (DIR_CAPACITY, HEPC_RINGS): what a host model of the
+// directory and its controller needs to decide as the device does. All 0: no directory.
+struct DirGeometry {
+  uint32_t capacity = 0;      // entries: 8 ways x 2^set_bits sets
+  unsigned set_bits = 0;
+  unsigned bucket_shift = 0;  // G: 2^G steps per next-use bucket
+  unsigned num_buckets = 0;   // NB
+};
+
 class Device {
  public:
   // URIs: "cosim:PATH" (socket of kvcpu-cosim), "mock:" (in-memory model).
@@ -97,6 +106,7 @@ class Device {
   Status set_hepc(const HepcSettings& s);
   Result<HepcSettings> hepc();
   Result<HepcStats> hepc_stats();
+  Result<DirGeometry> dir_geometry();
   // Pops up to `max` plans (plan words, docs/rtbd-hepc.md "Plan word") from the FIFO.
   Result<std::vector<uint32_t>> pop_plans(unsigned max = 8);
 

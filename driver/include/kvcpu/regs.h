@@ -33,7 +33,7 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kMapVersion = 0x00040000u;
+inline constexpr uint32_t kMapVersion = 0x00050000u;
 inline constexpr uint32_t kMapVersionMajor = 0u;
 
 // Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)
@@ -129,6 +129,7 @@ inline constexpr uint32_t kHepcMaxPrefetchPlans = 0x22Cu;
 inline constexpr uint32_t kHepcEvictTier = 0x230u;
 inline constexpr uint32_t kHepcShortLived = 0x234u;
 inline constexpr uint32_t kHepcStep = 0x238u;
+inline constexpr uint32_t kHepcRings = 0x23Cu;
 inline constexpr uint32_t kHepcCountLo = 0x240u;
 inline constexpr uint32_t kHepcCountLoStride = 0x008u;
 inline constexpr unsigned kHepcCountLoInstances = 8u;
@@ -215,7 +216,7 @@ inline constexpr uint32_t kMsixPba = 0x3000u;
 
 // Constants and reset values
 inline constexpr uint32_t kIdValue = 0x0A101DE5u;
-inline constexpr uint32_t kVersionValue = 0x00040000u;
+inline constexpr uint32_t kVersionValue = 0x00050000u;
 inline constexpr uint32_t kScratchReset = 0x00000000u;
 inline constexpr uint32_t kControlReset = 0x00000000u;
 inline constexpr uint32_t kErrStatusReset = 0x00000000u;
@@ -317,6 +318,8 @@ inline constexpr Field kHepcPrefetchTT{"T", 0, 16};
 inline constexpr Field kHepcMaxEvictPlansN{"N", 0, 16};
 inline constexpr Field kHepcMaxPrefetchPlansN{"N", 0, 16};
 inline constexpr Field kHepcEvictTierTier{"TIER", 0, 2};
+inline constexpr Field kHepcRingsBucketShift{"BUCKET_SHIFT", 0, 5};
+inline constexpr Field kHepcRingsBucketsLog2{"BUCKETS_LOG2", 8, 4};
 inline constexpr Field kQCtrlEnable{"ENABLE", 0, 1};
 inline constexpr Field kQCtrlProvEn{"PROV_EN", 1, 1};
 inline constexpr Field kQCtrlSizeLog2{"SIZE_LOG2", 8, 4};
@@ -358,6 +361,7 @@ inline constexpr Field kHepcPrefetchTFields[] = {kHepcPrefetchTT};
 inline constexpr Field kHepcMaxEvictPlansFields[] = {kHepcMaxEvictPlansN};
 inline constexpr Field kHepcMaxPrefetchPlansFields[] = {kHepcMaxPrefetchPlansN};
 inline constexpr Field kHepcEvictTierFields[] = {kHepcEvictTierTier};
+inline constexpr Field kHepcRingsFields[] = {kHepcRingsBucketShift, kHepcRingsBucketsLog2};
 inline constexpr Field kQCtrlFields[] = {kQCtrlEnable, kQCtrlProvEn, kQCtrlSizeLog2};
 inline constexpr Field kQCoalFields[] = {kQCoalCount, kQCoalTime};
 inline constexpr Field kQStatusFields[] = {kQStatusSqHead, kQStatusCqTail};
@@ -368,7 +372,7 @@ inline constexpr Field kMsixPbaFields[] = {kMsixPbaPending};
 inline constexpr RegInfo kRegisters[] = {
     {"ID", 0x000u, Access::kRo, 0xFFFFFFFFu, true, 0x0A101DE5u, kIdFields, 2,
      "PCI identity as config space lays it out: vendor id in [15:0], device id in [31:16]."},
-    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00040000u, kVersionFields, 3,
+    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00050000u, kVersionFields, 3,
      "Register-map version (major.minor.patch). A driver refuses a different major."},
     {"CAPABILITIES", 0x008u, Access::kRo, 0x0000003Fu, false, 0x00000000u, kCapabilitiesFields, 6,
      "Which blocks this build of the core contains."},
@@ -566,6 +570,8 @@ inline constexpr RegInfo kRegisters[] = {
      "An evicted block with lifetime_end != 0 and lifetime_end <= step + this is discarded, not written back."},
     {"HEPC_STEP", 0x238u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "The directory's step: the low 32 bits of the device step as of the last OP_STEP_ADVANCE the core sent it (docs/hepc.md \"In the core\")."},
+    {"HEPC_RINGS", 0x23Cu, Access::kRo, 0x00000F1Fu, false, 0x00000000u, kHepcRingsFields, 2,
+     "The controller's next-use rings, build parameters (docs/hepc.md \"Parameters\"): a host model of the directory needs them to decide as the device does."},
     {"HEPC_COUNT_LO[0]", 0x240u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Controller counters [31:0] (64-bit, with HEPC_COUNT_HI; read HI, LO, HI again for a consistent value): [0] directory ops (all but LOOKUP and VICTIM, STEP_ADVANCEs included), [1] victim queries (BLK_VICTIM), [2] evict plans, [3] prefetch plans, [4] discards (evict plans to no tier), [5] DIR_FULL inserts, [6] HINT_STALE hints, [7] expired next-use buckets."},
     {"HEPC_COUNT_HI[0]", 0x244u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
