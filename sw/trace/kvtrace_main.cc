@@ -1,17 +1,23 @@
 // kvtrace: replay a Mooncake trace through cache policies and print prefix-block hit rates.
 //
 //   kvtrace --trace FILE --capacity 500,1000,... [--policy lru,fifo,opt] [--csv OUT] [--plot PNG]
+//           [--device] [--requests N]
 //
 // Exit status: 0 ok, 1 bad trace (message with the line number) or I/O error, 2 usage.
 // Arguments are parsed by hand for the same reason as kvctl's (tiny grammar, strict rules).
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
+#include "cosim_process.h"
+#include "device_backend.h"
+#include "kvcpu/device.h"
 #include "mooncake.h"
 #include "plot.h"
 #include "replay.h"
@@ -26,7 +32,7 @@ constexpr int kExitUsage = 2;
 
 constexpr const char kUsage[] =
     "usage: kvtrace --trace FILE --capacity N[,N...] [--policy P[,P...]] [--step-us N]\n"
-    "               [--csv OUT] [--plot PNG]\n"
+    "               [--csv OUT] [--plot PNG] [--device] [--requests N]\n"
     "\n"
     "Replays a Mooncake JSONL trace (timestamp, input_length, output_length, hash_ids)\n"
     "as a serving runtime would and prints the prefix-block hit rate of each policy at\n"
@@ -42,10 +48,15 @@ constexpr const char kUsage[] =
     "                    resident_hits (resident references, contiguous or not)\n"
     "  --plot PNG        also draw hit rate against capacity, one line per policy\n"
     "                    (needs gnuplot)\n"
+    "  --device          also run hepc-seed / hepc-hint through the driver on a\n"
+    "                    kvcpu-cosim server of kvtrace's own (a fresh one per run):\n"
+    "                    columns hepc-*-device; each must agree with fast mode on the\n"
+    "                    device's directory geometry hit for hit, or kvtrace exits 1\n"
+    "  --requests N      replay only the first N requests of the trace\n"
     "  --help, -h        this text\n"
     "\n"
-    "Exit status: 0 ok, 1 bad trace line (reported with its line number) or I/O error,\n"
-    "2 usage error.\n";
+    "Exit status: 0 ok, 1 bad trace line (reported with its line number), I/O error,\n"
+    "device failure or device/fast disagreement, 2 usage error.\n";
 
 int UsageError(const std::string& msg) {
   std::fprintf(stderr, "kvtrace: %s\n\n%s", msg.c_str(), kUsage);
@@ -93,6 +104,8 @@ struct Args {
   std::string csv;
   std::string plot;
   size_t step_us = 1000;
+  size_t requests = 0;  // 0: all
+  bool device = false;
   bool help = false;
 };
 
@@ -105,6 +118,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
       args->help = true;
       return std::nullopt;
     }
+    if (arg == "--device") {
+      args->device = true;
+      continue;
+    }
     std::string_view name = arg;
     std::optional<std::string_view> value;
     if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
@@ -112,7 +129,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
       value = arg.substr(eq + 1);
     }
     if (name != "--trace" && name != "--capacity" && name != "--policy" && name != "--csv" &&
-        name != "--step-us" && name != "--plot") {
+        name != "--step-us" && name != "--plot" && name != "--requests") {
       return "unknown argument '" + std::string(arg) + "'";
     }
     if (!value) {
@@ -143,6 +160,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
         return "bad --step-us '" + std::string(*value) + "' (a positive decimal number expected)";
       }
       args->step_us = *v;
+    } else if (name == "--requests") {
+      const auto v = ParseCapacity(*value);
+      if (!v) {
+        return "bad --requests '" + std::string(*value) + "' (a positive decimal number expected)";
+      }
+      args->requests = *v;
     } else if (name == "--capacity") {
       args->capacities.clear();
       for (std::string_view item : SplitCommas(*value)) {
@@ -162,7 +185,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
           known = known || item == p;
         }
         if (!known) {
-          return "unknown policy '" + std::string(item) + "' (lru, fifo or opt)";
+          return "unknown policy '" + std::string(item) + "' (lru, fifo, opt, hepc-seed or hepc-hint)";
         }
         for (const std::string& seen : args->policies) {
           if (seen == item) {
@@ -188,6 +211,76 @@ struct Row {
   kvcpu::trace::ReplayStats stats;
 };
 
+// Keeps the first n requests (and recounts references and distinct blocks).
+void TruncateTrace(Trace* t, size_t n) {
+  t->requests.resize(n);
+  std::unordered_set<uint64_t> ids;
+  t->references = 0;
+  for (const auto& r : t->requests) {
+    t->references += r.hash_ids.size();
+    ids.insert(r.hash_ids.begin(), r.hash_ids.end());
+  }
+  t->distinct_blocks = ids.size();
+}
+
+// One replay of hepc-seed / hepc-hint (`base`) through the driver on a fresh kvcpu-cosim
+// server, then the same in fast mode on the device's geometry; *note says whether they
+// agree (and the device run's size and speed), or why the device run failed (false).
+bool ReplayOnDevice(const Trace& trace, kvcpu::trace::ReplayOptions options, size_t capacity,
+                    const std::string& base, kvcpu::trace::ReplayStats* stats, std::string* note) {
+  namespace kt = kvcpu::trace;
+  const kvcpu::model::Mode mode = base == "hepc-seed" ? kvcpu::model::Mode::kSeed : kvcpu::model::Mode::kHint;
+  options.capacity = capacity;
+  std::string err;
+  auto srv = kvcpu::CosimProcess::start(KVCPU_COSIM_BIN, {"--quiet"}, &err);
+  if (!srv) {
+    *note = std::string("cannot start ") + KVCPU_COSIM_BIN + ": " + err;
+    return false;
+  }
+  auto dev = kvcpu::Device::open(srv->uri());
+  if (!dev.ok()) {
+    *note = dev.status().to_string();
+    return false;
+  }
+  auto backend = kt::DeviceBackend::Create(*dev, mode, &err);
+  if (!backend) {
+    *note = err;
+    return false;
+  }
+  kt::DeviceBackend* b = backend.get();
+  auto policy = kt::MakeHepcPolicy(mode, std::move(backend));
+  const auto t0 = std::chrono::steady_clock::now();
+  if (auto e = kt::Replay(trace, options, *policy, stats)) {
+    *note = *e;
+    return false;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const kvcpu::model::RtbdConfig dir = b->dir_config();
+  const kt::DeviceBackendStats ds = b->stats();
+  kt::ReplayStats fast;
+  auto fp = kt::MakeHepcPolicy(mode, kt::MakeModelBackend(mode, dir));
+  if (auto e = kt::Replay(trace, options, *fp, &fast)) {
+    *note = "fast mode: " + *e;
+    return false;
+  }
+  const bool same = fast.hits == stats->hits && fast.resident_hits == stats->resident_hits &&
+                    fast.inserts == stats->inserts && fast.evictions == stats->evictions &&
+                    fast.conflict_evictions == stats->conflict_evictions;
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  *note = (same ? "agree: " : "DISAGREE: ") + std::string("hits ") + n(stats->hits) + " / " + n(stats->references) +
+          ", evictions " + n(stats->evictions) + " (" + n(stats->conflict_evictions) + " set conflicts)";
+  if (!same) {
+    *note += "; fast mode: hits " + n(fast.hits) + ", evictions " + n(fast.evictions) + " (" +
+             n(fast.conflict_evictions) + " set conflicts)";
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "; directory %u sets x 8 ways, buckets of 2^%u steps x %u; %llu commands, %llu waits, %.1f s",
+                1u << dir.set_bits, dir.bucket_shift, dir.num_buckets, static_cast<unsigned long long>(ds.commands),
+                static_cast<unsigned long long>(ds.waits), secs);
+  *note += buf;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,24 +303,30 @@ int main(int argc, char** argv) {
     return kExitRuntime;
   }
 
-  auto replay = [&](const std::string& policy_name, size_t capacity,
-                    kvcpu::trace::ReplayStats* stats) -> bool {
-    std::unique_ptr<kvcpu::trace::Policy> policy = kvcpu::trace::MakePolicy(policy_name, trace);
-    kvcpu::trace::ReplayOptions options;
+  if (args.requests > 0 && args.requests < trace.requests.size()) {
+    TruncateTrace(&trace, args.requests);
+  }
+
+  kvcpu::trace::ReplayOptions options;
+  options.step_us = args.step_us;
+  auto replay = [&](kvcpu::trace::Policy& policy, size_t capacity, kvcpu::trace::ReplayStats* stats) -> bool {
     options.capacity = capacity;
-    options.step_us = args.step_us;
-    if (auto err = kvcpu::trace::Replay(trace, options, *policy, stats)) {
+    if (auto err = kvcpu::trace::Replay(trace, options, policy, stats)) {
       std::fprintf(stderr, "kvtrace: replay: %s\n", err->c_str());
       return false;
     }
     return true;
   };
+  auto replay_named = [&](const std::string& name, size_t capacity, kvcpu::trace::ReplayStats* stats) {
+    return replay(*kvcpu::trace::MakePolicy(name, trace), capacity, stats);
+  };
 
   kvcpu::trace::ReplayStats unbounded;
-  if (!replay("lru", static_cast<size_t>(trace.distinct_blocks), &unbounded)) {
+  if (!replay_named("lru", static_cast<size_t>(trace.distinct_blocks), &unbounded)) {
     return kExitRuntime;
   }
-  std::printf("trace %s\n", args.trace.c_str());
+  std::printf("trace %s%s\n", args.trace.c_str(),
+              args.requests > 0 ? (" (first " + std::to_string(trace.requests.size()) + " requests)").c_str() : "");
   std::printf("  %zu requests, %llu block references, %llu distinct blocks, %llu steps\n",
               trace.requests.size(), static_cast<unsigned long long>(trace.references),
               static_cast<unsigned long long>(trace.distinct_blocks),
@@ -235,24 +334,54 @@ int main(int argc, char** argv) {
   std::printf("  unbounded-cache hit rate %.4f\n", unbounded.hit_rate());
   std::printf("  step %zu us: at most %llu requests waiting (the hint lookahead)\n\n",
               args.step_us, static_cast<unsigned long long>(unbounded.max_waiting));
-  std::printf("prefix-block hit rate\n%10s", "capacity");
+
+  // Columns: the policies, and with --device each HEPC policy again on the device.
+  std::vector<std::string> columns;
   for (const std::string& p : args.policies) {
-    std::printf("  %7s", p.c_str());
+    columns.push_back(p);
+    if (args.device && p.starts_with("hepc-")) {
+      columns.push_back(p + "-device");
+    }
+  }
+  std::printf("prefix-block hit rate\n%10s", "capacity");
+  for (const std::string& p : columns) {
+    std::printf("  %*s", static_cast<int>(std::max<size_t>(7, p.size())), p.c_str());
   }
   std::printf("\n");
 
   std::vector<Row> rows;
+  std::vector<std::string> device_notes;
+  bool agree = true;
   for (size_t capacity : args.capacities) {
     std::printf("%10zu", capacity);
-    for (const std::string& p : args.policies) {
+    for (const std::string& p : columns) {
       Row row{capacity, p, {}};
-      if (!replay(p, capacity, &row.stats)) {
-        return kExitRuntime;
+      if (!p.ends_with("-device")) {
+        if (!replay_named(p, capacity, &row.stats)) {
+          return kExitRuntime;
+        }
+      } else {
+        const std::string base = p.substr(0, p.size() - 7);
+        std::string note;
+        if (!ReplayOnDevice(trace, options, capacity, base, &row.stats, &note)) {
+          std::printf("\n");
+          std::fprintf(stderr, "kvtrace: %s at capacity %zu: %s\n", p.c_str(), capacity, note.c_str());
+          return kExitRuntime;
+        }
+        agree = agree && note.starts_with("agree");
+        device_notes.push_back(std::to_string(capacity) + " " + base + ": " + note);
       }
-      std::printf("  %7.4f", row.stats.hit_rate());
+      std::printf("  %*.4f", static_cast<int>(std::max<size_t>(7, p.size())), row.stats.hit_rate());
+      std::fflush(stdout);
       rows.push_back(std::move(row));
     }
     std::printf("\n");
+  }
+  if (!device_notes.empty()) {
+    std::printf("\ndevice runs (kvcpu-cosim through libkvcpu) against fast mode on the device's geometry\n");
+    for (const std::string& n : device_notes) {
+      std::printf("  %s\n", n.c_str());
+    }
   }
 
   if (!args.csv.empty()) {
@@ -279,7 +408,7 @@ int main(int argc, char** argv) {
     p.ylabel = "hit rate";
     p.logx = true;
     p.yrange = std::make_pair(0.0, 1.0);
-    for (const std::string& name : args.policies) {
+    for (const std::string& name : columns) {
       kvcpu::plot::Series s{name, {}};
       for (const Row& row : rows) {
         if (row.policy == name) {
@@ -292,6 +421,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "kvtrace: --plot %s: %s\n", args.plot.c_str(), err->c_str());
       return kExitRuntime;
     }
+  }
+  if (!agree) {
+    std::fprintf(stderr, "kvtrace: the device and fast mode disagree (see above)\n");
+    return kExitRuntime;
   }
   return kExitOk;
 }

@@ -5,6 +5,7 @@
 #include "hepc.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <list>
 #include <set>
 #include <unordered_map>
@@ -126,23 +127,77 @@ class OptPolicy final : public Policy {
   std::unordered_map<BlockId, uint64_t> key_;     // id -> its next use in order_
 };
 
-// HEPC model as a policy: the runtime side (keys, hints from arrived requests) is here, the
-// decisions are the model's. docs/trace-replay.md "HEPC policies".
+// HepcModel behind the backend interface (fast mode).
+class ModelBackend final : public HepcBackend {
+ public:
+  ModelBackend(model::Mode mode, const model::RtbdConfig& dir) : m_(dir, HepcReplayConfig(mode)) {}
+
+  void StepAdvance(uint32_t step) override {
+    std::vector<model::Plan> plans;  // none: max plans 0
+    Expect(m_.StepAdvance(step, &plans), "STEP_ADVANCE", step);
+  }
+  void Insert(BlockId id) override {
+    Expect(m_.Insert(model::InsertArgs{.key = BlockKey(id), .tier = 0}).status, "INSERT", id);
+  }
+  void Touch(BlockId id) override { Expect(m_.Touch(BlockKey(id)).status, "TOUCH", id); }
+  void Delete(BlockId id) override { Expect(m_.Delete(BlockKey(id)).status, "DELETE", id); }
+  void Share(BlockId id) override {
+    Expect(m_.Share(BlockKey(id)).status, "SHARE", id);
+    Expect(m_.Release(BlockKey(id)).status, "RELEASE", id);
+  }
+  void Prefetch(BlockId id, uint32_t target) override {
+    (void)m_.UpdateHint(BlockKey(id), model::Hint::kPrefetch, target);  // absent or stale: fine
+  }
+  std::optional<BlockId> Victim() override {
+    const model::VictimResult v = m_.Victim();
+    if (v.handle == model::kNoHandle) {
+      return std::nullopt;
+    }
+    return BlockIdOf(m_.dir().entry(v.handle).key);
+  }
+  std::optional<BlockId> SetVictim(BlockId incoming) override {
+    const uint32_t set = m_.dir().SetOf(BlockKey(incoming));
+    for (uint32_t w = 0; w < model::kWays; ++w) {
+      if (!m_.dir().entry(set * model::kWays + w).valid) {
+        return std::nullopt;
+      }
+    }
+    const uint32_t h = m_.SetVictim(set);
+    if (h == model::kNoHandle) {
+      return std::nullopt;
+    }
+    return BlockIdOf(m_.dir().entry(h).key);
+  }
+  std::optional<std::string> error() const override { return error_; }
+
+ private:
+  void Expect(model::Status got, const char* op, uint64_t arg) {
+    if (got != model::Status::kSuccess && !error_) {
+      char st[16];
+      std::snprintf(st, sizeof(st), "0x%04X", static_cast<unsigned>(got));
+      error_ = std::string("model ") + op + " " + std::to_string(arg) + ": status " + st;
+    }
+  }
+
+  model::HepcModel m_;
+  std::optional<std::string> error_;
+};
+
+// A HEPC backend as a policy: the runtime side (keys, hints from arrived requests) is here,
+// the decisions are the backend's. docs/trace-replay.md "HEPC policies".
 class HepcPolicy final : public Policy {
  public:
-  static constexpr unsigned kBucketShift = 8;  // 256 steps per bucket, 262,144-step window
-
-  explicit HepcPolicy(model::Mode mode)
-      : mode_(mode), m_(model::RtbdConfig{13, kBucketShift, 1024}, Config(mode)) {}
+  HepcPolicy(model::Mode mode, std::unique_ptr<HepcBackend> backend)
+      : mode_(mode), b_(std::move(backend)) {}
 
   std::string_view name() const override {
     return mode_ == model::Mode::kSeed ? "hepc-seed" : "hepc-hint";
   }
 
-  void OnStepAdvance(uint64_t step) override {
-    std::vector<model::Plan> plans;  // none: the replay owns residency (max plans 0)
-    (void)m_.StepAdvance(static_cast<uint32_t>(step), &plans);
-  }
+  std::optional<std::string> Failed() const override { return b_->error(); }
+  void OnEnd() override { b_->Sync(); }
+
+  void OnStepAdvance(uint64_t step) override { b_->StepAdvance(static_cast<uint32_t>(step)); }
 
   void OnRequestBegin(const RequestContext& ctx) override {
     if (ctx.index > 0) {
@@ -191,27 +246,22 @@ class HepcPolicy final : public Policy {
   }
 
   void OnTouch(BlockId id, const Access& a) override {
-    (void)m_.Touch(KeyOf(id));
+    b_->Touch(id);
     if (mode_ == model::Mode::kSeed) {
       if (seen_by_.try_emplace(id, a.request).first->second != a.request) {
-        // Reused by a second request: a shared prefix (SHARE, then RELEASE at once: D = 1).
-        (void)m_.Share(KeyOf(id));
-        (void)m_.Release(KeyOf(id));
+        b_->Share(id);  // reused by a second request: a shared prefix (D = 1)
       }
       return;
     }
     Hint(id);  // the touch consumed the hint; the next waiting use (if any) re-arms it
   }
 
-  BlockId ChooseVictim(const Access&) override {
-    const model::VictimResult v = m_.Victim();
-    return v.handle == model::kNoHandle ? UINT64_MAX : IdOf(m_.dir().entry(v.handle).key);
-  }
+  BlockId ChooseVictim(const Access&) override { return b_->Victim().value_or(UINT64_MAX); }
 
-  void OnEvict(BlockId id) override { (void)m_.Delete(KeyOf(id)); }
+  void OnEvict(BlockId id) override { b_->Delete(id); }
 
   void OnInsert(BlockId id, const Access& a) override {
-    (void)m_.Insert(model::InsertArgs{.key = KeyOf(id), .tier = 0});
+    b_->Insert(id);
     if (mode_ == model::Mode::kSeed) {
       seen_by_.try_emplace(id, a.request);
     } else {
@@ -219,34 +269,9 @@ class HepcPolicy final : public Policy {
     }
   }
 
-  std::optional<BlockId> ConflictVictim(BlockId incoming) override {
-    const uint32_t set = m_.dir().SetOf(KeyOf(incoming));
-    for (uint32_t w = 0; w < model::kWays; ++w) {
-      if (!m_.dir().entry(set * model::kWays + w).valid) {
-        return std::nullopt;
-      }
-    }
-    const uint32_t h = m_.SetVictim(set);
-    if (h == model::kNoHandle) {
-      return std::nullopt;
-    }
-    return IdOf(m_.dir().entry(h).key);
-  }
+  std::optional<BlockId> ConflictVictim(BlockId incoming) override { return b_->SetVictim(incoming); }
 
  private:
-  static model::HepcConfig Config(model::Mode mode) {
-    model::HepcConfig c;
-    c.mode = mode;
-    c.max_evict_plans = 0;
-    c.max_prefetch_plans = 0;
-    return c;
-  }
-  static model::Key KeyOf(BlockId id) {
-    return model::Key{static_cast<uint16_t>(id >> 32), 0, 0, static_cast<uint32_t>(id)};
-  }
-  static BlockId IdOf(const model::Key& k) {
-    return (BlockId{k.request} << 32) | k.token_start;
-  }
   // Prefill step of waiting request j as the runtime can estimate it: the running request
   // ends at last_step_; each request ahead takes 1 + (mean output length so far) steps.
   uint64_t Estimate(size_t j) const {
@@ -259,12 +284,11 @@ class HepcPolicy final : public Policy {
     if (it == pending_.end() || it->second.empty()) {
       return;
     }
-    const uint64_t target = std::min<uint64_t>(est_[it->second.front()], UINT32_MAX);
-    (void)m_.UpdateHint(KeyOf(id), model::Hint::kPrefetch, static_cast<uint32_t>(target));
+    b_->Prefetch(id, static_cast<uint32_t>(std::min<uint64_t>(est_[it->second.front()], UINT32_MAX)));
   }
 
   model::Mode mode_;
-  model::HepcModel m_;
+  std::unique_ptr<HepcBackend> b_;
   uint64_t out_sum_ = 0;
   size_t index_ = 0;
   uint64_t last_step_ = 0;
@@ -286,13 +310,28 @@ std::unique_ptr<Policy> MakePolicy(std::string_view name, const Trace& trace) {
   if (name == "opt") {
     return std::make_unique<OptPolicy>(trace);
   }
-  if (name == "hepc-seed") {
-    return std::make_unique<HepcPolicy>(model::Mode::kSeed);
-  }
-  if (name == "hepc-hint") {
-    return std::make_unique<HepcPolicy>(model::Mode::kHint);
+  for (const model::Mode mode : {model::Mode::kSeed, model::Mode::kHint}) {
+    if (name == (mode == model::Mode::kSeed ? "hepc-seed" : "hepc-hint")) {
+      return MakeHepcPolicy(mode, MakeModelBackend(mode, kReplayDirConfig));
+    }
   }
   return nullptr;
+}
+
+model::HepcConfig HepcReplayConfig(model::Mode mode) {
+  model::HepcConfig c;
+  c.mode = mode;
+  c.max_evict_plans = 0;
+  c.max_prefetch_plans = 0;
+  return c;
+}
+
+std::unique_ptr<HepcBackend> MakeModelBackend(model::Mode mode, const model::RtbdConfig& dir) {
+  return std::make_unique<ModelBackend>(mode, dir);
+}
+
+std::unique_ptr<Policy> MakeHepcPolicy(model::Mode mode, std::unique_ptr<HepcBackend> backend) {
+  return std::make_unique<HepcPolicy>(mode, std::move(backend));
 }
 
 std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& options, Policy& policy,
@@ -312,6 +351,9 @@ std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& optio
     }
   }
 
+  auto failed = [&policy](const std::string& e) {
+    return "policy " + std::string(policy.name()) + ": " + e;
+  };
   ReplayStats s;
   s.steps = total_steps;
   std::unordered_set<BlockId> resident;
@@ -348,7 +390,11 @@ std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& optio
         continue;
       }
       contiguous = false;
-      if (const std::optional<BlockId> cv = policy.ConflictVictim(id)) {
+      const std::optional<BlockId> cv = policy.ConflictVictim(id);
+      if (auto e = policy.Failed()) {
+        return failed(*e);
+      }
+      if (cv) {
         if (resident.erase(*cv) == 0) {
           return "policy " + std::string(policy.name()) + " named block " + std::to_string(*cv) +
                  ", which is not resident, as a conflict victim (request " + std::to_string(i) +
@@ -360,6 +406,9 @@ std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& optio
       }
       if (resident.size() >= options.capacity) {
         const BlockId victim = policy.ChooseVictim(a);
+        if (auto e = policy.Failed()) {
+          return failed(*e);
+        }
         if (resident.erase(victim) == 0) {
           return "policy " + std::string(policy.name()) + " chose block " + std::to_string(victim) +
                  ", which is not resident, as the victim (request " + std::to_string(i) +
@@ -378,6 +427,13 @@ std::optional<std::string> Replay(const Trace& trace, const ReplayOptions& optio
       policy.OnStepAdvance(step);
     }
     free_at_us = SatAdd(start_us, SatMul(r.output_length + 1, options.step_us));
+    if (auto e = policy.Failed()) {
+      return failed(*e);
+    }
+  }
+  policy.OnEnd();
+  if (auto e = policy.Failed()) {
+    return failed(*e);
   }
   *stats = s;
   return std::nullopt;

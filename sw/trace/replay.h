@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hepc.h"
 #include "mooncake.h"
 
 namespace kvcpu::trace {
@@ -54,7 +55,7 @@ struct RequestContext {
 // A replacement policy. The replay owns residency and capacity; the policy orders blocks
 // and names victims. Call order per request i: OnStepAdvance(P_i) (for i > 0), OnRequestBegin,
 // then per block either OnTouch, or [ChooseVictim, OnEvict] then OnInsert; then
-// OnStepAdvance(P_i + out_i) if out_i > 0.
+// OnStepAdvance(P_i + out_i) if out_i > 0; after the last request, OnEnd.
 class Policy {
  public:
   virtual ~Policy() = default;
@@ -78,7 +79,55 @@ class Policy {
   // no room for it (the HEPC directory's set is full: a set conflict) names a resident block
   // to evict first. Default: none. A non-resident answer aborts the replay with an error.
   virtual std::optional<BlockId> ConflictVictim(BlockId incoming) { return std::nullopt; }
+  // A policy whose decisions come from elsewhere (a device) reports a failure there here;
+  // the replay stops at it with this message. Default: never.
+  virtual std::optional<std::string> Failed() const { return std::nullopt; }
+  // The last request is done (before the last Failed()): a policy that queues work flushes it.
+  virtual void OnEnd() {}
 };
+
+// The directory and controller a HEPC policy drives, one call per directory op, blocks named
+// by id: HepcModel (fast mode, MakeModelBackend) or a device through the driver (kvtrace
+// --device, sw/trace/device_backend.h). Both are told the same ops in the same order, so they
+// decide alike exactly when the device matches its model. A failure (an op answered with a
+// status the runtime did not expect, a lost device) is latched: error() names the first, and
+// later calls do nothing.
+class HepcBackend {
+ public:
+  virtual ~HepcBackend() = default;
+  virtual void StepAdvance(uint32_t step) = 0;  // absolute, never backwards
+  virtual void Insert(BlockId id) = 0;           // into T0; must succeed
+  virtual void Touch(BlockId id) = 0;            // must find the block
+  virtual void Delete(BlockId id) = 0;           // must find the block
+  virtual void Share(BlockId id) = 0;            // SHARE_PREFIX, then RELEASE: D = 1
+  // PREFETCH hint with a target step (next-use knowledge); the block may be absent.
+  virtual void Prefetch(BlockId id, uint32_t target_step) = 0;
+  virtual std::optional<BlockId> Victim() = 0;   // the demand victim; none: nullopt
+  // When the set `incoming` maps to is full: its set victim (nullopt when the set has room,
+  // or when no way of it may be evicted).
+  virtual std::optional<BlockId> SetVictim(BlockId incoming) = 0;
+  // Every op told so far has been carried out and checked (a device backend queues some).
+  virtual void Sync() {}
+  virtual std::optional<std::string> error() const = 0;
+};
+
+// The directory key of a block id: request = id >> 32, layer 0, head 0, token start = the low
+// 32 bits (the trace's ids fit in 32 bits).
+inline model::Key BlockKey(BlockId id) {
+  return model::Key{static_cast<uint16_t>(id >> 32), 0, 0, static_cast<uint32_t>(id)};
+}
+inline BlockId BlockIdOf(const model::Key& k) { return (BlockId{k.request} << 32) | k.token_start; }
+
+// What the HEPC policies run with: `mode`, every other HepcConfig field at its default, and
+// no plans (the replay owns residency).
+model::HepcConfig HepcReplayConfig(model::Mode mode);
+// The fast mode's directory: 65,536 entries, 256-step buckets, 1,024 of them (the verilated
+// core's geometry, rtl/CMakeLists.txt).
+inline constexpr model::RtbdConfig kReplayDirConfig{13, 8, 1024};
+
+std::unique_ptr<HepcBackend> MakeModelBackend(model::Mode mode, const model::RtbdConfig& dir);
+// "hepc-seed" (mode kSeed) or "hepc-hint" (kHint) on `backend`, which must run that mode.
+std::unique_ptr<Policy> MakeHepcPolicy(model::Mode mode, std::unique_ptr<HepcBackend> backend);
 
 // Policy names MakePolicy knows, in table order.
 inline constexpr std::string_view kPolicyNames[] = {"lru", "fifo", "opt", "hepc-seed",
