@@ -7,6 +7,8 @@
 #   make synth     Yosys iCE40 synthesis of every RTL module
 #   make regs      regenerate register outputs from rtl/regs/kvcpu_regs.toml
 #   make bench     bridge/simulation benchmark (figures in docs/performance.md)
+#   make replay    the Mooncake trace through LRU, OPT and the HEPC modes, fast and on the
+#                  cosim device (TRACE=FILE, CAPACITY=N,N...; docs/trace-replay.md)
 #   make asan      C++ tests under AddressSanitizer + UBSan (build-asan/)
 #   make clean
 
@@ -15,7 +17,7 @@ JOBS   ?= $(shell nproc)
 GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
 CTEST  := ctest --test-dir $(BUILD) --output-on-failure --timeout 600 -j $(JOBS)
 
-.PHONY: all setup configure build run test regress lint synth regs bench asan clean
+.PHONY: all setup configure build run test regress lint synth regs bench replay asan clean
 
 all: build
 
@@ -64,6 +66,11 @@ bench: build
 	@$(BUILD)/sw/bench/kvcpu-qbench
 	@$(BUILD)/sw/bench/kvbench --compare fifo,rr,wrr,kairo
 	@$(BUILD)/sw/bench/kvbench --device --compare fifo,kairo --ms 50
+
+TRACE    ?= ../shared/data/mooncake/synthetic_trace.jsonl
+CAPACITY ?= 2000,8000
+replay: build
+	@$(BUILD)/sw/trace/kvtrace --trace $(TRACE) --capacity $(CAPACITY) --policy lru,opt,hepc-seed,hepc-hint --device
 
 asan: setup
 	@test -f $(BUILD)-asan/CMakeCache.txt || \
