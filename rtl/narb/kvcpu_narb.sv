@@ -78,6 +78,7 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_evict_demotions_o,
   output logic [CntW-1:0]      cnt_cpl_errors_o,
   output logic [10*CntW-1:0]   cnt_hist_o,     // bucket b at [b*CntW +: CntW]
+  output logic [32*CntW-1:0]   cnt_hist_fine_o,  // fine bucket f at [f*CntW +: CntW]
   output logic [SlotW:0]       sts_outstanding_o,
   output logic [SlotW:0]       sts_outstanding_nd_o,
   output logic [5*QCntW-1:0]   sts_q_count_o,  // class c at [c*QCntW +: QCntW]
@@ -89,7 +90,8 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_ctrl_insufficient_o,
   output logic [7:0]           sts_eff_decode_budget_o,
   output logic [7:0]           sts_eff_prefetch_budget_o,
-  output logic [3:0]           sts_p99_bucket_o,
+  output logic [3:0]           sts_p99_bucket_o,  // Kairo bucket of the last judged p99
+  output logic [4:0]           sts_p99_fine_o,    // its fine bucket
   output logic [CntW-1:0]      cnt_write_turns_o,
   output logic [CntW-1:0]      cnt_pace_holds_o,
   output logic [CntW-1:0]      cnt_cap_holds_o,
@@ -439,33 +441,70 @@ module kvcpu_narb #(
   logic cpl_hit;
   logic [TimeW-1:0] cpl_lat;
   logic [3:0]       cpl_bucket;
+  logic [4:0]       cpl_fine;
   assign cpl_hit = cpl_valid_i && ({1'b0, cpl_slot_i} < (SlotW+1)'(NumSlots)) && busy_q[cpl_slot_i];
   assign cpl_lat = now_us_i - slot_enq_q[cpl_slot_i];
+
+  // Fine decode-latency buckets (docs/narb.md "Fine buckets"): 32 buckets, upper edges
+  // fine_edge(0..30) µs, the last "> 20000"; every Kairo edge is a fine edge, so the Kairo
+  // bucket is a constant function of the fine one (kairo_of). 31 compares against constants.
+  function automatic logic [15:0] fine_edge(input logic [4:0] f);
+    unique case (f)
+      5'd0:  fine_edge = 16'd5;     5'd1:  fine_edge = 16'd10;    5'd2:  fine_edge = 16'd15;
+      5'd3:  fine_edge = 16'd20;    5'd4:  fine_edge = 16'd25;    5'd5:  fine_edge = 16'd30;
+      5'd6:  fine_edge = 16'd40;    5'd7:  fine_edge = 16'd50;    5'd8:  fine_edge = 16'd60;
+      5'd9:  fine_edge = 16'd80;    5'd10: fine_edge = 16'd100;   5'd11: fine_edge = 16'd125;
+      5'd12: fine_edge = 16'd150;   5'd13: fine_edge = 16'd200;   5'd14: fine_edge = 16'd250;
+      5'd15: fine_edge = 16'd300;   5'd16: fine_edge = 16'd400;   5'd17: fine_edge = 16'd500;
+      5'd18: fine_edge = 16'd600;   5'd19: fine_edge = 16'd800;   5'd20: fine_edge = 16'd1000;
+      5'd21: fine_edge = 16'd1250;  5'd22: fine_edge = 16'd1500;  5'd23: fine_edge = 16'd2000;
+      5'd24: fine_edge = 16'd2500;  5'd25: fine_edge = 16'd3000;  5'd26: fine_edge = 16'd4000;
+      5'd27: fine_edge = 16'd5000;  5'd28: fine_edge = 16'd7500;  5'd29: fine_edge = 16'd10000;
+      default: fine_edge = 16'd20000;  // 30 (31 has no edge)
+    endcase
+  endfunction
+
+  // The Kairo bucket (0..9) that holds fine bucket f.
+  function automatic logic [3:0] kairo_of(input logic [4:0] f);
+    kairo_of = 4'd9;
+    if (f <= 5'd27) kairo_of = 4'd8;
+    if (f <= 5'd23) kairo_of = 4'd7;
+    if (f <= 5'd20) kairo_of = 4'd6;
+    if (f <= 5'd17) kairo_of = 4'd5;
+    if (f <= 5'd14) kairo_of = 4'd4;
+    if (f <= 5'd10) kairo_of = 4'd3;
+    if (f <= 5'd7)  kairo_of = 4'd2;
+    if (f <= 5'd4)  kairo_of = 4'd1;
+    if (f <= 5'd1)  kairo_of = 4'd0;
+  endfunction
+
   always_comb begin
     logic [63:0] lat64;
     lat64 = 64'(cpl_lat);
-    cpl_bucket = 4'd9;
-    if (lat64 <= 64'd5000) cpl_bucket = 4'd8;
-    if (lat64 <= 64'd2000) cpl_bucket = 4'd7;
-    if (lat64 <= 64'd1000) cpl_bucket = 4'd6;
-    if (lat64 <= 64'd500)  cpl_bucket = 4'd5;
-    if (lat64 <= 64'd250)  cpl_bucket = 4'd4;
-    if (lat64 <= 64'd100)  cpl_bucket = 4'd3;
-    if (lat64 <= 64'd50)   cpl_bucket = 4'd2;
-    if (lat64 <= 64'd25)   cpl_bucket = 4'd1;
-    if (lat64 <= 64'd10)   cpl_bucket = 4'd0;
+    cpl_fine = 5'd31;
+    for (int f = 30; f >= 0; f--) begin
+      if (lat64 <= 64'(fine_edge(5'(f)))) begin
+        cpl_fine = 5'(f);
+      end
+    end
   end
+  assign cpl_bucket = kairo_of(cpl_fine);
 
   // ---------------------------------------------------------------- adaptive controller
   // Once per window (cfg_ctrl_window_us_i): with at least cfg_ctrl_min_samples_i decode
-  // completions in the window, the p99 bucket is the first whose cumulative count reaches
-  // 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to 1) when
-  // that bucket's upper edge is above the target, else relaxes both by 1 toward the tunables.
+  // completions in the window, the p99 bucket is the first fine bucket whose cumulative count
+  // reaches 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to
+  // 1) when that bucket's upper edge is above the target, else relaxes both by 1 toward the
+  // tunables. The window stops counting when its sample count saturates, so its buckets sum
+  // to the count and 100 * cum >= 99 * n is cum >= n - floor(n / 100): one constant multiply
+  // for floor(n / 100) and 31 16-bit compares, no multiply per bucket.
   localparam int unsigned WinW = 16;
+  localparam int unsigned NFine = 32;
   logic [TimeW-1:0] win_start_q;
-  logic [WinW-1:0]  win_hist_q [10];
+  logic [WinW-1:0]  win_hist_q [NFine];
   logic [WinW-1:0]  win_n_q;
-  logic [3:0]       p99_bucket_q, p99_b;
+  logic [3:0]       p99_bucket_q;
+  logic [4:0]       p99_fine_q, p99_b;
   logic             ctrl_on, win_end, win_enough, p99_over;
   logic [CntW-1:0]  cnt_upd_q, cnt_boost_q, cnt_relax_q, cnt_insuf_q;
   logic [7:0]       eff_dec_boost, eff_pf_boost, eff_dec_relax, eff_pf_relax;
@@ -473,36 +512,24 @@ module kvcpu_narb #(
   assign win_end    = ctrl_on && ((now_us_i - win_start_q) >= cfg_ctrl_window_us_i);
   assign win_enough = win_n_q >= cfg_ctrl_min_samples_i;
   always_comb begin
-    logic [WinW+6:0] cum;
-    logic [WinW+6:0] need;
+    logic [WinW-1:0] cum;
+    logic [WinW-1:0] need;
     logic            hit;
-    need  = (WinW+7)'(win_n_q) * (WinW+7)'(99);
+    // floor(n / 100) = (n * 83887) >> 23 for every 16-bit n (checked exhaustively)
+    need  = win_n_q - WinW'((40'(win_n_q) * 40'd83887) >> 23);
     cum   = '0;
     hit   = 1'b0;
-    p99_b = 4'd9;
-    for (int b = 0; b < 9; b++) begin
-      cum = cum + (WinW+7)'(win_hist_q[b]);
-      if (!hit && (cum * (WinW+7)'(100)) >= need) begin
-        p99_b = 4'(b);
+    p99_b = 5'd31;
+    for (int b = 0; b < NFine - 1; b++) begin
+      cum = cum + win_hist_q[b];
+      if (!hit && cum >= need) begin
+        p99_b = 5'(b);
         hit   = 1'b1;
       end
     end
   end
   always_comb begin
-    logic [63:0] edge_us;
-    unique case (p99_b)
-      4'd0: edge_us = 64'd10;
-      4'd1: edge_us = 64'd25;
-      4'd2: edge_us = 64'd50;
-      4'd3: edge_us = 64'd100;
-      4'd4: edge_us = 64'd250;
-      4'd5: edge_us = 64'd500;
-      4'd6: edge_us = 64'd1000;
-      4'd7: edge_us = 64'd2000;
-      4'd8: edge_us = 64'd5000;
-      default: edge_us = '1;
-    endcase
-    p99_over = (p99_b == 4'd9) || (edge_us > 64'(cfg_target_p99_us_i));
+    p99_over = (p99_b == 5'd31) || (64'(fine_edge(p99_b)) > 64'(cfg_target_p99_us_i));
   end
   always_comb begin
     logic [8:0] d2;
@@ -526,20 +553,22 @@ module kvcpu_narb #(
       win_start_q  <= '0;
       win_n_q      <= '0;
       p99_bucket_q <= '0;
+      p99_fine_q   <= '0;
       eff_dec_q    <= 8'd32;
       eff_pf_q     <= 8'd16;
       cnt_upd_q    <= '0;
       cnt_boost_q  <= '0;
       cnt_relax_q  <= '0;
       cnt_insuf_q  <= '0;
-      for (int b = 0; b < 10; b++) begin
+      for (int b = 0; b < NFine; b++) begin
         win_hist_q[b] <= '0;
       end
     end else begin
       if (win_end) begin
         cnt_upd_q <= cnt_upd_q + 1'b1;
         if (win_enough) begin
-          p99_bucket_q <= p99_b;
+          p99_fine_q   <= p99_b;
+          p99_bucket_q <= kairo_of(p99_b);
           if (adaptive && p99_over) begin
             cnt_boost_q <= cnt_boost_q + 1'b1;
           end else if (adaptive) begin
@@ -557,22 +586,22 @@ module kvcpu_narb #(
         eff_pf_q  <= p99_over ? eff_pf_boost : eff_pf_relax;
       end
       // Window counts: restart at a window end (or while the controller is off), then add
-      // this cycle's decode completion.
-      for (int b = 0; b < 10; b++) begin
-        logic [WinW-1:0] base;
-        base = (win_end || !ctrl_on) ? '0 : win_hist_q[b];
-        if (ctrl_on && cpl_dec && cpl_bucket == 4'(b) && base != '1) begin
-          base = base + 1'b1;
-        end
-        win_hist_q[b] <= base;
-      end
+      // this cycle's decode completion unless the sample count is saturated.
       begin
+        logic            clr, add;
         logic [WinW-1:0] n;
-        n = (win_end || !ctrl_on) ? '0 : win_n_q;
-        if (ctrl_on && cpl_dec && n != '1) begin
-          n = n + 1'b1;
+        clr = win_end || !ctrl_on;
+        n   = clr ? '0 : win_n_q;
+        add = ctrl_on && cpl_dec && (n != '1);
+        for (int b = 0; b < NFine; b++) begin
+          logic [WinW-1:0] base;
+          base = clr ? '0 : win_hist_q[b];
+          if (add && cpl_fine == 5'(b)) begin
+            base = base + 1'b1;
+          end
+          win_hist_q[b] <= base;
         end
-        win_n_q <= n;
+        win_n_q <= add ? n + 1'b1 : n;
       end
       if (win_end || !ctrl_on) begin
         win_start_q <= now_us_i;
@@ -587,6 +616,7 @@ module kvcpu_narb #(
   assign sts_eff_decode_budget_o   = eff_dec_q;
   assign sts_eff_prefetch_budget_o = eff_pf_q;
   assign sts_p99_bucket_o          = p99_bucket_q;
+  assign sts_p99_fine_o            = p99_fine_q;
 
   // ---------------------------------------------------------------- registers
   logic [SlotW-1:0] disp_slot_q;
@@ -597,6 +627,7 @@ module kvcpu_narb #(
   logic [CntW-1:0]  cnt_pw_dem_q, cnt_ev_dem_q, cnt_cpl_err_q;
   logic [CntW-1:0]  cnt_wturn_q, cnt_pace_hold_q, cnt_cap_hold_q;
   logic [CntW-1:0]  cnt_hist_q [10];
+  logic [CntW-1:0]  cnt_fine_q [NFine];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -633,6 +664,9 @@ module kvcpu_narb #(
       last_low_q      <= '0;
       for (int b = 0; b < 10; b++) begin
         cnt_hist_q[b] <= '0;
+      end
+      for (int b = 0; b < NFine; b++) begin
+        cnt_fine_q[b] <= '0;
       end
     end else begin
       // Queues: push the accepted request, pop the granted head.
@@ -710,6 +744,7 @@ module kvcpu_narb #(
       end
       if (cpl_hit && slot_dec_q[cpl_slot_i]) begin
         cnt_hist_q[cpl_bucket] <= cnt_hist_q[cpl_bucket] + 1'b1;
+        cnt_fine_q[cpl_fine]   <= cnt_fine_q[cpl_fine] + 1'b1;
       end
     end
   end
@@ -754,6 +789,9 @@ module kvcpu_narb #(
   always_comb begin
     for (int b = 0; b < 10; b++) begin
       cnt_hist_o[b*CntW +: CntW] = cnt_hist_q[b];
+    end
+    for (int b = 0; b < NFine; b++) begin
+      cnt_hist_fine_o[b*CntW +: CntW] = cnt_fine_q[b];
     end
     for (int c = 0; c < NCls; c++) begin
       sts_q_count_o[c*QCntW +: QCntW] = q_cnt_q[c];

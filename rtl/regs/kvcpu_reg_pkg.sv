@@ -2,7 +2,7 @@
 package kvcpu_reg_pkg;
 
   localparam int unsigned ADDR_WIDTH = 16;
-  localparam int unsigned NUM_REGS = 260;  // mapped offsets (array instances count one each)
+  localparam int unsigned NUM_REGS = 293;  // mapped offsets (array instances count one each)
   localparam logic [31:0] VERSION = 32'h00050000;
 
   // Register offsets within BAR0 (an array: instance 0; instance i at ADDR + i*STRIDE)
@@ -54,6 +54,7 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_NARB_CTRL_MIN_SAMPLES = 16'h148;
   localparam logic [15:0] ADDR_NARB_CTRL_MAX_DECODE_BUDGET = 16'h14C;
   localparam logic [15:0] ADDR_NARB_STATUS = 16'h150;
+  localparam logic [15:0] ADDR_NARB_P99_FINE = 16'h154;
   localparam logic [15:0] ADDR_NARB_DISPATCHES = 16'h160;
   localparam logic [15:0] STRIDE_NARB_DISPATCHES = 16'h4;
   localparam int unsigned COUNT_NARB_DISPATCHES = 5;
@@ -108,6 +109,9 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_HEPC_PLAN_HEAD = 16'h294;
   localparam logic [15:0] ADDR_HEPC_PLAN_POP = 16'h298;
   localparam logic [15:0] ADDR_HEPC_PLAN_DROPS = 16'h29C;
+  localparam logic [15:0] ADDR_NARB_HIST_FINE = 16'h300;
+  localparam logic [15:0] STRIDE_NARB_HIST_FINE = 16'h4;
+  localparam int unsigned COUNT_NARB_HIST_FINE = 32;
   localparam logic [15:0] ADDR_Q_SQ_BASE_LO = 16'h400;
   localparam logic [15:0] STRIDE_Q_SQ_BASE_LO = 16'h40;
   localparam int unsigned COUNT_Q_SQ_BASE_LO = 8;
@@ -229,6 +233,7 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] NARB_CTRL_MAX_DECODE_BUDGET_RESET = 32'h00000040;
   localparam logic [31:0] NARB_CTRL_MAX_DECODE_BUDGET_MASK = 32'h000000FF;
   localparam logic [31:0] NARB_STATUS_MASK = 32'hFFFFF1FF;
+  localparam logic [31:0] NARB_P99_FINE_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_DISPATCHES_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_PREFETCH_DEADLINE_HITS_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_PREFETCH_BUDGET_SKIPS_MASK = 32'hFFFFFFFF;
@@ -293,6 +298,7 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] HEPC_PLAN_HEAD_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HEPC_PLAN_POP_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] HEPC_PLAN_DROPS_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_HIST_FINE_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_LO_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_SQ_BASE_HI_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] Q_CQ_BASE_LO_MASK = 32'hFFFFFFFF;

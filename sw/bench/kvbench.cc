@@ -251,6 +251,10 @@ struct Result {
   std::array<uint64_t, m::kNarbClasses> bytes{};
   std::array<uint64_t, m::kNarbClasses> done{};
   std::array<uint64_t, m::kNarbHistBuckets> hist{};
+  // device mode: the arbiter's own fine histogram (NARB_HIST_FINE, enqueue..completion at the
+  // arbiter), the difference over the run
+  std::array<uint64_t, m::kNarbFineBuckets> dev_hist_fine{};
+  bool has_dev_hist_fine = false;
   uint64_t sim_ns = 0;
   m::NarbCounters counters;
   uint64_t errors = 0;
@@ -465,6 +469,8 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   const uint64_t esc0 = rd(regs::kNarbStarvationEscapes), skip0 = rd(regs::kNarbDecodeBudgetSkips);
   const uint64_t turns0 = rd(regs::kNarbWriteTurns), pace0 = rd(regs::kNarbPaceHolds);
   const uint64_t cap0 = rd(regs::kNarbCapHolds), dem0 = rd(regs::kNarbSessDemotions);
+  std::array<uint64_t, m::kNarbFineBuckets> fine0{};
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) fine0[b] = rd(regs::kNarbHistFineAt(b));
   Workload wl(a, decode_only);
   const size_t nw = wl.workers.size();
   const auto ctx = dev.read(regs::kIoContexts);
@@ -554,6 +560,9 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   r.counters.pace_holds = static_cast<uint32_t>(rd(regs::kNarbPaceHolds) - pace0);
   r.counters.cap_holds = static_cast<uint32_t>(rd(regs::kNarbCapHolds) - cap0);
   r.sess_demotions = static_cast<uint32_t>(rd(regs::kNarbSessDemotions) - dem0);
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b)
+    r.dev_hist_fine[b] = static_cast<uint32_t>(rd(regs::kNarbHistFineAt(b)) - fine0[b]);
+  r.has_dev_hist_fine = true;
   return std::nullopt;
 }
 
@@ -576,6 +585,14 @@ void Print(const Result& r) {
   std::printf("decode_hist=");
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
   std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
+  if (r.has_dev_hist_fine) {
+    // the arbiter's fine buckets: bucket i holds latency <= edge i (us) and > edge i-1
+    std::printf("device_hist_fine=");
+    for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.dev_hist_fine[b]);
+    std::printf("   (arbiter NARB_HIST_FINE, us: <=");
+    for (unsigned b = 0; b < m::kNarbFineEdges.size(); ++b) std::printf("%s%" PRIu64, b ? "," : "", m::kNarbFineEdges[b]);
+    std::printf(",>%" PRIu64 ")\n", m::kNarbFineEdges.back());
+  }
   // where decode reads waited: fast mode only (the device mode sees the drive from outside)
   if (!r.decode_wait_ns.empty()) std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
               "die_busy_ahead_p50/p99_us=%.1f/%.1f writes_at_drive_per_decode=%.2f "

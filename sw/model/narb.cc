@@ -272,14 +272,14 @@ bool NarbModel::Complete(uint32_t slot, uint16_t status, uint64_t now_us) {
   Slot& s = slots_[slot];
   if (s.cls == kNarbDecode) {
     const uint64_t lat = (now_us - s.enq_us) & time_mask_;
-    unsigned b = 0;
-    while (b < kNarbHistEdges.size() && lat > kNarbHistEdges[b]) {
-      ++b;
-    }
-    ++cnt_.hist[b];
-    if (cfg_.ctrl_mode != 0) {
-      win_hist_[b] = std::min<uint32_t>(win_hist_[b] + 1, 0xFFFF);
-      win_n_ = std::min<uint32_t>(win_n_ + 1, 0xFFFF);
+    const unsigned f = NarbFineBucket(lat);
+    ++cnt_.hist[NarbHistBucket(lat)];
+    ++cnt_.hist_fine[f];
+    // The window stops counting when its sample count saturates (65,535): its buckets then
+    // always sum to the sample count.
+    if (cfg_.ctrl_mode != 0 && win_n_ < 0xFFFF) {
+      ++win_hist_[f];
+      ++win_n_;
     }
   } else {
     --nd_;
@@ -297,14 +297,16 @@ void NarbModel::ControlTick(uint64_t now_us) {
     if (win_n_ >= cfg_.ctrl_min_samples) {
       unsigned b = 0;
       uint64_t cum = win_hist_[0];
-      while (b < kNarbHistBuckets - 1 && cum * 100 < static_cast<uint64_t>(win_n_) * 99) {
+      while (b < kNarbFineBuckets - 1 && cum * 100 < static_cast<uint64_t>(win_n_) * 99) {
         ++b;
         cum += win_hist_[b];
       }
-      p99_bucket_ = b;
+      p99_fine_ = b;
+      // The Kairo bucket that holds fine bucket b (its upper edge is in it).
+      p99_bucket_ = b == kNarbFineBuckets - 1 ? kNarbHistBuckets - 1 : NarbHistBucket(kNarbFineEdges[b]);
       if (adaptive) {
         const bool over =
-            b == kNarbHistBuckets - 1 || kNarbHistEdges[b] > (cfg_.target_p99_us & time_mask_);
+            b == kNarbFineBuckets - 1 || kNarbFineEdges[b] > (cfg_.target_p99_us & time_mask_);
         if (over) {
           ++cnt_.ctrl_boosts;
           const uint32_t cap = cfg_.ctrl_max_decode_budget;

@@ -14,7 +14,8 @@
 // deadline + slack after reaching its queue head.
 // Coverage: mode x class, every KAIRO rule, every counter event, reservation holding back a
 // non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
-// queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
+// queues, held outputs, all slots busy, every decode-latency bucket (the 10 Kairo ones and the
+// 32 fine ones, every counter compared each cycle), the adaptive controller
 // boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
 // counters are compared every cycle), the KAIRO decode protection (the write turn of each
 // write class, the non-decode cap and the write pacing holding a class back, an aged write
@@ -116,6 +117,10 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
+    if (Rand(r, 8) == 0) {  // long latencies: the fine buckets up to > 20,000 us
+      p.dt_max = 20 + Rand(r, 400);
+      p.lat_max = p.lat_min + Rand(r, 30000);
+    }
   }
   for (auto& w : p.mix) {
     w = Rand(r, 3) ? 1 + Rand(r, 10) : 0;
@@ -186,6 +191,7 @@ int Run(int argc, char** argv) {
   auto& rng = sim.rng();
   Coverage cov;
   uint64_t errors = 0;
+  uint64_t last_relaxes = 0, last_updates = 0;  // the controller's judgements seen so far
   auto fail = [&](const char* what, uint64_t got, uint64_t want) {
     if (errors < 20) {
       std::printf("[%s] MISMATCH cycle %" PRIu64 ": %s: dut %" PRIu64 " model %" PRIu64 "\n",
@@ -402,6 +408,10 @@ int Run(int argc, char** argv) {
         const uint64_t h = dut.cnt_hist_o[b];  // CntW = 32: one word per bucket
         if (h != (k.hist[b] & kCntMask)) fail("cnt_hist_o[bucket]", h, k.hist[b]);
       }
+      for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) {
+        const uint64_t h = dut.cnt_hist_fine_o[b];
+        if (h != (k.hist_fine[b] & kCntMask)) fail("cnt_hist_fine_o[bucket]", h, k.hist_fine[b]);
+      }
       if (dut.sts_outstanding_o != model.outstanding())
         fail("sts_outstanding_o", dut.sts_outstanding_o, model.outstanding());
       if (dut.sts_outstanding_nd_o != model.outstanding_nondecode())
@@ -438,6 +448,21 @@ int Run(int argc, char** argv) {
              model.eff_prefetch_budget());
       if (dut.sts_p99_bucket_o != model.p99_bucket())
         fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
+      if (dut.sts_p99_fine_o != model.p99_fine_bucket())
+        fail("sts_p99_fine_o", dut.sts_p99_fine_o, model.p99_fine_bucket());
+      if (k.ctrl_relaxes != last_relaxes) {
+        // the fine edge decides where the Kairo edge of the same p99 would have boosted
+        const unsigned kb = model.p99_bucket();
+        if (kb == m::kNarbHistBuckets - 1 || m::kNarbHistEdges[kb] > ph.cfg.target_p99_us)
+          ++cov["controller relaxes on a fine edge the Kairo edge would boost"];
+        last_relaxes = k.ctrl_relaxes;
+      }
+      if (k.ctrl_updates != last_updates) {
+        const unsigned f = model.p99_fine_bucket();
+        if (f < m::kNarbFineBuckets - 1 && m::kNarbFineEdges[f] != m::kNarbHistEdges[model.p99_bucket()])
+          ++cov["controller p99 inside a Kairo bucket"];
+        last_updates = k.ctrl_updates;
+      }
       if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget)
         ++cov["adaptive decode budget away from the tunable"];
       if (mode == 3) {
@@ -576,6 +601,9 @@ int Run(int argc, char** argv) {
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
     if (k.hist[b]) ++cov["decode latency bucket " + std::to_string(b)];
   }
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) {
+    if (k.hist_fine[b]) ++cov["decode latency fine bucket " + std::to_string(b)];
+  }
   if (k.ctrl_boosts) ++cov["controller boosts"];
   if (k.ctrl_relaxes) ++cov["controller relaxes"];
   if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
@@ -621,6 +649,10 @@ int Run(int argc, char** argv) {
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)
     req_bins.push_back("decode latency bucket " + std::to_string(b));
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b)
+    req_bins.push_back("decode latency fine bucket " + std::to_string(b));
+  req_bins.push_back("controller relaxes on a fine edge the Kairo edge would boost");
+  req_bins.push_back("controller p99 inside a Kairo bucket");
   const bool cov_ok = cov.check(req_bins);
   if (bound_checks == 0) {
     std::printf("[%s] no starvation-bound check ran\n", KVCPU_TB_NAME);

@@ -86,6 +86,7 @@ inline constexpr uint32_t kNarbCtrlWindowUs = 0x144u;
 inline constexpr uint32_t kNarbCtrlMinSamples = 0x148u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudget = 0x14Cu;
 inline constexpr uint32_t kNarbStatus = 0x150u;
+inline constexpr uint32_t kNarbP99Fine = 0x154u;
 inline constexpr uint32_t kNarbDispatches = 0x160u;
 inline constexpr uint32_t kNarbDispatchesStride = 0x004u;
 inline constexpr unsigned kNarbDispatchesInstances = 5u;
@@ -144,6 +145,10 @@ inline constexpr uint32_t kHepcPlanCount = 0x290u;
 inline constexpr uint32_t kHepcPlanHead = 0x294u;
 inline constexpr uint32_t kHepcPlanPop = 0x298u;
 inline constexpr uint32_t kHepcPlanDrops = 0x29Cu;
+inline constexpr uint32_t kNarbHistFine = 0x300u;
+inline constexpr uint32_t kNarbHistFineStride = 0x004u;
+inline constexpr unsigned kNarbHistFineInstances = 32u;
+constexpr uint32_t kNarbHistFineAt(unsigned i) { return kNarbHistFine + i * kNarbHistFineStride; }
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -470,6 +475,8 @@ inline constexpr RegInfo kRegisters[] = {
      "Controller: the largest decode budget it sets."},
     {"NARB_STATUS", 0x150u, Access::kRo, 0xFFFFF1FFu, false, 0x00000000u, kNarbStatusFields, 4,
      "Arbiter state now."},
+    {"NARB_P99_FINE", 0x154u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "The adaptive controller's last judged p99 as a fine bucket (0..31, docs/narb.md \"Fine buckets\"); NARB_STATUS.P99_BUCKET is the Kairo bucket that holds it."},
     {"NARB_DISPATCHES[0]", 0x160u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
     {"NARB_DISPATCHES[1]", 0x164u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
@@ -616,6 +623,70 @@ inline constexpr RegInfo kRegisters[] = {
      "Any write removes the oldest plan from the FIFO (nothing when empty). Reads return 0."},
     {"HEPC_PLAN_DROPS", 0x29Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Plans dropped because the FIFO was full (wraps at 2^32). The directory never waits for the FIFO."},
+    {"NARB_HIST_FINE[0]", 0x300u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[1]", 0x304u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[2]", 0x308u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[3]", 0x30Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[4]", 0x310u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[5]", 0x314u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[6]", 0x318u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[7]", 0x31Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[8]", 0x320u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[9]", 0x324u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[10]", 0x328u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[11]", 0x32Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[12]", 0x330u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[13]", 0x334u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[14]", 0x338u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[15]", 0x33Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[16]", 0x340u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[17]", 0x344u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[18]", 0x348u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[19]", 0x34Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[20]", 0x350u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[21]", 0x354u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[22]", 0x358u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[23]", 0x35Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[24]", 0x360u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[25]", 0x364u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[26]", 0x368u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[27]", 0x36Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[28]", 0x370u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[29]", 0x374u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[30]", 0x378u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[31]", 0x37Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,

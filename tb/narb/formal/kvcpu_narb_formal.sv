@@ -60,6 +60,8 @@ module kvcpu_narb_formal #(
   logic [63:0] disp_lba;
   logic [3:0]  c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
   logic [39:0] hist;
+  logic [127:0] hist_fine;
+  logic [4:0]  p99_fine;
   logic [2:0]  outstanding, outstanding_nd;
   logic [9:0]  q_count;
   logic [3:0]  c12, c13, c14, c15, c16, c17, c18, c19, p99_bucket;
@@ -86,12 +88,13 @@ module kvcpu_narb_formal #(
     .cnt_disp_evict_o(c3), .cnt_disp_normal_o(c4), .cnt_prefetch_deadline_hits_o(c5),
     .cnt_prefetch_budget_skips_o(c6), .cnt_decode_budget_skips_o(c7),
     .cnt_starvation_escapes_o(c8), .cnt_prefill_demotions_o(c9), .cnt_evict_demotions_o(c10),
-    .cnt_cpl_errors_o(c11), .cnt_hist_o(hist),
+    .cnt_cpl_errors_o(c11), .cnt_hist_o(hist), .cnt_hist_fine_o(hist_fine),
     .sts_outstanding_o(outstanding), .sts_outstanding_nd_o(outstanding_nd),
     .sts_q_count_o(q_count), .sts_dec_used_o(dec_used), .sts_pf_used_o(pf_used),
     .cnt_ctrl_updates_o(c12), .cnt_ctrl_boosts_o(c13), .cnt_ctrl_relaxes_o(c14),
     .cnt_ctrl_insufficient_o(c15), .sts_eff_decode_budget_o(eff_dec),
     .sts_eff_prefetch_budget_o(eff_pf), .sts_p99_bucket_o(p99_bucket),
+    .sts_p99_fine_o(p99_fine),
     .cnt_write_turns_o(c16), .cnt_pace_holds_o(c17), .cnt_cap_holds_o(c18),
     .cnt_sess_demotions_o(c19), .sts_sess_tokens_o(sess_tokens));
 
