@@ -64,6 +64,8 @@ module kvcpu_narb #(
   input  logic [TimeW-1:0]     cfg_write_gap_us_i,     // KAIRO: write pacing (0 none)
   input  logic [7:0]           cfg_sess_burst_i,       // KAIRO: session fairness (0 off)
   input  logic [TimeW-1:0]     cfg_sess_refill_us_i,
+  input  logic [7:0]           cfg_model_burst_i,      // KAIRO: model fairness (0 off)
+  input  logic [TimeW-1:0]     cfg_model_refill_us_i,
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -96,7 +98,9 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_pace_holds_o,
   output logic [CntW-1:0]      cnt_cap_holds_o,
   output logic [CntW-1:0]      cnt_sess_demotions_o,
-  output logic [4*8-1:0]       sts_sess_tokens_o  // session bucket b at [b*8 +: 8]
+  output logic [4*8-1:0]       sts_sess_tokens_o,  // session bucket b at [b*8 +: 8]
+  output logic [CntW-1:0]      cnt_model_demotions_o,
+  output logic [4*8-1:0]       sts_model_tokens_o  // model bucket b at [b*8 +: 8]
 );
   localparam int unsigned NCls  = 5;
   localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
@@ -135,65 +139,94 @@ module kvcpu_narb #(
   logic       req_fire;
   assign req_cls     = (req_class_i > 3'd4) ? 3'd4 : req_class_i;
 
-  // Session fairness (KAIRO, cfg_sess_burst_i != 0): one decode token bucket per session
-  // bucket (req_session_i % SessB). A DECODE request whose bucket is empty is demoted to the
-  // NORMAL queue when accepted; an accepted DECODE request takes a token. Every
-  // cfg_sess_refill_us_i each bucket gains a token, up to cfg_sess_burst_i.
-  localparam int unsigned SessB = 4;
-  logic [7:0]       tok_q [SessB];
-  logic [TimeW-1:0] refill_last_q;
-  logic [1:0]       req_bkt;
-  logic             sess_on, refill_due, req_demote, req_tok_zero;
-  assign req_bkt     = req_session_i[1:0];
-  assign sess_on     = (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0);
-  assign refill_due  = (now_us_i - refill_last_q) >= cfg_sess_refill_us_i;
-  assign req_tok_zero = tok_q[req_bkt] == 8'd0;
-  assign req_demote  = sess_on && (req_cls == 3'd0) && req_tok_zero;
-  assign req_qcls    = req_demote ? 3'd4 : req_cls;
-  assign req_ready_o = q_cnt_q[req_qcls] != QCntW'(QDepth);
-  assign req_fire    = req_valid_i && req_ready_o;
+  // Session and model fairness (KAIRO): two banks of decode token buckets, bank 0 by
+  // session (req_session_i % 4, on with cfg_sess_burst_i != 0), bank 1 by model
+  // (req_model_i % 4, on with cfg_model_burst_i != 0). A DECODE request whose bucket is empty
+  // in a bank that is on is demoted to the NORMAL queue when accepted; otherwise it takes a
+  // token from the bucket of each bank that is on. Every refill interval of a bank each of its
+  // buckets gains a token, up to its burst. One generate loop serves both banks.
+  localparam int unsigned NBank = 2, BktN = 4;
+  logic [NBank-1:0]       bank_on, bank_zero, bank_dem;
+  logic [NBank*8-1:0]     bank_burst;
+  logic [NBank*TimeW-1:0] bank_refill_us;
+  logic [NBank*2-1:0]     bank_idx;
+  logic [NBank*4*8-1:0]   bank_tokens;
+  logic [NBank*CntW-1:0]  bank_dem_cnt;
+  logic                   req_demote, req_take, sess_on, req_tok_zero, model_on, req_mtok_zero;
+  assign bank_on        = {(mode_i == 2'd3) && (cfg_model_burst_i != 8'd0),
+                           (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0)};
+  assign bank_burst     = {cfg_model_burst_i, cfg_sess_burst_i};
+  assign bank_refill_us = {cfg_model_refill_us_i, cfg_sess_refill_us_i};
+  assign bank_idx       = {req_model_i[1:0], req_session_i[1:0]};
+  assign bank_dem       = bank_on & bank_zero;
+  assign req_demote     = (req_cls == 3'd0) && (bank_dem != '0);
+  assign req_take       = req_fire && (req_cls == 3'd0) && !req_demote;
+  assign req_qcls       = req_demote ? 3'd4 : req_cls;
+  assign req_ready_o    = q_cnt_q[req_qcls] != QCntW'(QDepth);
+  assign req_fire       = req_valid_i && req_ready_o;
+  assign sess_on        = bank_on[0];
+  assign req_tok_zero   = bank_zero[0];
+  assign model_on       = bank_on[1];
+  assign req_mtok_zero  = bank_zero[1];
 
-  logic [CntW-1:0] cnt_sess_dem_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      refill_last_q  <= '0;
-      cnt_sess_dem_q <= '0;
-      for (int b = 0; b < SessB; b++) begin
-        tok_q[b] <= '0;
-      end
-    end else begin
-      if (req_fire && req_demote) begin
-        cnt_sess_dem_q <= cnt_sess_dem_q + 1'b1;
-      end
-      if (!sess_on) begin
-        refill_last_q <= now_us_i;
-        for (int b = 0; b < SessB; b++) begin
+  for (genvar k = 0; k < NBank; k++) begin : g_bank
+    logic [7:0]       tok_q [BktN];
+    logic [TimeW-1:0] refill_last_q;
+    logic [CntW-1:0]  dem_q;
+    logic [7:0]       burst;
+    logic [1:0]       idx;
+    logic             refill_due;
+    assign burst      = bank_burst[k*8 +: 8];
+    assign idx        = bank_idx[k*2 +: 2];
+    assign refill_due = (now_us_i - refill_last_q) >= bank_refill_us[k*TimeW +: TimeW];
+    assign bank_zero[k] = tok_q[idx] == 8'd0;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        refill_last_q <= '0;
+        dem_q         <= '0;
+        for (int b = 0; b < BktN; b++) begin
           tok_q[b] <= '0;
         end
       end else begin
-        for (int b = 0; b < SessB; b++) begin
-          logic [7:0] t;
-          t = tok_q[b];
-          if (req_fire && !req_demote && req_cls == 3'd0 && req_bkt == 2'(b)) begin
-            t = t - 8'd1;
+        // counted against each bank whose bucket was empty
+        if (req_fire && (req_cls == 3'd0) && bank_dem[k]) begin
+          dem_q <= dem_q + 1'b1;
+        end
+        if (!bank_on[k]) begin
+          refill_last_q <= now_us_i;
+          for (int b = 0; b < BktN; b++) begin
+            tok_q[b] <= '0;
+          end
+        end else begin
+          for (int b = 0; b < BktN; b++) begin
+            logic [7:0] t;
+            t = tok_q[b];
+            if (req_take && idx == 2'(b)) begin
+              t = t - 8'd1;
+            end
+            if (refill_due) begin
+              t = (t >= burst) ? burst : t + 8'd1;
+            end
+            tok_q[b] <= t;
           end
           if (refill_due) begin
-            t = (t >= cfg_sess_burst_i) ? cfg_sess_burst_i : t + 8'd1;
+            refill_last_q <= now_us_i;
           end
-          tok_q[b] <= t;
-        end
-        if (refill_due) begin
-          refill_last_q <= now_us_i;
         end
       end
     end
-  end
-  assign cnt_sess_demotions_o = cnt_sess_dem_q;
-  always_comb begin
-    for (int b = 0; b < SessB; b++) begin
-      sts_sess_tokens_o[b*8 +: 8] = tok_q[b];
+    always_comb begin
+      for (int b = 0; b < BktN; b++) begin
+        bank_tokens[(k*BktN + b)*8 +: 8] = tok_q[b];
+      end
     end
+    assign bank_dem_cnt[k*CntW +: CntW] = dem_q;
   end
+
+  assign cnt_sess_demotions_o  = bank_dem_cnt[0 +: CntW];
+  assign cnt_model_demotions_o = bank_dem_cnt[CntW +: CntW];
+  assign sts_sess_tokens_o     = bank_tokens[0 +: 32];
+  assign sts_model_tokens_o    = bank_tokens[32 +: 32];
 
   logic [EW-1:0] req_entry;
   assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
@@ -813,6 +846,7 @@ module kvcpu_narb #(
                          $stable(disp_class_o) && $stable(disp_req_q))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
   `KV_ASSERT(SessDemote_A, !(req_fire && req_qcls == 3'd0) || !sess_on || !req_tok_zero)
+  `KV_ASSERT(ModelDemote_A, !(req_fire && req_qcls == 3'd0) || !model_on || !req_mtok_zero)
   `KV_ASSERT(NdCap_A, !(kairo && dec_active && cfg_nd_cap_i != '0 && gnt[NCls-1:1] != '0) ||
                       nd_cnt_q < cfg_nd_cap_i)
   `KV_ASSERT(Paced_A, !(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
@@ -837,6 +871,8 @@ module kvcpu_narb #(
              rule == RuleAgedPw || rule == RuleAgedNo || rule == RuleAgedEv);
       // Session fairness: a DECODE request enters the DECODE queue only with a token.
       assert(!(req_fire && req_qcls == 3'd0 && sess_on) || !req_tok_zero);
+      // Model fairness likewise with the model's bucket.
+      assert(!(req_fire && req_qcls == 3'd0 && model_on) || !req_mtok_zero);
       assert(nd_cnt_q <= out_cnt_q);
       assert(out_cnt_q <= (SlotW+1)'(NumSlots));
       // The counts are the population counts of the slot table (strengthens the checks

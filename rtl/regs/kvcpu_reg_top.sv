@@ -75,6 +75,8 @@ module kvcpu_reg_top (
   output logic [31:0]           narb_ctrl_max_decode_budget_q_o,
   input  logic [31:0]           narb_status_i,
   input  logic [31:0]           narb_p99_fine_i,
+  output logic [31:0]           narb_model_burst_q_o,
+  output logic [31:0]           narb_model_refill_us_q_o,
   // NARB_DISPATCHES[0..4]: instance i at [i*32 +: 32]
   input  logic [159:0]          narb_dispatches_i,
   input  logic [31:0]           narb_prefetch_deadline_hits_i,
@@ -95,6 +97,8 @@ module kvcpu_reg_top (
   input  logic [31:0]           narb_sess_tokens_i,
   // NARB_HIST[0..9]: instance i at [i*32 +: 32]
   input  logic [319:0]          narb_hist_i,
+  input  logic [31:0]           narb_model_demotions_i,
+  input  logic [31:0]           narb_model_tokens_i,
   output logic [31:0]           narb_nd_cap_q_o,
   output logic [31:0]           narb_write_gap_us_q_o,
   output logic [31:0]           narb_sess_burst_q_o,
@@ -199,6 +203,8 @@ module kvcpu_reg_top (
   logic w_sel_narb_ctrl_window_us;
   logic w_sel_narb_ctrl_min_samples;
   logic w_sel_narb_ctrl_max_decode_budget;
+  logic w_sel_narb_model_burst;
+  logic w_sel_narb_model_refill_us;
   logic w_sel_narb_nd_cap;
   logic w_sel_narb_write_gap_us;
   logic w_sel_narb_sess_burst;
@@ -256,6 +262,8 @@ module kvcpu_reg_top (
     w_sel_narb_ctrl_window_us = 1'b0;
     w_sel_narb_ctrl_min_samples = 1'b0;
     w_sel_narb_ctrl_max_decode_budget = 1'b0;
+    w_sel_narb_model_burst = 1'b0;
+    w_sel_narb_model_refill_us = 1'b0;
     w_sel_narb_nd_cap = 1'b0;
     w_sel_narb_write_gap_us = 1'b0;
     w_sel_narb_sess_burst = 1'b0;
@@ -345,6 +353,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: w_sel_narb_ctrl_max_decode_budget = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_STATUS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_P99_FINE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_BURST: w_sel_narb_model_burst = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_REFILL_US: w_sel_narb_model_refill_us = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: w_ro = 1'b1;
@@ -376,6 +386,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_DEMOTIONS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_TOKENS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_ND_CAP: w_sel_narb_nd_cap = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: w_sel_narb_write_gap_us = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: w_sel_narb_sess_burst = 1'b1;
@@ -753,6 +765,20 @@ module kvcpu_reg_top (
   end
   assign narb_ctrl_max_decode_budget_q_o = narb_ctrl_max_decode_budget_q;
 
+  logic [31:0] narb_model_burst_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_model_burst_q <= kvcpu_reg_pkg::NARB_MODEL_BURST_RESET;
+    else if (w_ok && w_sel_narb_model_burst) narb_model_burst_q <= wdata_i & kvcpu_reg_pkg::NARB_MODEL_BURST_MASK;
+  end
+  assign narb_model_burst_q_o = narb_model_burst_q;
+
+  logic [31:0] narb_model_refill_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_model_refill_us_q <= kvcpu_reg_pkg::NARB_MODEL_REFILL_US_RESET;
+    else if (w_ok && w_sel_narb_model_refill_us) narb_model_refill_us_q <= wdata_i & kvcpu_reg_pkg::NARB_MODEL_REFILL_US_MASK;
+  end
+  assign narb_model_refill_us_q_o = narb_model_refill_us_q;
+
   logic [31:0] narb_nd_cap_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) narb_nd_cap_q <= kvcpu_reg_pkg::NARB_ND_CAP_RESET;
@@ -1004,6 +1030,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: r_data = narb_ctrl_max_decode_budget_q;
         kvcpu_reg_pkg::ADDR_NARB_STATUS: r_data = narb_status_i & kvcpu_reg_pkg::NARB_STATUS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_P99_FINE: r_data = narb_p99_fine_i & kvcpu_reg_pkg::NARB_P99_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_BURST: r_data = narb_model_burst_q;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_REFILL_US: r_data = narb_model_refill_us_q;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: r_data = narb_dispatches_i[31:0] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: r_data = narb_dispatches_i[63:32] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: r_data = narb_dispatches_i[95:64] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
@@ -1035,6 +1063,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: r_data = narb_hist_i[255:224] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: r_data = narb_hist_i[287:256] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: r_data = narb_hist_i[319:288] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_DEMOTIONS: r_data = narb_model_demotions_i & kvcpu_reg_pkg::NARB_MODEL_DEMOTIONS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_TOKENS: r_data = narb_model_tokens_i & kvcpu_reg_pkg::NARB_MODEL_TOKENS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_ND_CAP: r_data = narb_nd_cap_q;
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: r_data = narb_write_gap_us_q;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: r_data = narb_sess_burst_q;

@@ -172,6 +172,7 @@ module kvcpu_core #(
   logic [31:0]      narb_ctrl_insufficient;
   logic [31:0]      narb_write_turns, narb_pace_holds, narb_cap_holds, narb_sess_demotions;
   logic [31:0]      narb_sess_tokens, narb_nd_cap, narb_write_gap, narb_sess_burst, narb_sess_refill;
+  logic [31:0]      narb_model_demotions, narb_model_tokens, narb_model_burst, narb_model_refill;
   logic [5*32-1:0]  narb_dispatches;
   logic [10*32-1:0] narb_hist;
   logic [32*32-1:0] narb_hist_fine;
@@ -276,6 +277,10 @@ module kvcpu_core #(
     .narb_cap_holds_i                (narb_cap_holds),
     .narb_sess_demotions_i           (narb_sess_demotions),
     .narb_sess_tokens_i              (narb_sess_tokens),
+    .narb_model_demotions_i          (narb_model_demotions),
+    .narb_model_tokens_i             (narb_model_tokens),
+    .narb_model_burst_q_o            (narb_model_burst),
+    .narb_model_refill_us_q_o        (narb_model_refill),
     .narb_nd_cap_q_o                 (narb_nd_cap),
     .narb_write_gap_us_q_o           (narb_write_gap),
     .narb_sess_burst_q_o             (narb_sess_burst),
@@ -940,6 +945,8 @@ module kvcpu_core #(
     .cfg_write_gap_us_i           (narb_write_gap),
     .cfg_sess_burst_i             (narb_sess_burst[7:0]),
     .cfg_sess_refill_us_i         (narb_sess_refill),
+    .cfg_model_burst_i            (narb_model_burst[7:0]),
+    .cfg_model_refill_us_i        (narb_model_refill),
     .cnt_disp_decode_o            (narb_dispatches[0 +: 32]),
     .cnt_disp_prefetch_o          (narb_dispatches[32 +: 32]),
     .cnt_disp_prefill_o           (narb_dispatches[64 +: 32]),
@@ -971,7 +978,9 @@ module kvcpu_core #(
     .cnt_pace_holds_o             (narb_pace_holds),
     .cnt_cap_holds_o              (narb_cap_holds),
     .cnt_sess_demotions_o         (narb_sess_demotions),
-    .sts_sess_tokens_o            (narb_sess_tokens)
+    .sts_sess_tokens_o            (narb_sess_tokens),
+    .cnt_model_demotions_o        (narb_model_demotions),
+    .sts_model_tokens_o           (narb_model_tokens)
   );
   assign narb_p99_fine = 32'(narb_p99_fine_b);
   assign narb_status = {narb_eff_pf, narb_eff_dec, narb_p99_bucket, 3'b0, 9'(narb_outstanding)};
@@ -985,7 +994,7 @@ module kvcpu_core #(
                        narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
                        narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
                        narb_ctrl_max_decode_budget[31:8], narb_nd_cap[31:SlotW+1],
-                       narb_sess_burst[31:8]};
+                       narb_sess_burst[31:8], narb_model_burst[31:8]};
 
   kvcpu_axi_arb u_arb (
     .clk_i,

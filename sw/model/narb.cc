@@ -20,7 +20,7 @@ NarbModel::NarbModel(unsigned queue_depth, unsigned num_slots, unsigned time_bit
 
 uint8_t NarbModel::QueueOf(const NarbRequest& r) const {
   const uint8_t c = ClassOf(r.cls);
-  if (c == kNarbDecode && SessOn() && tokens_[r.session % kNarbSessBuckets] == 0) {
+  if (c == kNarbDecode && (SessEmpty(r) || ModelEmpty(r))) {
     return kNarbNormal;
   }
   return c;
@@ -30,29 +30,36 @@ bool NarbModel::CanAccept(const NarbRequest& r) const { return q_[QueueOf(r)].si
 
 void NarbModel::Enqueue(const NarbRequest& r, uint64_t now_us) {
   const uint8_t q = QueueOf(r);
-  if (ClassOf(r.cls) == kNarbDecode && SessOn()) {
+  if (ClassOf(r.cls) == kNarbDecode) {
     if (q == kNarbDecode) {
-      --tokens_[r.session % kNarbSessBuckets];
+      // both buckets (those that are on) had a token: take one from each
+      if (SessOn()) --tokens_[r.session % kNarbSessBuckets];
+      if (ModelOn()) --mtokens_[r.model % kNarbModelBuckets];
     } else {
-      ++cnt_.sess_demotions;
+      // demoted: counted against each bucket that was empty
+      if (SessEmpty(r)) ++cnt_.sess_demotions;
+      if (ModelEmpty(r)) ++cnt_.model_demotions;
     }
   }
   q_[q].push_back(Entry{r, now_us, seq_++});
 }
 
 void NarbModel::SessionTick(uint64_t now_us) {
-  if (!SessOn()) {
-    tokens_ = {};
-    refill_last_us_ = now_us & time_mask_;
-    return;
-  }
-  if (((now_us - refill_last_us_) & time_mask_) >= (cfg_.sess_refill_us & time_mask_)) {
-    const uint32_t burst = cfg_.sess_burst & 0xFF;
-    for (uint32_t& t : tokens_) {
-      t = t >= burst ? burst : t + 1;
+  auto tick = [&](bool on, uint32_t burst, uint64_t refill_us, auto& tokens, uint64_t& last) {
+    if (!on) {
+      tokens = {};
+      last = now_us & time_mask_;
+      return;
     }
-    refill_last_us_ = now_us & time_mask_;
-  }
+    if (((now_us - last) & time_mask_) >= (refill_us & time_mask_)) {
+      for (uint32_t& t : tokens) {
+        t = t >= burst ? burst : t + 1;
+      }
+      last = now_us & time_mask_;
+    }
+  };
+  tick(SessOn(), cfg_.sess_burst & 0xFF, cfg_.sess_refill_us, tokens_, refill_last_us_);
+  tick(ModelOn(), cfg_.model_burst & 0xFF, cfg_.model_refill_us, mtokens_, mrefill_last_us_);
 }
 
 unsigned NarbModel::outstanding() const {

@@ -26,6 +26,8 @@ enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
 inline constexpr unsigned kNarbHistBuckets = 10;
 // Session fairness: decode token buckets, one per session % kNarbSessBuckets.
 inline constexpr unsigned kNarbSessBuckets = 4;
+// Model fairness: decode token buckets, one per model % kNarbModelBuckets.
+inline constexpr unsigned kNarbModelBuckets = 4;
 // Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
 inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
                                                            500, 1000, 2000, 5000};
@@ -92,6 +94,11 @@ struct NarbConfig {
   // up to sess_burst.
   uint32_t sess_burst = 0;  // 8 bits
   uint64_t sess_refill_us = 1000;
+  // Model fairness in KAIRO mode (0: off), the same with the request's model: a DECODE
+  // request is demoted when its session bucket or its model bucket (of those on) is empty;
+  // otherwise it takes a token from each bucket that is on.
+  uint32_t model_burst = 0;  // 8 bits
+  uint64_t model_refill_us = 1000;
 };
 
 struct NarbRequest {
@@ -120,7 +127,8 @@ struct NarbCounters {
   std::array<uint64_t, kNarbFineBuckets> hist_fine{};
   uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
   uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
-  uint64_t sess_demotions = 0;
+  uint64_t sess_demotions = 0;   // demoted with the session bucket empty
+  uint64_t model_demotions = 0;  // demoted with the model bucket empty (both: both count)
 };
 
 class NarbModel {
@@ -138,10 +146,11 @@ class NarbModel {
   bool CanAccept(const NarbRequest& r) const;
   // Accept a request at time now (the caller checked CanAccept).
   void Enqueue(const NarbRequest& r, uint64_t now_us);
-  // Session fairness's cycle: called once per cycle, after the cycle's Enqueue (the refill
-  // applies on top of this cycle's token use).
+  // Session and model fairness's cycle: called once per cycle, after the cycle's Enqueue (the
+  // refill applies on top of this cycle's token use).
   void SessionTick(uint64_t now_us);
   uint32_t sess_tokens(unsigned b) const { return tokens_[b]; }
+  uint32_t model_tokens(unsigned b) const { return mtokens_[b]; }
   // One decision at time now; nullopt when no class may be dispatched.
   std::optional<NarbDispatch> Decide(uint64_t now_us);
   // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
@@ -202,6 +211,11 @@ class NarbModel {
   bool SessOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.sess_burst & 0xFF) != 0; }
   std::array<uint32_t, kNarbSessBuckets> tokens_{};
   uint64_t refill_last_us_ = 0;
+  bool ModelOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.model_burst & 0xFF) != 0; }
+  bool SessEmpty(const NarbRequest& r) const { return SessOn() && tokens_[r.session % kNarbSessBuckets] == 0; }
+  bool ModelEmpty(const NarbRequest& r) const { return ModelOn() && mtokens_[r.model % kNarbModelBuckets] == 0; }
+  std::array<uint32_t, kNarbModelBuckets> mtokens_{};
+  uint64_t mrefill_last_us_ = 0;
   uint64_t win_start_ = 0;
   std::array<uint32_t, kNarbFineBuckets> win_hist_{};  // fine buckets
   uint32_t win_n_ = 0;

@@ -87,6 +87,8 @@ inline constexpr uint32_t kNarbCtrlMinSamples = 0x148u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudget = 0x14Cu;
 inline constexpr uint32_t kNarbStatus = 0x150u;
 inline constexpr uint32_t kNarbP99Fine = 0x154u;
+inline constexpr uint32_t kNarbModelBurst = 0x158u;
+inline constexpr uint32_t kNarbModelRefillUs = 0x15Cu;
 inline constexpr uint32_t kNarbDispatches = 0x160u;
 inline constexpr uint32_t kNarbDispatchesStride = 0x004u;
 inline constexpr unsigned kNarbDispatchesInstances = 5u;
@@ -111,6 +113,8 @@ inline constexpr uint32_t kNarbHist = 0x1C0u;
 inline constexpr uint32_t kNarbHistStride = 0x004u;
 inline constexpr unsigned kNarbHistInstances = 10u;
 constexpr uint32_t kNarbHistAt(unsigned i) { return kNarbHist + i * kNarbHistStride; }
+inline constexpr uint32_t kNarbModelDemotions = 0x1E8u;
+inline constexpr uint32_t kNarbModelTokens = 0x1ECu;
 inline constexpr uint32_t kNarbNdCap = 0x1F0u;
 inline constexpr uint32_t kNarbWriteGapUs = 0x1F4u;
 inline constexpr uint32_t kNarbSessBurst = 0x1F8u;
@@ -241,6 +245,8 @@ inline constexpr uint32_t kNarbTargetP99UsReset = 0x00001388u;
 inline constexpr uint32_t kNarbCtrlWindowUsReset = 0x000F4240u;
 inline constexpr uint32_t kNarbCtrlMinSamplesReset = 0x00000040u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudgetReset = 0x00000040u;
+inline constexpr uint32_t kNarbModelBurstReset = 0x00000000u;
+inline constexpr uint32_t kNarbModelRefillUsReset = 0x000003E8u;
 inline constexpr uint32_t kNarbNdCapReset = 0x00000002u;
 inline constexpr uint32_t kNarbWriteGapUsReset = 0x00000320u;
 inline constexpr uint32_t kNarbSessBurstReset = 0x00000000u;
@@ -306,10 +312,15 @@ inline constexpr Field kNarbStatusOutstanding{"OUTSTANDING", 0, 9};
 inline constexpr Field kNarbStatusP99Bucket{"P99_BUCKET", 12, 4};
 inline constexpr Field kNarbStatusDecodeBudget{"DECODE_BUDGET", 16, 8};
 inline constexpr Field kNarbStatusPrefetchBudget{"PREFETCH_BUDGET", 24, 8};
+inline constexpr Field kNarbModelBurstValue{"VALUE", 0, 8};
 inline constexpr Field kNarbSessTokensB0{"B0", 0, 8};
 inline constexpr Field kNarbSessTokensB1{"B1", 8, 8};
 inline constexpr Field kNarbSessTokensB2{"B2", 16, 8};
 inline constexpr Field kNarbSessTokensB3{"B3", 24, 8};
+inline constexpr Field kNarbModelTokensB0{"B0", 0, 8};
+inline constexpr Field kNarbModelTokensB1{"B1", 8, 8};
+inline constexpr Field kNarbModelTokensB2{"B2", 16, 8};
+inline constexpr Field kNarbModelTokensB3{"B3", 24, 8};
 inline constexpr Field kNarbNdCapValue{"VALUE", 0, 9};
 inline constexpr Field kNarbSessBurstValue{"VALUE", 0, 8};
 inline constexpr Field kHepcModeHint{"HINT", 0, 1};
@@ -352,7 +363,9 @@ inline constexpr Field kNarbCtrlModeFields[] = {kNarbCtrlModeValue};
 inline constexpr Field kNarbCtrlMinSamplesFields[] = {kNarbCtrlMinSamplesValue};
 inline constexpr Field kNarbCtrlMaxDecodeBudgetFields[] = {kNarbCtrlMaxDecodeBudgetValue};
 inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatusP99Bucket, kNarbStatusDecodeBudget, kNarbStatusPrefetchBudget};
+inline constexpr Field kNarbModelBurstFields[] = {kNarbModelBurstValue};
 inline constexpr Field kNarbSessTokensFields[] = {kNarbSessTokensB0, kNarbSessTokensB1, kNarbSessTokensB2, kNarbSessTokensB3};
+inline constexpr Field kNarbModelTokensFields[] = {kNarbModelTokensB0, kNarbModelTokensB1, kNarbModelTokensB2, kNarbModelTokensB3};
 inline constexpr Field kNarbNdCapFields[] = {kNarbNdCapValue};
 inline constexpr Field kNarbSessBurstFields[] = {kNarbSessBurstValue};
 inline constexpr Field kHepcModeFields[] = {kHepcModeHint};
@@ -477,6 +490,10 @@ inline constexpr RegInfo kRegisters[] = {
      "Arbiter state now."},
     {"NARB_P99_FINE", 0x154u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "The adaptive controller's last judged p99 as a fine bucket (0..31, docs/narb.md \"Fine buckets\"); NARB_STATUS.P99_BUCKET is the Kairo bucket that holds it."},
+    {"NARB_MODEL_BURST", 0x158u, Access::kRw, 0x000000FFu, true, 0x00000000u, kNarbModelBurstFields, 1,
+     "Model fairness (Kairo): most tokens in a model's decode bucket (model mod 4); 0 turns it off. A DECODE request is demoted when its session or its model bucket is empty (docs/narb.md)."},
+    {"NARB_MODEL_REFILL_US", 0x15Cu, Access::kRw, 0xFFFFFFFFu, true, 0x000003E8u, nullptr, 0,
+     "Model fairness: every model bucket gains one token per this many us."},
     {"NARB_DISPATCHES[0]", 0x160u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
     {"NARB_DISPATCHES[1]", 0x164u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
@@ -539,6 +556,10 @@ inline constexpr RegInfo kRegisters[] = {
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
     {"NARB_HIST[9]", 0x1E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_MODEL_DEMOTIONS", 0x1E8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Model fairness: DECODE requests demoted to NORMAL with their model's bucket empty (a request whose session bucket was empty too counts here and in NARB_SESS_DEMOTIONS)."},
+    {"NARB_MODEL_TOKENS", 0x1ECu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kNarbModelTokensFields, 4,
+     "Model fairness: tokens in each model decode bucket (model mod 4); 0 while it is off."},
     {"NARB_ND_CAP", 0x1F0u, Access::kRw, 0x000001FFu, true, 0x00000002u, kNarbNdCapFields, 1,
      "Kairo decode protection: while decode work is queued or in flight, at most this many non-decode commands outstanding (docs/narb.md)."},
     {"NARB_WRITE_GAP_US", 0x1F4u, Access::kRw, 0xFFFFFFFFu, true, 0x00000320u, nullptr, 0,
