@@ -195,6 +195,17 @@ TEST_F(Io, ManyInFlightCompleteOnceEachWithTheirData) {
   uint32_t hist = 0;
   for (unsigned b = 0; b < 10; ++b) hist += reg(regs::kNarbHistAt(b));
   EXPECT_EQ(hist, 8u);
+  // and in the fine histogram, in the fine buckets inside the Kairo buckets that hold them
+  uint32_t fine = 0;
+  for (unsigned f = 0; f < 32; ++f) fine += reg(regs::kNarbHistFineAt(f));
+  EXPECT_EQ(fine, 8u);
+  // Kairo bucket b = fine buckets lo[b]..lo[b+1]-1 (docs/narb.md "Fine buckets")
+  const unsigned lo[11] = {0, 2, 5, 8, 11, 15, 18, 21, 24, 28, 32};
+  for (unsigned b = 0; b < 10; ++b) {
+    uint32_t sum = 0;
+    for (unsigned f = lo[b]; f < lo[b + 1]; ++f) sum += reg(regs::kNarbHistFineAt(f));
+    EXPECT_EQ(sum, reg(regs::kNarbHistAt(b))) << "Kairo bucket " << b;
+  }
 }
 
 // More I/O commands than contexts: the extra ones complete at once with IO_BUSY and do
