@@ -64,6 +64,8 @@ module kvcpu_narb #(
   input  logic [TimeW-1:0]     cfg_write_gap_us_i,     // KAIRO: write pacing (0 none)
   input  logic [7:0]           cfg_sess_burst_i,       // KAIRO: session fairness (0 off)
   input  logic [TimeW-1:0]     cfg_sess_refill_us_i,
+  input  logic [7:0]           cfg_model_burst_i,      // KAIRO: model fairness (0 off)
+  input  logic [TimeW-1:0]     cfg_model_refill_us_i,
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -78,6 +80,7 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_evict_demotions_o,
   output logic [CntW-1:0]      cnt_cpl_errors_o,
   output logic [10*CntW-1:0]   cnt_hist_o,     // bucket b at [b*CntW +: CntW]
+  output logic [32*CntW-1:0]   cnt_hist_fine_o,  // fine bucket f at [f*CntW +: CntW]
   output logic [SlotW:0]       sts_outstanding_o,
   output logic [SlotW:0]       sts_outstanding_nd_o,
   output logic [5*QCntW-1:0]   sts_q_count_o,  // class c at [c*QCntW +: QCntW]
@@ -89,12 +92,15 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_ctrl_insufficient_o,
   output logic [7:0]           sts_eff_decode_budget_o,
   output logic [7:0]           sts_eff_prefetch_budget_o,
-  output logic [3:0]           sts_p99_bucket_o,
+  output logic [3:0]           sts_p99_bucket_o,  // Kairo bucket of the last judged p99
+  output logic [4:0]           sts_p99_fine_o,    // its fine bucket
   output logic [CntW-1:0]      cnt_write_turns_o,
   output logic [CntW-1:0]      cnt_pace_holds_o,
   output logic [CntW-1:0]      cnt_cap_holds_o,
   output logic [CntW-1:0]      cnt_sess_demotions_o,
-  output logic [4*8-1:0]       sts_sess_tokens_o  // session bucket b at [b*8 +: 8]
+  output logic [4*8-1:0]       sts_sess_tokens_o,  // session bucket b at [b*8 +: 8]
+  output logic [CntW-1:0]      cnt_model_demotions_o,
+  output logic [4*8-1:0]       sts_model_tokens_o  // model bucket b at [b*8 +: 8]
 );
   localparam int unsigned NCls  = 5;
   localparam int unsigned QPtrW = (QDepth > 1) ? $clog2(QDepth) : 1;
@@ -133,65 +139,94 @@ module kvcpu_narb #(
   logic       req_fire;
   assign req_cls     = (req_class_i > 3'd4) ? 3'd4 : req_class_i;
 
-  // Session fairness (KAIRO, cfg_sess_burst_i != 0): one decode token bucket per session
-  // bucket (req_session_i % SessB). A DECODE request whose bucket is empty is demoted to the
-  // NORMAL queue when accepted; an accepted DECODE request takes a token. Every
-  // cfg_sess_refill_us_i each bucket gains a token, up to cfg_sess_burst_i.
-  localparam int unsigned SessB = 4;
-  logic [7:0]       tok_q [SessB];
-  logic [TimeW-1:0] refill_last_q;
-  logic [1:0]       req_bkt;
-  logic             sess_on, refill_due, req_demote, req_tok_zero;
-  assign req_bkt     = req_session_i[1:0];
-  assign sess_on     = (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0);
-  assign refill_due  = (now_us_i - refill_last_q) >= cfg_sess_refill_us_i;
-  assign req_tok_zero = tok_q[req_bkt] == 8'd0;
-  assign req_demote  = sess_on && (req_cls == 3'd0) && req_tok_zero;
-  assign req_qcls    = req_demote ? 3'd4 : req_cls;
-  assign req_ready_o = q_cnt_q[req_qcls] != QCntW'(QDepth);
-  assign req_fire    = req_valid_i && req_ready_o;
+  // Session and model fairness (KAIRO): two banks of decode token buckets, bank 0 by
+  // session (req_session_i % 4, on with cfg_sess_burst_i != 0), bank 1 by model
+  // (req_model_i % 4, on with cfg_model_burst_i != 0). A DECODE request whose bucket is empty
+  // in a bank that is on is demoted to the NORMAL queue when accepted; otherwise it takes a
+  // token from the bucket of each bank that is on. Every refill interval of a bank each of its
+  // buckets gains a token, up to its burst. One generate loop serves both banks.
+  localparam int unsigned NBank = 2, BktN = 4;
+  logic [NBank-1:0]       bank_on, bank_zero, bank_dem;
+  logic [NBank*8-1:0]     bank_burst;
+  logic [NBank*TimeW-1:0] bank_refill_us;
+  logic [NBank*2-1:0]     bank_idx;
+  logic [NBank*4*8-1:0]   bank_tokens;
+  logic [NBank*CntW-1:0]  bank_dem_cnt;
+  logic                   req_demote, req_take, sess_on, req_tok_zero, model_on, req_mtok_zero;
+  assign bank_on        = {(mode_i == 2'd3) && (cfg_model_burst_i != 8'd0),
+                           (mode_i == 2'd3) && (cfg_sess_burst_i != 8'd0)};
+  assign bank_burst     = {cfg_model_burst_i, cfg_sess_burst_i};
+  assign bank_refill_us = {cfg_model_refill_us_i, cfg_sess_refill_us_i};
+  assign bank_idx       = {req_model_i[1:0], req_session_i[1:0]};
+  assign bank_dem       = bank_on & bank_zero;
+  assign req_demote     = (req_cls == 3'd0) && (bank_dem != '0);
+  assign req_take       = req_fire && (req_cls == 3'd0) && !req_demote;
+  assign req_qcls       = req_demote ? 3'd4 : req_cls;
+  assign req_ready_o    = q_cnt_q[req_qcls] != QCntW'(QDepth);
+  assign req_fire       = req_valid_i && req_ready_o;
+  assign sess_on        = bank_on[0];
+  assign req_tok_zero   = bank_zero[0];
+  assign model_on       = bank_on[1];
+  assign req_mtok_zero  = bank_zero[1];
 
-  logic [CntW-1:0] cnt_sess_dem_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      refill_last_q  <= '0;
-      cnt_sess_dem_q <= '0;
-      for (int b = 0; b < SessB; b++) begin
-        tok_q[b] <= '0;
-      end
-    end else begin
-      if (req_fire && req_demote) begin
-        cnt_sess_dem_q <= cnt_sess_dem_q + 1'b1;
-      end
-      if (!sess_on) begin
-        refill_last_q <= now_us_i;
-        for (int b = 0; b < SessB; b++) begin
+  for (genvar k = 0; k < NBank; k++) begin : g_bank
+    logic [7:0]       tok_q [BktN];
+    logic [TimeW-1:0] refill_last_q;
+    logic [CntW-1:0]  dem_q;
+    logic [7:0]       burst;
+    logic [1:0]       idx;
+    logic             refill_due;
+    assign burst      = bank_burst[k*8 +: 8];
+    assign idx        = bank_idx[k*2 +: 2];
+    assign refill_due = (now_us_i - refill_last_q) >= bank_refill_us[k*TimeW +: TimeW];
+    assign bank_zero[k] = tok_q[idx] == 8'd0;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        refill_last_q <= '0;
+        dem_q         <= '0;
+        for (int b = 0; b < BktN; b++) begin
           tok_q[b] <= '0;
         end
       end else begin
-        for (int b = 0; b < SessB; b++) begin
-          logic [7:0] t;
-          t = tok_q[b];
-          if (req_fire && !req_demote && req_cls == 3'd0 && req_bkt == 2'(b)) begin
-            t = t - 8'd1;
+        // counted against each bank whose bucket was empty
+        if (req_fire && (req_cls == 3'd0) && bank_dem[k]) begin
+          dem_q <= dem_q + 1'b1;
+        end
+        if (!bank_on[k]) begin
+          refill_last_q <= now_us_i;
+          for (int b = 0; b < BktN; b++) begin
+            tok_q[b] <= '0;
+          end
+        end else begin
+          for (int b = 0; b < BktN; b++) begin
+            logic [7:0] t;
+            t = tok_q[b];
+            if (req_take && idx == 2'(b)) begin
+              t = t - 8'd1;
+            end
+            if (refill_due) begin
+              t = (t >= burst) ? burst : t + 8'd1;
+            end
+            tok_q[b] <= t;
           end
           if (refill_due) begin
-            t = (t >= cfg_sess_burst_i) ? cfg_sess_burst_i : t + 8'd1;
+            refill_last_q <= now_us_i;
           end
-          tok_q[b] <= t;
-        end
-        if (refill_due) begin
-          refill_last_q <= now_us_i;
         end
       end
     end
-  end
-  assign cnt_sess_demotions_o = cnt_sess_dem_q;
-  always_comb begin
-    for (int b = 0; b < SessB; b++) begin
-      sts_sess_tokens_o[b*8 +: 8] = tok_q[b];
+    always_comb begin
+      for (int b = 0; b < BktN; b++) begin
+        bank_tokens[(k*BktN + b)*8 +: 8] = tok_q[b];
+      end
     end
+    assign bank_dem_cnt[k*CntW +: CntW] = dem_q;
   end
+
+  assign cnt_sess_demotions_o  = bank_dem_cnt[0 +: CntW];
+  assign cnt_model_demotions_o = bank_dem_cnt[CntW +: CntW];
+  assign sts_sess_tokens_o     = bank_tokens[0 +: 32];
+  assign sts_model_tokens_o    = bank_tokens[32 +: 32];
 
   logic [EW-1:0] req_entry;
   assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
@@ -439,33 +474,70 @@ module kvcpu_narb #(
   logic cpl_hit;
   logic [TimeW-1:0] cpl_lat;
   logic [3:0]       cpl_bucket;
+  logic [4:0]       cpl_fine;
   assign cpl_hit = cpl_valid_i && ({1'b0, cpl_slot_i} < (SlotW+1)'(NumSlots)) && busy_q[cpl_slot_i];
   assign cpl_lat = now_us_i - slot_enq_q[cpl_slot_i];
+
+  // Fine decode-latency buckets (docs/narb.md "Fine buckets"): 32 buckets, upper edges
+  // fine_edge(0..30) µs, the last "> 20000"; every Kairo edge is a fine edge, so the Kairo
+  // bucket is a constant function of the fine one (kairo_of). 31 compares against constants.
+  function automatic logic [15:0] fine_edge(input logic [4:0] f);
+    unique case (f)
+      5'd0:  fine_edge = 16'd5;     5'd1:  fine_edge = 16'd10;    5'd2:  fine_edge = 16'd15;
+      5'd3:  fine_edge = 16'd20;    5'd4:  fine_edge = 16'd25;    5'd5:  fine_edge = 16'd30;
+      5'd6:  fine_edge = 16'd40;    5'd7:  fine_edge = 16'd50;    5'd8:  fine_edge = 16'd60;
+      5'd9:  fine_edge = 16'd80;    5'd10: fine_edge = 16'd100;   5'd11: fine_edge = 16'd125;
+      5'd12: fine_edge = 16'd150;   5'd13: fine_edge = 16'd200;   5'd14: fine_edge = 16'd250;
+      5'd15: fine_edge = 16'd300;   5'd16: fine_edge = 16'd400;   5'd17: fine_edge = 16'd500;
+      5'd18: fine_edge = 16'd600;   5'd19: fine_edge = 16'd800;   5'd20: fine_edge = 16'd1000;
+      5'd21: fine_edge = 16'd1250;  5'd22: fine_edge = 16'd1500;  5'd23: fine_edge = 16'd2000;
+      5'd24: fine_edge = 16'd2500;  5'd25: fine_edge = 16'd3000;  5'd26: fine_edge = 16'd4000;
+      5'd27: fine_edge = 16'd5000;  5'd28: fine_edge = 16'd7500;  5'd29: fine_edge = 16'd10000;
+      default: fine_edge = 16'd20000;  // 30 (31 has no edge)
+    endcase
+  endfunction
+
+  // The Kairo bucket (0..9) that holds fine bucket f.
+  function automatic logic [3:0] kairo_of(input logic [4:0] f);
+    kairo_of = 4'd9;
+    if (f <= 5'd27) kairo_of = 4'd8;
+    if (f <= 5'd23) kairo_of = 4'd7;
+    if (f <= 5'd20) kairo_of = 4'd6;
+    if (f <= 5'd17) kairo_of = 4'd5;
+    if (f <= 5'd14) kairo_of = 4'd4;
+    if (f <= 5'd10) kairo_of = 4'd3;
+    if (f <= 5'd7)  kairo_of = 4'd2;
+    if (f <= 5'd4)  kairo_of = 4'd1;
+    if (f <= 5'd1)  kairo_of = 4'd0;
+  endfunction
+
   always_comb begin
     logic [63:0] lat64;
     lat64 = 64'(cpl_lat);
-    cpl_bucket = 4'd9;
-    if (lat64 <= 64'd5000) cpl_bucket = 4'd8;
-    if (lat64 <= 64'd2000) cpl_bucket = 4'd7;
-    if (lat64 <= 64'd1000) cpl_bucket = 4'd6;
-    if (lat64 <= 64'd500)  cpl_bucket = 4'd5;
-    if (lat64 <= 64'd250)  cpl_bucket = 4'd4;
-    if (lat64 <= 64'd100)  cpl_bucket = 4'd3;
-    if (lat64 <= 64'd50)   cpl_bucket = 4'd2;
-    if (lat64 <= 64'd25)   cpl_bucket = 4'd1;
-    if (lat64 <= 64'd10)   cpl_bucket = 4'd0;
+    cpl_fine = 5'd31;
+    for (int f = 30; f >= 0; f--) begin
+      if (lat64 <= 64'(fine_edge(5'(f)))) begin
+        cpl_fine = 5'(f);
+      end
+    end
   end
+  assign cpl_bucket = kairo_of(cpl_fine);
 
   // ---------------------------------------------------------------- adaptive controller
   // Once per window (cfg_ctrl_window_us_i): with at least cfg_ctrl_min_samples_i decode
-  // completions in the window, the p99 bucket is the first whose cumulative count reaches
-  // 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to 1) when
-  // that bucket's upper edge is above the target, else relaxes both by 1 toward the tunables.
+  // completions in the window, the p99 bucket is the first fine bucket whose cumulative count
+  // reaches 99 % of them; adaptive mode boosts (decode +2 up to the cap, prefetch -2 down to
+  // 1) when that bucket's upper edge is above the target, else relaxes both by 1 toward the
+  // tunables. The window stops counting when its sample count saturates, so its buckets sum
+  // to the count and 100 * cum >= 99 * n is cum >= n - floor(n / 100): one constant multiply
+  // for floor(n / 100) and 31 16-bit compares, no multiply per bucket.
   localparam int unsigned WinW = 16;
+  localparam int unsigned NFine = 32;
   logic [TimeW-1:0] win_start_q;
-  logic [WinW-1:0]  win_hist_q [10];
+  logic [WinW-1:0]  win_hist_q [NFine];
   logic [WinW-1:0]  win_n_q;
-  logic [3:0]       p99_bucket_q, p99_b;
+  logic [3:0]       p99_bucket_q;
+  logic [4:0]       p99_fine_q, p99_b;
   logic             ctrl_on, win_end, win_enough, p99_over;
   logic [CntW-1:0]  cnt_upd_q, cnt_boost_q, cnt_relax_q, cnt_insuf_q;
   logic [7:0]       eff_dec_boost, eff_pf_boost, eff_dec_relax, eff_pf_relax;
@@ -473,36 +545,24 @@ module kvcpu_narb #(
   assign win_end    = ctrl_on && ((now_us_i - win_start_q) >= cfg_ctrl_window_us_i);
   assign win_enough = win_n_q >= cfg_ctrl_min_samples_i;
   always_comb begin
-    logic [WinW+6:0] cum;
-    logic [WinW+6:0] need;
+    logic [WinW-1:0] cum;
+    logic [WinW-1:0] need;
     logic            hit;
-    need  = (WinW+7)'(win_n_q) * (WinW+7)'(99);
+    // floor(n / 100) = (n * 83887) >> 23 for every 16-bit n (checked exhaustively)
+    need  = win_n_q - WinW'((40'(win_n_q) * 40'd83887) >> 23);
     cum   = '0;
     hit   = 1'b0;
-    p99_b = 4'd9;
-    for (int b = 0; b < 9; b++) begin
-      cum = cum + (WinW+7)'(win_hist_q[b]);
-      if (!hit && (cum * (WinW+7)'(100)) >= need) begin
-        p99_b = 4'(b);
+    p99_b = 5'd31;
+    for (int b = 0; b < NFine - 1; b++) begin
+      cum = cum + win_hist_q[b];
+      if (!hit && cum >= need) begin
+        p99_b = 5'(b);
         hit   = 1'b1;
       end
     end
   end
   always_comb begin
-    logic [63:0] edge_us;
-    unique case (p99_b)
-      4'd0: edge_us = 64'd10;
-      4'd1: edge_us = 64'd25;
-      4'd2: edge_us = 64'd50;
-      4'd3: edge_us = 64'd100;
-      4'd4: edge_us = 64'd250;
-      4'd5: edge_us = 64'd500;
-      4'd6: edge_us = 64'd1000;
-      4'd7: edge_us = 64'd2000;
-      4'd8: edge_us = 64'd5000;
-      default: edge_us = '1;
-    endcase
-    p99_over = (p99_b == 4'd9) || (edge_us > 64'(cfg_target_p99_us_i));
+    p99_over = (p99_b == 5'd31) || (64'(fine_edge(p99_b)) > 64'(cfg_target_p99_us_i));
   end
   always_comb begin
     logic [8:0] d2;
@@ -526,20 +586,22 @@ module kvcpu_narb #(
       win_start_q  <= '0;
       win_n_q      <= '0;
       p99_bucket_q <= '0;
+      p99_fine_q   <= '0;
       eff_dec_q    <= 8'd32;
       eff_pf_q     <= 8'd16;
       cnt_upd_q    <= '0;
       cnt_boost_q  <= '0;
       cnt_relax_q  <= '0;
       cnt_insuf_q  <= '0;
-      for (int b = 0; b < 10; b++) begin
+      for (int b = 0; b < NFine; b++) begin
         win_hist_q[b] <= '0;
       end
     end else begin
       if (win_end) begin
         cnt_upd_q <= cnt_upd_q + 1'b1;
         if (win_enough) begin
-          p99_bucket_q <= p99_b;
+          p99_fine_q   <= p99_b;
+          p99_bucket_q <= kairo_of(p99_b);
           if (adaptive && p99_over) begin
             cnt_boost_q <= cnt_boost_q + 1'b1;
           end else if (adaptive) begin
@@ -557,22 +619,22 @@ module kvcpu_narb #(
         eff_pf_q  <= p99_over ? eff_pf_boost : eff_pf_relax;
       end
       // Window counts: restart at a window end (or while the controller is off), then add
-      // this cycle's decode completion.
-      for (int b = 0; b < 10; b++) begin
-        logic [WinW-1:0] base;
-        base = (win_end || !ctrl_on) ? '0 : win_hist_q[b];
-        if (ctrl_on && cpl_dec && cpl_bucket == 4'(b) && base != '1) begin
-          base = base + 1'b1;
-        end
-        win_hist_q[b] <= base;
-      end
+      // this cycle's decode completion unless the sample count is saturated.
       begin
+        logic            clr, add;
         logic [WinW-1:0] n;
-        n = (win_end || !ctrl_on) ? '0 : win_n_q;
-        if (ctrl_on && cpl_dec && n != '1) begin
-          n = n + 1'b1;
+        clr = win_end || !ctrl_on;
+        n   = clr ? '0 : win_n_q;
+        add = ctrl_on && cpl_dec && (n != '1);
+        for (int b = 0; b < NFine; b++) begin
+          logic [WinW-1:0] base;
+          base = clr ? '0 : win_hist_q[b];
+          if (add && cpl_fine == 5'(b)) begin
+            base = base + 1'b1;
+          end
+          win_hist_q[b] <= base;
         end
-        win_n_q <= n;
+        win_n_q <= add ? n + 1'b1 : n;
       end
       if (win_end || !ctrl_on) begin
         win_start_q <= now_us_i;
@@ -587,6 +649,7 @@ module kvcpu_narb #(
   assign sts_eff_decode_budget_o   = eff_dec_q;
   assign sts_eff_prefetch_budget_o = eff_pf_q;
   assign sts_p99_bucket_o          = p99_bucket_q;
+  assign sts_p99_fine_o            = p99_fine_q;
 
   // ---------------------------------------------------------------- registers
   logic [SlotW-1:0] disp_slot_q;
@@ -597,6 +660,7 @@ module kvcpu_narb #(
   logic [CntW-1:0]  cnt_pw_dem_q, cnt_ev_dem_q, cnt_cpl_err_q;
   logic [CntW-1:0]  cnt_wturn_q, cnt_pace_hold_q, cnt_cap_hold_q;
   logic [CntW-1:0]  cnt_hist_q [10];
+  logic [CntW-1:0]  cnt_fine_q [NFine];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -633,6 +697,9 @@ module kvcpu_narb #(
       last_low_q      <= '0;
       for (int b = 0; b < 10; b++) begin
         cnt_hist_q[b] <= '0;
+      end
+      for (int b = 0; b < NFine; b++) begin
+        cnt_fine_q[b] <= '0;
       end
     end else begin
       // Queues: push the accepted request, pop the granted head.
@@ -710,6 +777,7 @@ module kvcpu_narb #(
       end
       if (cpl_hit && slot_dec_q[cpl_slot_i]) begin
         cnt_hist_q[cpl_bucket] <= cnt_hist_q[cpl_bucket] + 1'b1;
+        cnt_fine_q[cpl_fine]   <= cnt_fine_q[cpl_fine] + 1'b1;
       end
     end
   end
@@ -755,6 +823,9 @@ module kvcpu_narb #(
     for (int b = 0; b < 10; b++) begin
       cnt_hist_o[b*CntW +: CntW] = cnt_hist_q[b];
     end
+    for (int b = 0; b < NFine; b++) begin
+      cnt_hist_fine_o[b*CntW +: CntW] = cnt_fine_q[b];
+    end
     for (int c = 0; c < NCls; c++) begin
       sts_q_count_o[c*QCntW +: QCntW] = q_cnt_q[c];
     end
@@ -775,6 +846,7 @@ module kvcpu_narb #(
                          $stable(disp_class_o) && $stable(disp_req_q))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
   `KV_ASSERT(SessDemote_A, !(req_fire && req_qcls == 3'd0) || !sess_on || !req_tok_zero)
+  `KV_ASSERT(ModelDemote_A, !(req_fire && req_qcls == 3'd0) || !model_on || !req_mtok_zero)
   `KV_ASSERT(NdCap_A, !(kairo && dec_active && cfg_nd_cap_i != '0 && gnt[NCls-1:1] != '0) ||
                       nd_cnt_q < cfg_nd_cap_i)
   `KV_ASSERT(Paced_A, !(paced && !wturn && (gnt[CPw] || gnt[CEv] || gnt[CNo])) ||
@@ -799,6 +871,8 @@ module kvcpu_narb #(
              rule == RuleAgedPw || rule == RuleAgedNo || rule == RuleAgedEv);
       // Session fairness: a DECODE request enters the DECODE queue only with a token.
       assert(!(req_fire && req_qcls == 3'd0 && sess_on) || !req_tok_zero);
+      // Model fairness likewise with the model's bucket.
+      assert(!(req_fire && req_qcls == 3'd0 && model_on) || !req_mtok_zero);
       assert(nd_cnt_q <= out_cnt_q);
       assert(out_cnt_q <= (SlotW+1)'(NumSlots));
       // The counts are the population counts of the slot table (strengthens the checks

@@ -74,6 +74,9 @@ module kvcpu_reg_top (
   output logic [31:0]           narb_ctrl_min_samples_q_o,
   output logic [31:0]           narb_ctrl_max_decode_budget_q_o,
   input  logic [31:0]           narb_status_i,
+  input  logic [31:0]           narb_p99_fine_i,
+  output logic [31:0]           narb_model_burst_q_o,
+  output logic [31:0]           narb_model_refill_us_q_o,
   // NARB_DISPATCHES[0..4]: instance i at [i*32 +: 32]
   input  logic [159:0]          narb_dispatches_i,
   input  logic [31:0]           narb_prefetch_deadline_hits_i,
@@ -94,6 +97,8 @@ module kvcpu_reg_top (
   input  logic [31:0]           narb_sess_tokens_i,
   // NARB_HIST[0..9]: instance i at [i*32 +: 32]
   input  logic [319:0]          narb_hist_i,
+  input  logic [31:0]           narb_model_demotions_i,
+  input  logic [31:0]           narb_model_tokens_i,
   output logic [31:0]           narb_nd_cap_q_o,
   output logic [31:0]           narb_write_gap_us_q_o,
   output logic [31:0]           narb_sess_burst_q_o,
@@ -124,6 +129,8 @@ module kvcpu_reg_top (
   input  logic [31:0]           hepc_plan_head_i,
   output logic                  hepc_plan_pop_we_o,
   input  logic [31:0]           hepc_plan_drops_i,
+  // NARB_HIST_FINE[0..31]: instance i at [i*32 +: 32]
+  input  logic [1023:0]         narb_hist_fine_i,
   // Q_SQ_BASE_LO[0..7]: instance i at [i*32 +: 32], _we_o bit i
   input  logic [255:0]          q_sq_base_lo_i,
   output logic [7:0]            q_sq_base_lo_we_o,
@@ -196,6 +203,8 @@ module kvcpu_reg_top (
   logic w_sel_narb_ctrl_window_us;
   logic w_sel_narb_ctrl_min_samples;
   logic w_sel_narb_ctrl_max_decode_budget;
+  logic w_sel_narb_model_burst;
+  logic w_sel_narb_model_refill_us;
   logic w_sel_narb_nd_cap;
   logic w_sel_narb_write_gap_us;
   logic w_sel_narb_sess_burst;
@@ -253,6 +262,8 @@ module kvcpu_reg_top (
     w_sel_narb_ctrl_window_us = 1'b0;
     w_sel_narb_ctrl_min_samples = 1'b0;
     w_sel_narb_ctrl_max_decode_budget = 1'b0;
+    w_sel_narb_model_burst = 1'b0;
+    w_sel_narb_model_refill_us = 1'b0;
     w_sel_narb_nd_cap = 1'b0;
     w_sel_narb_write_gap_us = 1'b0;
     w_sel_narb_sess_burst = 1'b0;
@@ -341,6 +352,9 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MIN_SAMPLES: w_sel_narb_ctrl_min_samples = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: w_sel_narb_ctrl_max_decode_budget = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_STATUS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_P99_FINE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_BURST: w_sel_narb_model_burst = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_REFILL_US: w_sel_narb_model_refill_us = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: w_ro = 1'b1;
@@ -372,6 +386,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_DEMOTIONS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_TOKENS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_ND_CAP: w_sel_narb_nd_cap = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: w_sel_narb_write_gap_us = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: w_sel_narb_sess_burst = 1'b1;
@@ -414,6 +430,38 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_HEAD: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_POP: w_sel_hepc_plan_pop = 1'b1;
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_DROPS: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h4: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h8: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'hC: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h14: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h18: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h1C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h20: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h24: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h28: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h2C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h30: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h34: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h38: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h3C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h40: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h44: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h48: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h4C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h50: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h54: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h58: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h5C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h60: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h64: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h68: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h6C: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h70: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h74: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h78: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h7C: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: w_sel_q_sq_base_lo[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: w_sel_q_sq_base_hi[0] = 1'b1;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: w_sel_q_cq_base_lo[0] = 1'b1;
@@ -717,6 +765,20 @@ module kvcpu_reg_top (
   end
   assign narb_ctrl_max_decode_budget_q_o = narb_ctrl_max_decode_budget_q;
 
+  logic [31:0] narb_model_burst_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_model_burst_q <= kvcpu_reg_pkg::NARB_MODEL_BURST_RESET;
+    else if (w_ok && w_sel_narb_model_burst) narb_model_burst_q <= wdata_i & kvcpu_reg_pkg::NARB_MODEL_BURST_MASK;
+  end
+  assign narb_model_burst_q_o = narb_model_burst_q;
+
+  logic [31:0] narb_model_refill_us_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_model_refill_us_q <= kvcpu_reg_pkg::NARB_MODEL_REFILL_US_RESET;
+    else if (w_ok && w_sel_narb_model_refill_us) narb_model_refill_us_q <= wdata_i & kvcpu_reg_pkg::NARB_MODEL_REFILL_US_MASK;
+  end
+  assign narb_model_refill_us_q_o = narb_model_refill_us_q;
+
   logic [31:0] narb_nd_cap_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) narb_nd_cap_q <= kvcpu_reg_pkg::NARB_ND_CAP_RESET;
@@ -967,6 +1029,9 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MIN_SAMPLES: r_data = narb_ctrl_min_samples_q;
         kvcpu_reg_pkg::ADDR_NARB_CTRL_MAX_DECODE_BUDGET: r_data = narb_ctrl_max_decode_budget_q;
         kvcpu_reg_pkg::ADDR_NARB_STATUS: r_data = narb_status_i & kvcpu_reg_pkg::NARB_STATUS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_P99_FINE: r_data = narb_p99_fine_i & kvcpu_reg_pkg::NARB_P99_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_BURST: r_data = narb_model_burst_q;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_REFILL_US: r_data = narb_model_refill_us_q;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES: r_data = narb_dispatches_i[31:0] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h4: r_data = narb_dispatches_i[63:32] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: r_data = narb_dispatches_i[95:64] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
@@ -998,6 +1063,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h1C: r_data = narb_hist_i[255:224] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h20: r_data = narb_hist_i[287:256] & kvcpu_reg_pkg::NARB_HIST_MASK;
         kvcpu_reg_pkg::ADDR_NARB_HIST + 16'h24: r_data = narb_hist_i[319:288] & kvcpu_reg_pkg::NARB_HIST_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_DEMOTIONS: r_data = narb_model_demotions_i & kvcpu_reg_pkg::NARB_MODEL_DEMOTIONS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_MODEL_TOKENS: r_data = narb_model_tokens_i & kvcpu_reg_pkg::NARB_MODEL_TOKENS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_ND_CAP: r_data = narb_nd_cap_q;
         kvcpu_reg_pkg::ADDR_NARB_WRITE_GAP_US: r_data = narb_write_gap_us_q;
         kvcpu_reg_pkg::ADDR_NARB_SESS_BURST: r_data = narb_sess_burst_q;
@@ -1040,6 +1107,38 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_HEAD: r_data = hepc_plan_head_i & kvcpu_reg_pkg::HEPC_PLAN_HEAD_MASK;
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_POP: r_data = 32'h0;
         kvcpu_reg_pkg::ADDR_HEPC_PLAN_DROPS: r_data = hepc_plan_drops_i & kvcpu_reg_pkg::HEPC_PLAN_DROPS_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE: r_data = narb_hist_fine_i[31:0] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h4: r_data = narb_hist_fine_i[63:32] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h8: r_data = narb_hist_fine_i[95:64] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'hC: r_data = narb_hist_fine_i[127:96] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h10: r_data = narb_hist_fine_i[159:128] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h14: r_data = narb_hist_fine_i[191:160] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h18: r_data = narb_hist_fine_i[223:192] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h1C: r_data = narb_hist_fine_i[255:224] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h20: r_data = narb_hist_fine_i[287:256] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h24: r_data = narb_hist_fine_i[319:288] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h28: r_data = narb_hist_fine_i[351:320] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h2C: r_data = narb_hist_fine_i[383:352] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h30: r_data = narb_hist_fine_i[415:384] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h34: r_data = narb_hist_fine_i[447:416] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h38: r_data = narb_hist_fine_i[479:448] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h3C: r_data = narb_hist_fine_i[511:480] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h40: r_data = narb_hist_fine_i[543:512] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h44: r_data = narb_hist_fine_i[575:544] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h48: r_data = narb_hist_fine_i[607:576] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h4C: r_data = narb_hist_fine_i[639:608] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h50: r_data = narb_hist_fine_i[671:640] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h54: r_data = narb_hist_fine_i[703:672] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h58: r_data = narb_hist_fine_i[735:704] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h5C: r_data = narb_hist_fine_i[767:736] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h60: r_data = narb_hist_fine_i[799:768] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h64: r_data = narb_hist_fine_i[831:800] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h68: r_data = narb_hist_fine_i[863:832] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h6C: r_data = narb_hist_fine_i[895:864] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h70: r_data = narb_hist_fine_i[927:896] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h74: r_data = narb_hist_fine_i[959:928] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h78: r_data = narb_hist_fine_i[991:960] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_HIST_FINE + 16'h7C: r_data = narb_hist_fine_i[1023:992] & kvcpu_reg_pkg::NARB_HIST_FINE_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_LO: r_data = q_sq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_LO_MASK;
         kvcpu_reg_pkg::ADDR_Q_SQ_BASE_HI: r_data = q_sq_base_hi_i[31:0] & kvcpu_reg_pkg::Q_SQ_BASE_HI_MASK;
         kvcpu_reg_pkg::ADDR_Q_CQ_BASE_LO: r_data = q_cq_base_lo_i[31:0] & kvcpu_reg_pkg::Q_CQ_BASE_LO_MASK;

@@ -172,8 +172,11 @@ module kvcpu_core #(
   logic [31:0]      narb_ctrl_insufficient;
   logic [31:0]      narb_write_turns, narb_pace_holds, narb_cap_holds, narb_sess_demotions;
   logic [31:0]      narb_sess_tokens, narb_nd_cap, narb_write_gap, narb_sess_burst, narb_sess_refill;
+  logic [31:0]      narb_model_demotions, narb_model_tokens, narb_model_burst, narb_model_refill;
   logic [5*32-1:0]  narb_dispatches;
   logic [10*32-1:0] narb_hist;
+  logic [32*32-1:0] narb_hist_fine;
+  logic [31:0]      narb_p99_fine;
 
   logic [63:0] step_q;
   logic [31:0] step_lo_stage_q, step_count_q;
@@ -267,11 +270,17 @@ module kvcpu_core #(
     .narb_ctrl_relaxes_i             (narb_ctrl_relaxes),
     .narb_ctrl_insufficient_i        (narb_ctrl_insufficient),
     .narb_hist_i                     (narb_hist),
+    .narb_hist_fine_i                (narb_hist_fine),
+    .narb_p99_fine_i                 (narb_p99_fine),
     .narb_write_turns_i              (narb_write_turns),
     .narb_pace_holds_i               (narb_pace_holds),
     .narb_cap_holds_i                (narb_cap_holds),
     .narb_sess_demotions_i           (narb_sess_demotions),
     .narb_sess_tokens_i              (narb_sess_tokens),
+    .narb_model_demotions_i          (narb_model_demotions),
+    .narb_model_tokens_i             (narb_model_tokens),
+    .narb_model_burst_q_o            (narb_model_burst),
+    .narb_model_refill_us_q_o        (narb_model_refill),
     .narb_nd_cap_q_o                 (narb_nd_cap),
     .narb_write_gap_us_q_o           (narb_write_gap),
     .narb_sess_burst_q_o             (narb_sess_burst),
@@ -836,6 +845,7 @@ module kvcpu_core #(
   logic [5*$clog2(IoContexts+1)-1:0] narb_q_count;
   logic [7:0]       narb_dec_used, narb_pf_used, narb_eff_dec, narb_eff_pf;
   logic [3:0]       narb_p99_bucket;
+  logic [4:0]       narb_p99_fine_b;
 
   kvcpu_io #(
     .QidW(QW), .NumCtx(IoContexts), .NumSlots(IoSlots), .IoTimeoutCycles(IoTimeoutCycles),
@@ -935,6 +945,8 @@ module kvcpu_core #(
     .cfg_write_gap_us_i           (narb_write_gap),
     .cfg_sess_burst_i             (narb_sess_burst[7:0]),
     .cfg_sess_refill_us_i         (narb_sess_refill),
+    .cfg_model_burst_i            (narb_model_burst[7:0]),
+    .cfg_model_refill_us_i        (narb_model_refill),
     .cnt_disp_decode_o            (narb_dispatches[0 +: 32]),
     .cnt_disp_prefetch_o          (narb_dispatches[32 +: 32]),
     .cnt_disp_prefill_o           (narb_dispatches[64 +: 32]),
@@ -948,6 +960,7 @@ module kvcpu_core #(
     .cnt_evict_demotions_o        (narb_ev_demotions),
     .cnt_cpl_errors_o             (narb_cpl_errors),
     .cnt_hist_o                   (narb_hist),
+    .cnt_hist_fine_o              (narb_hist_fine),
     .sts_outstanding_o            (narb_outstanding),
     .sts_outstanding_nd_o         (narb_outstanding_nd),
     .sts_q_count_o                (narb_q_count),
@@ -960,12 +973,16 @@ module kvcpu_core #(
     .sts_eff_decode_budget_o      (narb_eff_dec),
     .sts_eff_prefetch_budget_o    (narb_eff_pf),
     .sts_p99_bucket_o             (narb_p99_bucket),
+    .sts_p99_fine_o               (narb_p99_fine_b),
     .cnt_write_turns_o            (narb_write_turns),
     .cnt_pace_holds_o             (narb_pace_holds),
     .cnt_cap_holds_o              (narb_cap_holds),
     .cnt_sess_demotions_o         (narb_sess_demotions),
-    .sts_sess_tokens_o            (narb_sess_tokens)
+    .sts_sess_tokens_o            (narb_sess_tokens),
+    .cnt_model_demotions_o        (narb_model_demotions),
+    .sts_model_tokens_o           (narb_model_tokens)
   );
+  assign narb_p99_fine = 32'(narb_p99_fine_b);
   assign narb_status = {narb_eff_pf, narb_eff_dec, narb_p99_bucket, 3'b0, 9'(narb_outstanding)};
 
   // The executor has one op in flight and knows which it is; the I/O unit keeps what it
@@ -977,7 +994,7 @@ module kvcpu_core #(
                        narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
                        narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
                        narb_ctrl_max_decode_budget[31:8], narb_nd_cap[31:SlotW+1],
-                       narb_sess_burst[31:8]};
+                       narb_sess_burst[31:8], narb_model_burst[31:8]};
 
   kvcpu_axi_arb u_arb (
     .clk_i,

@@ -14,7 +14,7 @@
 //   kvbench [--device] [--mode M | --compare M,M,...] [--ms N] [--seed N] [--sessions N]
 //           [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N]
 //           [--block-kib N] [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N]
-//           [--noisy-qd N] [--sess-burst N] [--sess-refill-us N] [--queue-depth N] [--plot PNG]
+//           [--noisy-qd N] [--sess-burst N] [--sess-refill-us N] [--model-burst N] [--model-refill-us N] [--queue-depth N] [--plot PNG]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -54,7 +54,7 @@ constexpr const char kUsage[] =
     "               [--sessions N] [--models N] [--decode-qd N] [--prefetch-qd N]\n"
     "               [--prefill-qd N] [--evict-qd N] [--block-kib N] [--slots N]\n"
     "               [--reserve N] [--nd-cap N] [--write-gap-us N] [--noisy-qd N]\n"
-    "               [--sess-burst N] [--sess-refill-us N] [--queue-depth N] [--plot PNG]\n"
+    "               [--sess-burst N] [--sess-refill-us N] [--model-burst N] [--model-refill-us N] [--queue-depth N] [--plot PNG]\n"
     "\n"
     "The Kairo workload against the NVMe arbiter's policy and the calibrated SSD model\n"
     "(970 PRO), in simulated time. See docs/performance.md.\n"
@@ -85,6 +85,8 @@ constexpr const char kUsage[] =
     "                    default 0); the other sessions' decode p99 is printed apart\n"
     "  --sess-burst N    kairo session fairness: decode tokens per session bucket (0 = off)\n"
     "  --sess-refill-us N  one token per bucket every N us (default 1000)\n"
+    "  --model-burst N   kairo model fairness: decode tokens per model bucket (0 = off)\n"
+    "  --model-refill-us N  one token per model bucket every N us (default 1000)\n"
     "  --queue-depth N   arbiter queue entries per class (default 4)\n"
     "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
 
@@ -100,6 +102,8 @@ struct Args {
   unsigned noisy_qd = 0;
   uint32_t sess_burst = m::NarbConfig{}.sess_burst;
   uint64_t sess_refill_us = m::NarbConfig{}.sess_refill_us;
+  uint32_t model_burst = m::NarbConfig{}.model_burst;
+  uint64_t model_refill_us = m::NarbConfig{}.model_refill_us;
   std::string plot;
 };
 
@@ -203,6 +207,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
       e = num(0, 255, &a->sess_burst);
     } else if (arg == "--sess-refill-us") {
       e = num(0, 1000000, &a->sess_refill_us);
+    } else if (arg == "--model-burst") {
+      e = num(0, 255, &a->model_burst);
+    } else if (arg == "--model-refill-us") {
+      e = num(0, 1000000, &a->model_refill_us);
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
       a->qd_given = true;
@@ -248,9 +256,14 @@ struct Result {
   std::vector<uint64_t> decode_dev_ns;        // of which: at the drive (dispatch..completion)
   std::vector<uint64_t> decode_die_ns;        // work queued on its die when it was submitted
   uint64_t decode_disp = 0, writes_at_decode = 0, decode_behind_write = 0, sess_demotions = 0;
+  uint64_t model_demotions = 0;
   std::array<uint64_t, m::kNarbClasses> bytes{};
   std::array<uint64_t, m::kNarbClasses> done{};
   std::array<uint64_t, m::kNarbHistBuckets> hist{};
+  // device mode: the arbiter's own fine histogram (NARB_HIST_FINE, enqueue..completion at the
+  // arbiter), the difference over the run
+  std::array<uint64_t, m::kNarbFineBuckets> dev_hist_fine{};
+  bool has_dev_hist_fine = false;
   uint64_t sim_ns = 0;
   m::NarbCounters counters;
   uint64_t errors = 0;
@@ -343,6 +356,8 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().write_gap_us = a.write_gap_us;
   arb.config().sess_burst = a.sess_burst;
   arb.config().sess_refill_us = a.sess_refill_us;
+  arb.config().model_burst = a.model_burst;
+  arb.config().model_refill_us = a.model_refill_us;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
   Workload wl(a, decode_only);
   std::vector<Worker>& workers = wl.workers;
@@ -433,6 +448,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   std::sort(r.decode_ns.begin(), r.decode_ns.end());
   std::sort(r.decode_other_ns.begin(), r.decode_other_ns.end());
   r.sess_demotions = arb.counters().sess_demotions;
+  r.model_demotions = arb.counters().model_demotions;
   std::sort(r.decode_wait_ns.begin(), r.decode_wait_ns.end());
   std::sort(r.decode_dev_ns.begin(), r.decode_dev_ns.end());
   std::sort(r.decode_die_ns.begin(), r.decode_die_ns.end());
@@ -455,7 +471,8 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
     return st.to_string();
   }
   for (auto [off, v] : {std::pair<uint32_t, uint64_t>{regs::kNarbNdCap, a.nd_cap}, {regs::kNarbWriteGapUs, a.write_gap_us},
-                        {regs::kNarbSessBurst, a.sess_burst}, {regs::kNarbSessRefillUs, a.sess_refill_us}}) {
+                        {regs::kNarbSessBurst, a.sess_burst}, {regs::kNarbSessRefillUs, a.sess_refill_us},
+                        {regs::kNarbModelBurst, a.model_burst}, {regs::kNarbModelRefillUs, a.model_refill_us}}) {
     if (auto st = dev.write(off, static_cast<uint32_t>(v)); !st.ok()) return st.to_string();
   }
   auto rd = [&](uint32_t off) -> uint64_t {
@@ -465,6 +482,9 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   const uint64_t esc0 = rd(regs::kNarbStarvationEscapes), skip0 = rd(regs::kNarbDecodeBudgetSkips);
   const uint64_t turns0 = rd(regs::kNarbWriteTurns), pace0 = rd(regs::kNarbPaceHolds);
   const uint64_t cap0 = rd(regs::kNarbCapHolds), dem0 = rd(regs::kNarbSessDemotions);
+  const uint64_t mdem0 = rd(regs::kNarbModelDemotions);
+  std::array<uint64_t, m::kNarbFineBuckets> fine0{};
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) fine0[b] = rd(regs::kNarbHistFineAt(b));
   Workload wl(a, decode_only);
   const size_t nw = wl.workers.size();
   const auto ctx = dev.read(regs::kIoContexts);
@@ -554,6 +574,10 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   r.counters.pace_holds = static_cast<uint32_t>(rd(regs::kNarbPaceHolds) - pace0);
   r.counters.cap_holds = static_cast<uint32_t>(rd(regs::kNarbCapHolds) - cap0);
   r.sess_demotions = static_cast<uint32_t>(rd(regs::kNarbSessDemotions) - dem0);
+  r.model_demotions = static_cast<uint32_t>(rd(regs::kNarbModelDemotions) - mdem0);
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b)
+    r.dev_hist_fine[b] = static_cast<uint32_t>(rd(regs::kNarbHistFineAt(b)) - fine0[b]);
+  r.has_dev_hist_fine = true;
   return std::nullopt;
 }
 
@@ -576,6 +600,14 @@ void Print(const Result& r) {
   std::printf("decode_hist=");
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.hist[b]);
   std::printf("   (us: <10,<25,<50,<100,<250,<500,<1000,<2000,<5000,>=5000)\n");
+  if (r.has_dev_hist_fine) {
+    // the arbiter's fine buckets: bucket i holds latency <= edge i (us) and > edge i-1
+    std::printf("device_hist_fine=");
+    for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) std::printf("%s%" PRIu64, b ? "," : "", r.dev_hist_fine[b]);
+    std::printf("   (arbiter NARB_HIST_FINE, us: <=");
+    for (unsigned b = 0; b < m::kNarbFineEdges.size(); ++b) std::printf("%s%" PRIu64, b ? "," : "", m::kNarbFineEdges[b]);
+    std::printf(",>%" PRIu64 ")\n", m::kNarbFineEdges.back());
+  }
   // where decode reads waited: fast mode only (the device mode sees the drive from outside)
   if (!r.decode_wait_ns.empty()) std::printf("decode_wait_p50/p99_us=%.1f/%.1f decode_device_p50/p99_us=%.1f/%.1f "
               "die_busy_ahead_p50/p99_us=%.1f/%.1f writes_at_drive_per_decode=%.2f "
@@ -583,9 +615,10 @@ void Print(const Result& r) {
               Pct(r.decode_wait_ns, 0.50), Pct(r.decode_wait_ns, 0.99), Pct(r.decode_dev_ns, 0.50),
               Pct(r.decode_dev_ns, 0.99), Pct(r.decode_die_ns, 0.50), Pct(r.decode_die_ns, 0.99), r.decode_disp ? double(r.writes_at_decode) / r.decode_disp : 0.0,
               r.decode_disp ? 100.0 * r.decode_behind_write / r.decode_disp : 0.0);
-  std::printf("decode_other_sessions_p50/p99_us=%.1f/%.1f (ios %zu) sess_demotions=%" PRIu64 "\n",
+  std::printf("decode_other_sessions_p50/p99_us=%.1f/%.1f (ios %zu) sess_demotions=%" PRIu64
+              " model_demotions=%" PRIu64 "\n",
               Pct(r.decode_other_ns, 0.50), Pct(r.decode_other_ns, 0.99), r.decode_other_ns.size(),
-              r.sess_demotions);
+              r.sess_demotions, r.model_demotions);
   std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64
               " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 "\n\n",
               d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips,

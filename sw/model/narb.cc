@@ -20,7 +20,7 @@ NarbModel::NarbModel(unsigned queue_depth, unsigned num_slots, unsigned time_bit
 
 uint8_t NarbModel::QueueOf(const NarbRequest& r) const {
   const uint8_t c = ClassOf(r.cls);
-  if (c == kNarbDecode && SessOn() && tokens_[r.session % kNarbSessBuckets] == 0) {
+  if (c == kNarbDecode && (SessEmpty(r) || ModelEmpty(r))) {
     return kNarbNormal;
   }
   return c;
@@ -30,29 +30,36 @@ bool NarbModel::CanAccept(const NarbRequest& r) const { return q_[QueueOf(r)].si
 
 void NarbModel::Enqueue(const NarbRequest& r, uint64_t now_us) {
   const uint8_t q = QueueOf(r);
-  if (ClassOf(r.cls) == kNarbDecode && SessOn()) {
+  if (ClassOf(r.cls) == kNarbDecode) {
     if (q == kNarbDecode) {
-      --tokens_[r.session % kNarbSessBuckets];
+      // both buckets (those that are on) had a token: take one from each
+      if (SessOn()) --tokens_[r.session % kNarbSessBuckets];
+      if (ModelOn()) --mtokens_[r.model % kNarbModelBuckets];
     } else {
-      ++cnt_.sess_demotions;
+      // demoted: counted against each bucket that was empty
+      if (SessEmpty(r)) ++cnt_.sess_demotions;
+      if (ModelEmpty(r)) ++cnt_.model_demotions;
     }
   }
   q_[q].push_back(Entry{r, now_us, seq_++});
 }
 
 void NarbModel::SessionTick(uint64_t now_us) {
-  if (!SessOn()) {
-    tokens_ = {};
-    refill_last_us_ = now_us & time_mask_;
-    return;
-  }
-  if (((now_us - refill_last_us_) & time_mask_) >= (cfg_.sess_refill_us & time_mask_)) {
-    const uint32_t burst = cfg_.sess_burst & 0xFF;
-    for (uint32_t& t : tokens_) {
-      t = t >= burst ? burst : t + 1;
+  auto tick = [&](bool on, uint32_t burst, uint64_t refill_us, auto& tokens, uint64_t& last) {
+    if (!on) {
+      tokens = {};
+      last = now_us & time_mask_;
+      return;
     }
-    refill_last_us_ = now_us & time_mask_;
-  }
+    if (((now_us - last) & time_mask_) >= (refill_us & time_mask_)) {
+      for (uint32_t& t : tokens) {
+        t = t >= burst ? burst : t + 1;
+      }
+      last = now_us & time_mask_;
+    }
+  };
+  tick(SessOn(), cfg_.sess_burst & 0xFF, cfg_.sess_refill_us, tokens_, refill_last_us_);
+  tick(ModelOn(), cfg_.model_burst & 0xFF, cfg_.model_refill_us, mtokens_, mrefill_last_us_);
 }
 
 unsigned NarbModel::outstanding() const {
@@ -272,14 +279,14 @@ bool NarbModel::Complete(uint32_t slot, uint16_t status, uint64_t now_us) {
   Slot& s = slots_[slot];
   if (s.cls == kNarbDecode) {
     const uint64_t lat = (now_us - s.enq_us) & time_mask_;
-    unsigned b = 0;
-    while (b < kNarbHistEdges.size() && lat > kNarbHistEdges[b]) {
-      ++b;
-    }
-    ++cnt_.hist[b];
-    if (cfg_.ctrl_mode != 0) {
-      win_hist_[b] = std::min<uint32_t>(win_hist_[b] + 1, 0xFFFF);
-      win_n_ = std::min<uint32_t>(win_n_ + 1, 0xFFFF);
+    const unsigned f = NarbFineBucket(lat);
+    ++cnt_.hist[NarbHistBucket(lat)];
+    ++cnt_.hist_fine[f];
+    // The window stops counting when its sample count saturates (65,535): its buckets then
+    // always sum to the sample count.
+    if (cfg_.ctrl_mode != 0 && win_n_ < 0xFFFF) {
+      ++win_hist_[f];
+      ++win_n_;
     }
   } else {
     --nd_;
@@ -297,14 +304,16 @@ void NarbModel::ControlTick(uint64_t now_us) {
     if (win_n_ >= cfg_.ctrl_min_samples) {
       unsigned b = 0;
       uint64_t cum = win_hist_[0];
-      while (b < kNarbHistBuckets - 1 && cum * 100 < static_cast<uint64_t>(win_n_) * 99) {
+      while (b < kNarbFineBuckets - 1 && cum * 100 < static_cast<uint64_t>(win_n_) * 99) {
         ++b;
         cum += win_hist_[b];
       }
-      p99_bucket_ = b;
+      p99_fine_ = b;
+      // The Kairo bucket that holds fine bucket b (its upper edge is in it).
+      p99_bucket_ = b == kNarbFineBuckets - 1 ? kNarbHistBuckets - 1 : NarbHistBucket(kNarbFineEdges[b]);
       if (adaptive) {
         const bool over =
-            b == kNarbHistBuckets - 1 || kNarbHistEdges[b] > (cfg_.target_p99_us & time_mask_);
+            b == kNarbFineBuckets - 1 || kNarbFineEdges[b] > (cfg_.target_p99_us & time_mask_);
         if (over) {
           ++cnt_.ctrl_boosts;
           const uint32_t cap = cfg_.ctrl_max_decode_budget;

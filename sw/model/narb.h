@@ -26,9 +26,29 @@ enum class NarbMode : uint8_t { kFifo = 0, kRr = 1, kWrr = 2, kKairo = 3 };
 inline constexpr unsigned kNarbHistBuckets = 10;
 // Session fairness: decode token buckets, one per session % kNarbSessBuckets.
 inline constexpr unsigned kNarbSessBuckets = 4;
+// Model fairness: decode token buckets, one per model % kNarbModelBuckets.
+inline constexpr unsigned kNarbModelBuckets = 4;
 // Upper edges (µs) of the first nine decode-latency buckets; the tenth is "> 5000".
 inline constexpr std::array<uint64_t, 9> kNarbHistEdges = {10,  25,   50,   100, 250,
                                                            500, 1000, 2000, 5000};
+// The fine decode-latency histogram (docs/narb.md "Fine buckets"): 32 buckets, upper edges
+// (µs) of the first 31, the last is "> 20000". Every Kairo edge is a fine edge, so each Kairo
+// bucket is a union of fine buckets.
+inline constexpr unsigned kNarbFineBuckets = 32;
+inline constexpr std::array<uint64_t, kNarbFineBuckets - 1> kNarbFineEdges = {
+    5,   10,  15,   20,   25,   30,   40,   50,   60,   80,   100,  125,  150,  200,  250,  300,
+    400, 500, 600,  800,  1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000};
+// Bucket index of a latency (bucket i holds latency <= edge i and > edge i-1).
+inline unsigned NarbHistBucket(uint64_t lat_us) {
+  unsigned b = 0;
+  while (b < kNarbHistEdges.size() && lat_us > kNarbHistEdges[b]) ++b;
+  return b;
+}
+inline unsigned NarbFineBucket(uint64_t lat_us) {
+  unsigned b = 0;
+  while (b < kNarbFineEdges.size() && lat_us > kNarbFineEdges[b]) ++b;
+  return b;
+}
 
 // Why KAIRO mode granted (the rule number of docs/narb.md); 0 in the other modes.
 enum class NarbRule : uint8_t {
@@ -74,6 +94,11 @@ struct NarbConfig {
   // up to sess_burst.
   uint32_t sess_burst = 0;  // 8 bits
   uint64_t sess_refill_us = 1000;
+  // Model fairness in KAIRO mode (0: off), the same with the request's model: a DECODE
+  // request is demoted when its session bucket or its model bucket (of those on) is empty;
+  // otherwise it takes a token from each bucket that is on.
+  uint32_t model_burst = 0;  // 8 bits
+  uint64_t model_refill_us = 1000;
 };
 
 struct NarbRequest {
@@ -99,9 +124,11 @@ struct NarbCounters {
   uint64_t prefetch_deadline_hits = 0, prefetch_budget_skips = 0, decode_budget_skips = 0;
   uint64_t starvation_escapes = 0, prefill_demotions = 0, evict_demotions = 0, cpl_errors = 0;
   std::array<uint64_t, kNarbHistBuckets> hist{};
+  std::array<uint64_t, kNarbFineBuckets> hist_fine{};
   uint64_t ctrl_updates = 0, ctrl_boosts = 0, ctrl_relaxes = 0, ctrl_insufficient = 0;
   uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
-  uint64_t sess_demotions = 0;
+  uint64_t sess_demotions = 0;   // demoted with the session bucket empty
+  uint64_t model_demotions = 0;  // demoted with the model bucket empty (both: both count)
 };
 
 class NarbModel {
@@ -119,10 +146,11 @@ class NarbModel {
   bool CanAccept(const NarbRequest& r) const;
   // Accept a request at time now (the caller checked CanAccept).
   void Enqueue(const NarbRequest& r, uint64_t now_us);
-  // Session fairness's cycle: called once per cycle, after the cycle's Enqueue (the refill
-  // applies on top of this cycle's token use).
+  // Session and model fairness's cycle: called once per cycle, after the cycle's Enqueue (the
+  // refill applies on top of this cycle's token use).
   void SessionTick(uint64_t now_us);
   uint32_t sess_tokens(unsigned b) const { return tokens_[b]; }
+  uint32_t model_tokens(unsigned b) const { return mtokens_[b]; }
   // One decision at time now; nullopt when no class may be dispatched.
   std::optional<NarbDispatch> Decide(uint64_t now_us);
   // A completion for slot; false (and cpl_errors += 1) if the slot was not in flight.
@@ -132,7 +160,9 @@ class NarbModel {
   void ControlTick(uint64_t now_us);
   uint32_t eff_decode_budget() const { return eff_dec_; }
   uint32_t eff_prefetch_budget() const { return eff_pf_; }
+  // The last judged p99: its Kairo bucket (0..9) and its fine bucket (0..31).
   unsigned p99_bucket() const { return p99_bucket_; }
+  unsigned p99_fine_bucket() const { return p99_fine_; }
 
   unsigned outstanding() const;
   bool slot_busy(uint32_t s) const { return s < nslots_ && slots_[s].busy; }
@@ -181,11 +211,17 @@ class NarbModel {
   bool SessOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.sess_burst & 0xFF) != 0; }
   std::array<uint32_t, kNarbSessBuckets> tokens_{};
   uint64_t refill_last_us_ = 0;
+  bool ModelOn() const { return cfg_.mode == NarbMode::kKairo && (cfg_.model_burst & 0xFF) != 0; }
+  bool SessEmpty(const NarbRequest& r) const { return SessOn() && tokens_[r.session % kNarbSessBuckets] == 0; }
+  bool ModelEmpty(const NarbRequest& r) const { return ModelOn() && mtokens_[r.model % kNarbModelBuckets] == 0; }
+  std::array<uint32_t, kNarbModelBuckets> mtokens_{};
+  uint64_t mrefill_last_us_ = 0;
   uint64_t win_start_ = 0;
-  std::array<uint32_t, kNarbHistBuckets> win_hist_{};
+  std::array<uint32_t, kNarbFineBuckets> win_hist_{};  // fine buckets
   uint32_t win_n_ = 0;
   uint32_t eff_dec_ = 32, eff_pf_ = 16;
   unsigned p99_bucket_ = 0;
+  unsigned p99_fine_ = 0;
 };
 
 }  // namespace kvcpu::model

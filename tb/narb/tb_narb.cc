@@ -14,7 +14,8 @@
 // deadline + slack after reaching its queue head.
 // Coverage: mode x class, every KAIRO rule, every counter event, reservation holding back a
 // non-decode class while decode uses a reserved slot, FIFO head-of-line blocking, full
-// queues, held outputs, all slots busy, every decode-latency bucket, the adaptive controller
+// queues, held outputs, all slots busy, every decode-latency bucket (the 10 Kairo ones and the
+// 32 fine ones, every counter compared each cycle), the adaptive controller
 // boosting, relaxing and skipping thin windows (its effective budgets, p99 bucket and
 // counters are compared every cycle), the KAIRO decode protection (the write turn of each
 // write class, the non-decode cap and the write pacing holding a class back, an aged write
@@ -66,6 +67,7 @@ struct Phase {
   uint64_t dt_max = 2, lat_min = 0, lat_max = 50;  // µs
   bool flood = false;
   bool fair = false;  // session fairness: session 0 floods decode, session 1 is quiet
+  bool fair_model = false;  // with fair: the same by model (model 0 floods, model 1 quiet)
 };
 
 struct Inflight {
@@ -113,9 +115,16 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     // Session fairness: off, a small burst, or any 8-bit burst; refill 0..199 us.
     p.cfg.sess_burst = Rand(r, 2) ? 0 : (Rand(r, 3) ? 1 + Rand(r, 4) : Rand(r, 256));
     p.cfg.sess_refill_us = Rand(r, 200);
+    // Model fairness likewise (both on in some phases: a request needs a token of each).
+    p.cfg.model_burst = Rand(r, 2) ? 0 : (Rand(r, 3) ? 1 + Rand(r, 4) : Rand(r, 256));
+    p.cfg.model_refill_us = Rand(r, 200);
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
+    if (Rand(r, 8) == 0) {  // long latencies: the fine buckets up to > 20,000 us
+      p.dt_max = 20 + Rand(r, 400);
+      p.lat_max = p.lat_min + Rand(r, 30000);
+    }
   }
   for (auto& w : p.mix) {
     w = Rand(r, 3) ? 1 + Rand(r, 10) : 0;
@@ -144,12 +153,16 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     p.lat_min = 0;
     p.lat_max = 5 + Rand(r, 20);
   }
-  if (idx % 10 == 7) {
+  if (idx % 10 == 7 || idx % 10 == 3) {
+    // fairness phases: by session (7) or by model (3); the other bank off
     p.flood = false;
     p.fair = true;
+    p.fair_model = idx % 10 == 3;
     p.cfg.mode = m::NarbMode::kKairo;
-    p.cfg.sess_burst = 1 + Rand(r, 4);
+    p.cfg.sess_burst = p.fair_model ? 0 : 1 + Rand(r, 4);
     p.cfg.sess_refill_us = 10 + Rand(r, 50);
+    p.cfg.model_burst = p.fair_model ? 1 + Rand(r, 4) : 0;
+    p.cfg.model_refill_us = 10 + Rand(r, 50);
     p.cfg.decode_budget = 1 + Rand(r, 255);  // (0 would let NORMAL, the demoted flood, go first)
     p.mix = {1, 0, 0, 0, 0};
     p.p_req = 100;
@@ -186,6 +199,7 @@ int Run(int argc, char** argv) {
   auto& rng = sim.rng();
   Coverage cov;
   uint64_t errors = 0;
+  uint64_t last_relaxes = 0, last_updates = 0;  // the controller's judgements seen so far
   auto fail = [&](const char* what, uint64_t got, uint64_t want) {
     if (errors < 20) {
       std::printf("[%s] MISMATCH cycle %" PRIu64 ": %s: dut %" PRIu64 " model %" PRIu64 "\n",
@@ -216,6 +230,8 @@ int Run(int argc, char** argv) {
     dut.cfg_write_gap_us_i = static_cast<uint32_t>(c.write_gap_us);
     dut.cfg_sess_burst_i = c.sess_burst;
     dut.cfg_sess_refill_us_i = static_cast<uint32_t>(c.sess_refill_us);
+    dut.cfg_model_burst_i = c.model_burst;
+    dut.cfg_model_refill_us_i = static_cast<uint32_t>(c.model_refill_us);
   };
   m::NarbConfig init;
   init.tag_reserve = kSlots / 8;
@@ -257,7 +273,8 @@ int Run(int argc, char** argv) {
     quiet_last = now;
     // The quiet session sends at most one decode read per two refills (so its bucket always
     // has a token when it does): it must never be demoted, whatever session 0 does.
-    const uint64_t quiet_gap = 2 * ph.cfg.sess_refill_us + 2 * ph.dt_max + 1;
+    const uint64_t quiet_gap =
+        2 * (ph.fair_model ? ph.cfg.model_refill_us : ph.cfg.sess_refill_us) + 2 * ph.dt_max + 1;
     while (errors == 0) {
       if (pc == phase_cycles) {
         draining = true;
@@ -291,16 +308,19 @@ int Run(int argc, char** argv) {
         req.cls = static_cast<uint8_t>(c == 4 && Rand(rng, 4) == 0 ? 4 + Rand(rng, 4) : c);
         req.session = static_cast<uint16_t>(Rand(rng, 4) ? Rand(rng, 8) : rng());
         quiet_presented = false;
+        req.model = static_cast<uint8_t>(rng());
         if (ph.fair) {
           req.cls = 0;
-          if (!quiet_tag && now - quiet_last >= quiet_gap) {
-            req.session = 1;
-            quiet_presented = true;
+          // the quiet session (model) 1, or the flood: bucket 0 (sessions / models 0 and 4)
+          const bool quiet = !quiet_tag && now - quiet_last >= quiet_gap;
+          const uint8_t key = quiet ? 1 : static_cast<uint8_t>(4 * Rand(rng, 2));
+          quiet_presented = quiet;
+          if (ph.fair_model) {
+            req.model = key;
           } else {
-            req.session = static_cast<uint16_t>(4 * Rand(rng, 2));  // bucket 0 (sessions 0, 4)
+            req.session = key;
           }
         }
-        req.model = static_cast<uint8_t>(rng());
         req.opcode = static_cast<uint8_t>(c == 2 || c == 3 ? (Rand(rng, 4) ? 0x01 : 0x09) : 0x02);
         req.lba = rng();
         req.nblocks = static_cast<uint16_t>(rng());
@@ -402,6 +422,10 @@ int Run(int argc, char** argv) {
         const uint64_t h = dut.cnt_hist_o[b];  // CntW = 32: one word per bucket
         if (h != (k.hist[b] & kCntMask)) fail("cnt_hist_o[bucket]", h, k.hist[b]);
       }
+      for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) {
+        const uint64_t h = dut.cnt_hist_fine_o[b];
+        if (h != (k.hist_fine[b] & kCntMask)) fail("cnt_hist_fine_o[bucket]", h, k.hist_fine[b]);
+      }
       if (dut.sts_outstanding_o != model.outstanding())
         fail("sts_outstanding_o", dut.sts_outstanding_o, model.outstanding());
       if (dut.sts_outstanding_nd_o != model.outstanding_nondecode())
@@ -427,6 +451,12 @@ int Run(int argc, char** argv) {
         fail("cnt_cap_holds_o", dut.cnt_cap_holds_o, k.cap_holds);
       if (dut.cnt_sess_demotions_o != (k.sess_demotions & kCntMask))
         fail("cnt_sess_demotions_o", dut.cnt_sess_demotions_o, k.sess_demotions);
+      if (dut.cnt_model_demotions_o != (k.model_demotions & kCntMask))
+        fail("cnt_model_demotions_o", dut.cnt_model_demotions_o, k.model_demotions);
+      for (unsigned b = 0; b < m::kNarbModelBuckets; ++b) {
+        const uint32_t t = (dut.sts_model_tokens_o >> (8 * b)) & 0xFF;
+        if (t != model.model_tokens(b)) fail("sts_model_tokens_o[bucket]", t, model.model_tokens(b));
+      }
       for (unsigned b = 0; b < m::kNarbSessBuckets; ++b) {
         const uint32_t t = (dut.sts_sess_tokens_o >> (8 * b)) & 0xFF;
         if (t != model.sess_tokens(b)) fail("sts_sess_tokens_o[bucket]", t, model.sess_tokens(b));
@@ -438,6 +468,21 @@ int Run(int argc, char** argv) {
              model.eff_prefetch_budget());
       if (dut.sts_p99_bucket_o != model.p99_bucket())
         fail("sts_p99_bucket_o", dut.sts_p99_bucket_o, model.p99_bucket());
+      if (dut.sts_p99_fine_o != model.p99_fine_bucket())
+        fail("sts_p99_fine_o", dut.sts_p99_fine_o, model.p99_fine_bucket());
+      if (k.ctrl_relaxes != last_relaxes) {
+        // the fine edge decides where the Kairo edge of the same p99 would have boosted
+        const unsigned kb = model.p99_bucket();
+        if (kb == m::kNarbHistBuckets - 1 || m::kNarbHistEdges[kb] > ph.cfg.target_p99_us)
+          ++cov["controller relaxes on a fine edge the Kairo edge would boost"];
+        last_relaxes = k.ctrl_relaxes;
+      }
+      if (k.ctrl_updates != last_updates) {
+        const unsigned f = model.p99_fine_bucket();
+        if (f < m::kNarbFineBuckets - 1 && m::kNarbFineEdges[f] != m::kNarbHistEdges[model.p99_bucket()])
+          ++cov["controller p99 inside a Kairo bucket"];
+        last_updates = k.ctrl_updates;
+      }
       if (ph.cfg.ctrl_mode >= 2 && model.eff_decode_budget() != ph.cfg.decode_budget)
         ++cov["adaptive decode budget away from the tunable"];
       if (mode == 3) {
@@ -503,7 +548,7 @@ int Run(int argc, char** argv) {
           if (enq != out->enq_us) fail("tb queue order", enq, out->enq_us);
           if (ph.fair) {
             if (quiet_tag && out->req.tag == *quiet_tag) {
-              if (c != 0) fail("fairness: the quiet session's decode read was demoted", c, 0);
+              if (c != 0) fail("fairness: the quiet session's (model's) decode read was demoted", c, 0);
               quiet_max_wait = std::max(quiet_max_wait, now - enq);
               // Its latency bound: the decode reads ahead of it in the DECODE queue, not
               // the flood (the same slack as the starvation bound).
@@ -514,11 +559,15 @@ int Run(int argc, char** argv) {
                 ++errors;
               }
               ++quiet_done;
-              ++cov["fairness: quiet session dispatched as DECODE"];
+              ++cov[ph.fair_model ? "model fairness: quiet model dispatched as DECODE"
+                                  : "fairness: quiet session dispatched as DECODE"];
               quiet_tag.reset();
             } else {
               flood_max_wait = std::max(flood_max_wait, now - enq);
-              if (c == 4) ++cov["fairness: flooding session demoted"];
+              if (c == 4) {
+                ++cov[ph.fair_model ? "model fairness: flooding model demoted"
+                                    : "fairness: flooding session demoted"];
+              }
             }
           }
           const uint64_t wait = now - head_since[c];
@@ -543,6 +592,15 @@ int Run(int argc, char** argv) {
       model.ControlTick(now);
       if (req_pending && dut.req_ready_o) {
         if (rcls != m::NarbModel::ClassOf(req.cls)) ++cov["session fairness demotes a DECODE request"];
+        if (m::NarbModel::ClassOf(req.cls) == 0 && ph.cfg.mode == m::NarbMode::kKairo) {
+          const bool s_on = (ph.cfg.sess_burst & 0xFF) != 0, m_on = (ph.cfg.model_burst & 0xFF) != 0;
+          const bool s_empty = s_on && model.sess_tokens(req.session % m::kNarbSessBuckets) == 0;
+          const bool m_empty = m_on && model.model_tokens(req.model % m::kNarbModelBuckets) == 0;
+          if (s_empty && m_empty) ++cov["demoted: session and model buckets empty"];
+          if (s_empty && !m_empty && m_on) ++cov["demoted: session bucket empty, model bucket not"];
+          if (!s_empty && m_empty && s_on) ++cov["demoted: model bucket empty, session bucket not"];
+          if (s_on && m_on && !s_empty && !m_empty) ++cov["DECODE takes a session and a model token"];
+        }
         if (quiet_presented) {
           quiet_tag = req.tag;
           quiet_last = now;
@@ -576,12 +634,16 @@ int Run(int argc, char** argv) {
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
     if (k.hist[b]) ++cov["decode latency bucket " + std::to_string(b)];
   }
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) {
+    if (k.hist_fine[b]) ++cov["decode latency fine bucket " + std::to_string(b)];
+  }
   if (k.ctrl_boosts) ++cov["controller boosts"];
   if (k.ctrl_relaxes) ++cov["controller relaxes"];
   if (k.ctrl_insufficient) ++cov["controller window with too few samples"];
   if (k.write_turns) ++cov["counter write_turns"];
   if (k.pace_holds) ++cov["counter pace_holds"];
   if (k.cap_holds) ++cov["counter cap_holds"];
+  if (k.model_demotions) ++cov["counter model_demotions"];
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cov.print(KVCPU_TB_NAME);
   std::printf("[%s] %" PRIu64 " cycles, %u phases, %" PRIu64 " decisions, %" PRIu64
@@ -593,8 +655,9 @@ int Run(int argc, char** argv) {
                 KVCPU_TB_NAME, kClsName[c], max_wait[c], max_wait_flood[c]);
   }
   std::printf("[%s] %" PRIu64 " starvation-bound checks\n", KVCPU_TB_NAME, bound_checks);
-  std::printf("[%s] fairness phases: %" PRIu64 " quiet-session decode reads, none demoted, max wait %" PRIu64
-              " us (flooding session: max wait %" PRIu64 " us)\n",
+  std::printf("[%s] fairness phases (by session and by model): %" PRIu64
+              " quiet-session/model decode reads, none demoted, max wait %" PRIu64
+              " us (flooding session/model: max wait %" PRIu64 " us)\n",
               KVCPU_TB_NAME, quiet_done, quiet_max_wait, flood_max_wait);
   std::vector<std::string> req_bins;
   for (unsigned md = 0; md < 4; ++md) {
@@ -616,11 +679,19 @@ int Run(int argc, char** argv) {
         "cap holds back a non-decode class", "pacing holds back a write",
         "aged write passes the pacing", "counter write_turns", "counter pace_holds",
         "counter cap_holds", "session fairness demotes a DECODE request",
-        "fairness: quiet session dispatched as DECODE", "fairness: flooding session demoted"}) {
+        "fairness: quiet session dispatched as DECODE", "fairness: flooding session demoted",
+        "model fairness: quiet model dispatched as DECODE", "model fairness: flooding model demoted",
+        "counter model_demotions", "demoted: session and model buckets empty",
+        "demoted: session bucket empty, model bucket not", "demoted: model bucket empty, session bucket not",
+        "DECODE takes a session and a model token"}) {
     req_bins.push_back(b);
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)
     req_bins.push_back("decode latency bucket " + std::to_string(b));
+  for (unsigned b = 0; b < m::kNarbFineBuckets; ++b)
+    req_bins.push_back("decode latency fine bucket " + std::to_string(b));
+  req_bins.push_back("controller relaxes on a fine edge the Kairo edge would boost");
+  req_bins.push_back("controller p99 inside a Kairo bucket");
   const bool cov_ok = cov.check(req_bins);
   if (bound_checks == 0) {
     std::printf("[%s] no starvation-bound check ran\n", KVCPU_TB_NAME);

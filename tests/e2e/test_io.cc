@@ -195,6 +195,17 @@ TEST_F(Io, ManyInFlightCompleteOnceEachWithTheirData) {
   uint32_t hist = 0;
   for (unsigned b = 0; b < 10; ++b) hist += reg(regs::kNarbHistAt(b));
   EXPECT_EQ(hist, 8u);
+  // and in the fine histogram, in the fine buckets inside the Kairo buckets that hold them
+  uint32_t fine = 0;
+  for (unsigned f = 0; f < 32; ++f) fine += reg(regs::kNarbHistFineAt(f));
+  EXPECT_EQ(fine, 8u);
+  // Kairo bucket b = fine buckets lo[b]..lo[b+1]-1 (docs/narb.md "Fine buckets")
+  const unsigned lo[11] = {0, 2, 5, 8, 11, 15, 18, 21, 24, 28, 32};
+  for (unsigned b = 0; b < 10; ++b) {
+    uint32_t sum = 0;
+    for (unsigned f = lo[b]; f < lo[b + 1]; ++f) sum += reg(regs::kNarbHistFineAt(f));
+    EXPECT_EQ(sum, reg(regs::kNarbHistAt(b))) << "Kairo bucket " << b;
+  }
 }
 
 // More I/O commands than contexts: the extra ones complete at once with IO_BUSY and do
@@ -240,6 +251,41 @@ TEST_F(Io, ArbiterRegistersHoldTheirFieldsAndEveryModeServesIo) {
     ASSERT_TRUE(dev_->write(regs::kNarbMode, mode).ok());
     EXPECT_EQ(io(Opcode::kIoRead, dst_->iova(), 77 + mode, 4096).status, st::kSuccess) << "mode " << mode;
   }
+}
+
+// Model fairness through the core: the IO command's model id reaches the arbiter's model
+// buckets (docs/narb.md "Model fairness"). With a 1 us refill every bucket fills to the burst
+// (2); then, with a 1 s refill, four decode reads of model 5 (bucket 1, four sessions): two
+// take bucket 1's tokens and keep DECODE, two are demoted to NORMAL, and only bucket 1 is empty.
+TEST_F(Io, ModelFairnessDemotesDecodeReadsOfAnEmptyModelBucket) {
+  EXPECT_EQ(reg(regs::kNarbModelBurst), 0u) << "off by default";
+  EXPECT_EQ(reg(regs::kNarbModelRefillUs), 1000u);
+  ASSERT_TRUE(dev_->write(regs::kNarbModelRefillUs, 1u).ok());
+  ASSERT_TRUE(dev_->write(regs::kNarbModelBurst, 2u).ok());
+  uint32_t tokens = 0;
+  for (int i = 0; i < 1000 && tokens != 0x02020202u; ++i) tokens = reg(regs::kNarbModelTokens);
+  ASSERT_EQ(tokens, 0x02020202u);
+  ASSERT_TRUE(dev_->write(regs::kNarbModelRefillUs, 1000000u).ok());
+  const uint32_t dec0 = reg(regs::kNarbDispatchesAt(0)), norm0 = reg(regs::kNarbDispatchesAt(4));
+  const uint32_t mdem0 = reg(regs::kNarbModelDemotions), sdem0 = reg(regs::kNarbSessDemotions);
+  std::vector<Command> cmds;
+  for (uint32_t i = 0; i < 4; ++i) {
+    IoArgs a;
+    a.buffer_iova = dst_->iova() + 4096ull * i;
+    a.slba = 900 + i;
+    a.bytes = 4096;
+    a.session = static_cast<uint16_t>(i);
+    a.model = 5;
+    cmds.push_back(Command::io(Opcode::kIoRead, a).io_class(IoClass::kDecodeRead).flow(i));
+  }
+  for (const Completion& c : all(cmds)) EXPECT_EQ(c.status, st::kSuccess) << st::name(c.status);
+  EXPECT_EQ(reg(regs::kNarbModelDemotions) - mdem0, 2u);
+  EXPECT_EQ(reg(regs::kNarbSessDemotions) - sdem0, 0u);
+  EXPECT_EQ(reg(regs::kNarbDispatchesAt(0)) - dec0, 2u) << "two kept DECODE";
+  EXPECT_EQ(reg(regs::kNarbDispatchesAt(4)) - norm0, 2u) << "two dispatched as NORMAL";
+  EXPECT_EQ(reg(regs::kNarbModelTokens), 0x02020002u) << "only model bucket 1 spent";
+  ASSERT_TRUE(dev_->write(regs::kNarbModelBurst, 0u).ok());
+  EXPECT_EQ(reg(regs::kNarbModelTokens), 0u) << "off: the buckets are emptied";
 }
 
 class IoFaults : public Io {

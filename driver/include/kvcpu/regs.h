@@ -86,6 +86,9 @@ inline constexpr uint32_t kNarbCtrlWindowUs = 0x144u;
 inline constexpr uint32_t kNarbCtrlMinSamples = 0x148u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudget = 0x14Cu;
 inline constexpr uint32_t kNarbStatus = 0x150u;
+inline constexpr uint32_t kNarbP99Fine = 0x154u;
+inline constexpr uint32_t kNarbModelBurst = 0x158u;
+inline constexpr uint32_t kNarbModelRefillUs = 0x15Cu;
 inline constexpr uint32_t kNarbDispatches = 0x160u;
 inline constexpr uint32_t kNarbDispatchesStride = 0x004u;
 inline constexpr unsigned kNarbDispatchesInstances = 5u;
@@ -110,6 +113,8 @@ inline constexpr uint32_t kNarbHist = 0x1C0u;
 inline constexpr uint32_t kNarbHistStride = 0x004u;
 inline constexpr unsigned kNarbHistInstances = 10u;
 constexpr uint32_t kNarbHistAt(unsigned i) { return kNarbHist + i * kNarbHistStride; }
+inline constexpr uint32_t kNarbModelDemotions = 0x1E8u;
+inline constexpr uint32_t kNarbModelTokens = 0x1ECu;
 inline constexpr uint32_t kNarbNdCap = 0x1F0u;
 inline constexpr uint32_t kNarbWriteGapUs = 0x1F4u;
 inline constexpr uint32_t kNarbSessBurst = 0x1F8u;
@@ -144,6 +149,10 @@ inline constexpr uint32_t kHepcPlanCount = 0x290u;
 inline constexpr uint32_t kHepcPlanHead = 0x294u;
 inline constexpr uint32_t kHepcPlanPop = 0x298u;
 inline constexpr uint32_t kHepcPlanDrops = 0x29Cu;
+inline constexpr uint32_t kNarbHistFine = 0x300u;
+inline constexpr uint32_t kNarbHistFineStride = 0x004u;
+inline constexpr unsigned kNarbHistFineInstances = 32u;
+constexpr uint32_t kNarbHistFineAt(unsigned i) { return kNarbHistFine + i * kNarbHistFineStride; }
 inline constexpr uint32_t kQSqBaseLo = 0x400u;
 inline constexpr uint32_t kQSqBaseLoStride = 0x040u;
 inline constexpr unsigned kQSqBaseLoInstances = 8u;
@@ -236,6 +245,8 @@ inline constexpr uint32_t kNarbTargetP99UsReset = 0x00001388u;
 inline constexpr uint32_t kNarbCtrlWindowUsReset = 0x000F4240u;
 inline constexpr uint32_t kNarbCtrlMinSamplesReset = 0x00000040u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudgetReset = 0x00000040u;
+inline constexpr uint32_t kNarbModelBurstReset = 0x00000000u;
+inline constexpr uint32_t kNarbModelRefillUsReset = 0x000003E8u;
 inline constexpr uint32_t kNarbNdCapReset = 0x00000002u;
 inline constexpr uint32_t kNarbWriteGapUsReset = 0x00000320u;
 inline constexpr uint32_t kNarbSessBurstReset = 0x00000000u;
@@ -301,10 +312,15 @@ inline constexpr Field kNarbStatusOutstanding{"OUTSTANDING", 0, 9};
 inline constexpr Field kNarbStatusP99Bucket{"P99_BUCKET", 12, 4};
 inline constexpr Field kNarbStatusDecodeBudget{"DECODE_BUDGET", 16, 8};
 inline constexpr Field kNarbStatusPrefetchBudget{"PREFETCH_BUDGET", 24, 8};
+inline constexpr Field kNarbModelBurstValue{"VALUE", 0, 8};
 inline constexpr Field kNarbSessTokensB0{"B0", 0, 8};
 inline constexpr Field kNarbSessTokensB1{"B1", 8, 8};
 inline constexpr Field kNarbSessTokensB2{"B2", 16, 8};
 inline constexpr Field kNarbSessTokensB3{"B3", 24, 8};
+inline constexpr Field kNarbModelTokensB0{"B0", 0, 8};
+inline constexpr Field kNarbModelTokensB1{"B1", 8, 8};
+inline constexpr Field kNarbModelTokensB2{"B2", 16, 8};
+inline constexpr Field kNarbModelTokensB3{"B3", 24, 8};
 inline constexpr Field kNarbNdCapValue{"VALUE", 0, 9};
 inline constexpr Field kNarbSessBurstValue{"VALUE", 0, 8};
 inline constexpr Field kHepcModeHint{"HINT", 0, 1};
@@ -347,7 +363,9 @@ inline constexpr Field kNarbCtrlModeFields[] = {kNarbCtrlModeValue};
 inline constexpr Field kNarbCtrlMinSamplesFields[] = {kNarbCtrlMinSamplesValue};
 inline constexpr Field kNarbCtrlMaxDecodeBudgetFields[] = {kNarbCtrlMaxDecodeBudgetValue};
 inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatusP99Bucket, kNarbStatusDecodeBudget, kNarbStatusPrefetchBudget};
+inline constexpr Field kNarbModelBurstFields[] = {kNarbModelBurstValue};
 inline constexpr Field kNarbSessTokensFields[] = {kNarbSessTokensB0, kNarbSessTokensB1, kNarbSessTokensB2, kNarbSessTokensB3};
+inline constexpr Field kNarbModelTokensFields[] = {kNarbModelTokensB0, kNarbModelTokensB1, kNarbModelTokensB2, kNarbModelTokensB3};
 inline constexpr Field kNarbNdCapFields[] = {kNarbNdCapValue};
 inline constexpr Field kNarbSessBurstFields[] = {kNarbSessBurstValue};
 inline constexpr Field kHepcModeFields[] = {kHepcModeHint};
@@ -470,6 +488,12 @@ inline constexpr RegInfo kRegisters[] = {
      "Controller: the largest decode budget it sets."},
     {"NARB_STATUS", 0x150u, Access::kRo, 0xFFFFF1FFu, false, 0x00000000u, kNarbStatusFields, 4,
      "Arbiter state now."},
+    {"NARB_P99_FINE", 0x154u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "The adaptive controller's last judged p99 as a fine bucket (0..31, docs/narb.md \"Fine buckets\"); NARB_STATUS.P99_BUCKET is the Kairo bucket that holds it."},
+    {"NARB_MODEL_BURST", 0x158u, Access::kRw, 0x000000FFu, true, 0x00000000u, kNarbModelBurstFields, 1,
+     "Model fairness (Kairo): most tokens in a model's decode bucket (model mod 4); 0 turns it off. A DECODE request is demoted when its session or its model bucket is empty (docs/narb.md)."},
+    {"NARB_MODEL_REFILL_US", 0x15Cu, Access::kRw, 0xFFFFFFFFu, true, 0x000003E8u, nullptr, 0,
+     "Model fairness: every model bucket gains one token per this many us."},
     {"NARB_DISPATCHES[0]", 0x160u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
     {"NARB_DISPATCHES[1]", 0x164u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
@@ -532,6 +556,10 @@ inline constexpr RegInfo kRegisters[] = {
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
     {"NARB_HIST[9]", 0x1E4u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Decode-read latency histogram (enqueue to completion), the 10 Kairo buckets of docs/narb.md; [i] counts bucket i."},
+    {"NARB_MODEL_DEMOTIONS", 0x1E8u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Model fairness: DECODE requests demoted to NORMAL with their model's bucket empty (a request whose session bucket was empty too counts here and in NARB_SESS_DEMOTIONS)."},
+    {"NARB_MODEL_TOKENS", 0x1ECu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, kNarbModelTokensFields, 4,
+     "Model fairness: tokens in each model decode bucket (model mod 4); 0 while it is off."},
     {"NARB_ND_CAP", 0x1F0u, Access::kRw, 0x000001FFu, true, 0x00000002u, kNarbNdCapFields, 1,
      "Kairo decode protection: while decode work is queued or in flight, at most this many non-decode commands outstanding (docs/narb.md)."},
     {"NARB_WRITE_GAP_US", 0x1F4u, Access::kRw, 0xFFFFFFFFu, true, 0x00000320u, nullptr, 0,
@@ -616,6 +644,70 @@ inline constexpr RegInfo kRegisters[] = {
      "Any write removes the oldest plan from the FIFO (nothing when empty). Reads return 0."},
     {"HEPC_PLAN_DROPS", 0x29Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Plans dropped because the FIFO was full (wraps at 2^32). The directory never waits for the FIFO."},
+    {"NARB_HIST_FINE[0]", 0x300u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[1]", 0x304u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[2]", 0x308u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[3]", 0x30Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[4]", 0x310u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[5]", 0x314u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[6]", 0x318u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[7]", 0x31Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[8]", 0x320u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[9]", 0x324u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[10]", 0x328u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[11]", 0x32Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[12]", 0x330u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[13]", 0x334u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[14]", 0x338u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[15]", 0x33Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[16]", 0x340u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[17]", 0x344u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[18]", 0x348u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[19]", 0x34Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[20]", 0x350u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[21]", 0x354u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[22]", 0x358u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[23]", 0x35Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[24]", 0x360u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[25]", 0x364u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[26]", 0x368u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[27]", 0x36Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[28]", 0x370u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[29]", 0x374u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[30]", 0x378u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
+    {"NARB_HIST_FINE[31]", 0x37Cu, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Decode-read latency histogram in 32 fine buckets (upper edges 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 20000 us, > 20000; docs/narb.md); [i] counts fine bucket i. Outside the full NARB window 0x100..0x1FC."},
     {"Q_SQ_BASE_LO[0]", 0x400u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "SQ ring base [31:0]; bits [5:0] must be 0. Writable only while the queue is disabled (else refused, ERR_STATUS.QCFG); a misaligned base is refused."},
     {"Q_SQ_BASE_HI[0]", 0x404u, Access::kHw, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,

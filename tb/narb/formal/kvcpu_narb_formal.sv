@@ -8,8 +8,9 @@
 // class eligible, the slot given free, the tag reservation invariant, and the KAIRO decode
 // protection (no non-decode grant at the cap while decode is active, no write grant between
 // write turns but by a deadline), and session fairness (a DECODE request enters the DECODE
-// queue only with a token of its session bucket); the cap, the write gap, the session burst
-// and refill and the request's session (2 bits) are free every cycle.
+// queue only with a token of its session bucket), and model fairness (likewise with its
+// model bucket); the cap, the write gap, the session and model bursts and refills and the
+// request's session and model (2 bits each) are free every cycle.
 module kvcpu_narb_formal #(
   parameter int unsigned Mode = 4  // 0..3: mode_i pinned to it; 4: mode_i free
 ) (
@@ -39,7 +40,10 @@ module kvcpu_narb_formal #(
   input logic [3:0] cfg_write_gap_us_i,
   input logic [7:0] cfg_sess_burst_i,
   input logic [3:0] cfg_sess_refill_us_i,
-  input logic [1:0] req_session_i
+  input logic [7:0] cfg_model_burst_i,
+  input logic [3:0] cfg_model_refill_us_i,
+  input logic [1:0] req_session_i,
+  input logic [1:0] req_model_i
 );
   (* anyconst *) logic [2:0] reserve;
 
@@ -60,16 +64,19 @@ module kvcpu_narb_formal #(
   logic [63:0] disp_lba;
   logic [3:0]  c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
   logic [39:0] hist;
+  logic [127:0] hist_fine;
+  logic [4:0]  p99_fine;
   logic [2:0]  outstanding, outstanding_nd;
   logic [9:0]  q_count;
   logic [3:0]  c12, c13, c14, c15, c16, c17, c18, c19, p99_bucket;
-  logic [31:0] sess_tokens;
+  logic [31:0] sess_tokens, model_tokens;
+  logic [3:0]  c20;
   logic [7:0]  eff_dec, eff_pf;
 
   kvcpu_narb #(.QDepth(2), .NumSlots(4), .TimeW(4), .CntW(4)) u_narb (
     .clk_i, .rst_ni, .mode_i(Mode < 4 ? 2'(Mode) : mode_i), .now_us_i,
     .req_valid_i, .req_ready_o(req_ready), .req_class_i,
-    .req_session_i({14'd0, req_session_i}), .req_model_i(8'd0), .req_opcode_i(8'd0), .req_lba_i(64'd0),
+    .req_session_i({14'd0, req_session_i}), .req_model_i({6'd0, req_model_i}), .req_opcode_i(8'd0), .req_lba_i(64'd0),
     .req_nblocks_i(16'd0), .req_tag_i(16'd0),
     .disp_valid_o(disp_valid), .disp_ready_i, .disp_slot_o(disp_slot), .disp_class_o(disp_class),
     .disp_session_o(disp_session), .disp_model_o(disp_model), .disp_opcode_o(disp_opcode),
@@ -81,19 +88,21 @@ module kvcpu_narb_formal #(
     .cfg_tag_reserve_i(reserve), .cfg_wrr_weights_i,
     .cfg_ctrl_mode_i, .cfg_target_p99_us_i, .cfg_ctrl_window_us_i, .cfg_ctrl_min_samples_i,
     .cfg_ctrl_max_decode_budget_i, .cfg_nd_cap_i, .cfg_write_gap_us_i, .cfg_sess_burst_i,
-    .cfg_sess_refill_us_i,
+    .cfg_sess_refill_us_i, .cfg_model_burst_i, .cfg_model_refill_us_i,
     .cnt_disp_decode_o(c0), .cnt_disp_prefetch_o(c1), .cnt_disp_prefill_o(c2),
     .cnt_disp_evict_o(c3), .cnt_disp_normal_o(c4), .cnt_prefetch_deadline_hits_o(c5),
     .cnt_prefetch_budget_skips_o(c6), .cnt_decode_budget_skips_o(c7),
     .cnt_starvation_escapes_o(c8), .cnt_prefill_demotions_o(c9), .cnt_evict_demotions_o(c10),
-    .cnt_cpl_errors_o(c11), .cnt_hist_o(hist),
+    .cnt_cpl_errors_o(c11), .cnt_hist_o(hist), .cnt_hist_fine_o(hist_fine),
     .sts_outstanding_o(outstanding), .sts_outstanding_nd_o(outstanding_nd),
     .sts_q_count_o(q_count), .sts_dec_used_o(dec_used), .sts_pf_used_o(pf_used),
     .cnt_ctrl_updates_o(c12), .cnt_ctrl_boosts_o(c13), .cnt_ctrl_relaxes_o(c14),
     .cnt_ctrl_insufficient_o(c15), .sts_eff_decode_budget_o(eff_dec),
     .sts_eff_prefetch_budget_o(eff_pf), .sts_p99_bucket_o(p99_bucket),
+    .sts_p99_fine_o(p99_fine),
     .cnt_write_turns_o(c16), .cnt_pace_holds_o(c17), .cnt_cap_holds_o(c18),
-    .cnt_sess_demotions_o(c19), .sts_sess_tokens_o(sess_tokens));
+    .cnt_sess_demotions_o(c19), .sts_sess_tokens_o(sess_tokens),
+    .cnt_model_demotions_o(c20), .sts_model_tokens_o(model_tokens));
 
   // Harness-level checks on the ports: a dispatch holds until taken, and the outstanding
   // non-decode count stays within the slots not reserved.
