@@ -704,9 +704,9 @@ int main(int argc, char** argv) {
     std::printf("ratios to %s (same seed, workload and SSD model):\n", base.name.c_str());
     std::printf("%-12s %14s %14s\n", "mode", "decode p99", "total MB/s");
     for (size_t i = 0; i + 1 < results.size(); ++i) {
-      const Result& r = results[i];
-      std::printf("%-12s %14.3f %14.3f\n", r.name.c_str(), Pct(r.decode_ns, 0.99) / Pct(base.decode_ns, 0.99),
-                  static_cast<double>(Total(r)) / static_cast<double>(Total(base)));
+      const Result& ri = results[i];
+      std::printf("%-12s %14.3f %14.3f\n", ri.name.c_str(), Pct(ri.decode_ns, 0.99) / Pct(base.decode_ns, 0.99),
+                  static_cast<double>(Total(ri)) / static_cast<double>(Total(base)));
     }
     const Result& only = results.back();
     for (size_t i = 0; i + 1 < results.size(); ++i) {
