@@ -849,18 +849,23 @@ class Session : public std::enable_shared_from_this<Session> {
         proto::encode(st, out, std::min(client_minor_, proto::kVersionMinor));
         break;
       case MsgType::kMemMap: {
+        // The received fd is closed before any answer goes out, so that a client that counts
+        // the server's fds after the answer sees it closed.
         auto m = proto::decode_mem_map(body);
         if (!m) {
+          fd.reset();
           return bad_body(h);
         }
         if (!fd) {
           return refuse_request(h, ErrorCode::kBadFd, "MEM_MAP without a file descriptor");
         }
-        if (auto e = dev.memory().map(fd->get(), m->iova, m->size, m->fd_offset)) {
+        auto e = dev.memory().map(fd->get(), m->iova, m->size, m->fd_offset);
+        fd.reset();  // the mapping keeps the file
+        if (e) {
           return refuse_request(h, ErrorCode::kBadMap, "MEM_MAP: " + *e);
         }
         used_host_ = true;
-        break;  // the mapping keeps the file; the fd itself is closed here
+        break;
       }
       case MsgType::kMemUnmap: {
         auto m = proto::decode_mem_unmap(body);
@@ -874,8 +879,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       case MsgType::kIrqBind:
       case MsgType::kIrqUnbind: {
+        // As for MEM_MAP: an fd not kept is closed before the answer goes out.
         auto m = proto::decode_irq_bind(body);
         if (!m) {
+          fd.reset();
           return bad_body(h);
         }
         const bool bind = type == MsgType::kIrqBind;
@@ -883,6 +890,7 @@ class Session : public std::enable_shared_from_this<Session> {
           return refuse_request(h, ErrorCode::kBadFd, "IRQ_BIND without a file descriptor");
         }
         if (m->irq_id >= proto::kMaxIrqId) {
+          fd.reset();
           return refuse_request(h, ErrorCode::kBadIrq,
                                 type_name(h.type) + ": irq_id " + std::to_string(m->irq_id) +
                                     " out of range (at most " +
@@ -890,6 +898,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (bind) {
           if (!is_eventfd(fd->get())) {
+            fd.reset();
             return refuse_request(h, ErrorCode::kBadFd,
                                   "IRQ_BIND: the file descriptor is not an eventfd");
           }
