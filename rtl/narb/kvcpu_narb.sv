@@ -4,7 +4,8 @@
 // registered dispatch stream out carrying the NVMe slot (CID) it was given, a completion
 // input that frees the slot. mode_i picks FIFO, round robin, NVMe WRR with urgent class, or
 // the Kairo policy (budgets, deadlines, write anti-starvation). A share of the slots is held
-// for decode reads in every mode (cfg_tag_reserve_i). A decision is taken only in a cycle
+// for decode reads in every mode (cfg_tag_reserve_i). Two adjacent mergeable requests at the
+// head of a class queue may leave as one command (coalescing, cfg_merge_*). A decision is taken only in a cycle
 // whose output register is empty and uses the state at the start of that cycle.
 `include "kvcpu_assert.svh"
 
@@ -30,6 +31,7 @@ module kvcpu_narb #(
   input  logic [63:0]          req_lba_i,
   input  logic [15:0]          req_nblocks_i,
   input  logic [15:0]          req_tag_i,
+  input  logic                 req_merge_i,            // may be coalesced with a neighbour
   // dispatches
   output logic                 disp_valid_o,
   input  logic                 disp_ready_i,
@@ -41,7 +43,8 @@ module kvcpu_narb #(
   output logic [63:0]          disp_lba_o,
   output logic [15:0]          disp_nblocks_o,
   output logic [15:0]          disp_tag_o,
-  output logic [7:0]           disp_ntags_o,
+  output logic [7:0]           disp_ntags_o,           // requests in the command: 1 or 2
+  output logic [15:0]          disp_tag2_o,            // the second one's tag (ntags 2)
   // completions
   input  logic                 cpl_valid_i,
   input  logic [SlotW-1:0]     cpl_slot_i,
@@ -66,6 +69,8 @@ module kvcpu_narb #(
   input  logic [TimeW-1:0]     cfg_sess_refill_us_i,
   input  logic [7:0]           cfg_model_burst_i,      // KAIRO: model fairness (0 off)
   input  logic [TimeW-1:0]     cfg_model_refill_us_i,
+  input  logic [3:0]           cfg_merge_classes_i,    // coalescing in classes 1..4 (bit c-1)
+  input  logic [15:0]          cfg_merge_max_blocks_i, // largest coalesced command (blocks)
   // counters and status
   output logic [CntW-1:0]      cnt_disp_decode_o,
   output logic [CntW-1:0]      cnt_disp_prefetch_o,
@@ -79,6 +84,7 @@ module kvcpu_narb #(
   output logic [CntW-1:0]      cnt_prefill_demotions_o,
   output logic [CntW-1:0]      cnt_evict_demotions_o,
   output logic [CntW-1:0]      cnt_cpl_errors_o,
+  output logic [CntW-1:0]      cnt_coalesced_o,  // requests that rode in another's command
   output logic [10*CntW-1:0]   cnt_hist_o,     // bucket b at [b*CntW +: CntW]
   output logic [32*CntW-1:0]   cnt_hist_fine_o,  // fine bucket f at [f*CntW +: CntW]
   output logic [SlotW:0]       sts_outstanding_o,
@@ -107,7 +113,8 @@ module kvcpu_narb #(
   localparam int unsigned SeqW  = $clog2(NCls * QDepth) + 1;
   localparam int unsigned EnqLo = 128;
   localparam int unsigned SeqLo = EnqLo + TimeW;
-  localparam int unsigned EW    = SeqLo + SeqW;  // one queue entry
+  localparam int unsigned MrgB  = SeqLo + SeqW;  // the request's req_merge_i
+  localparam int unsigned EW    = MrgB + 1;      // one queue entry
   localparam int unsigned CDec = 0, CPf = 1, CPw = 2, CEv = 3, CNo = 4;
   localparam logic [1:0] ModeFifo = 2'd0, ModeRr = 2'd1, ModeWrr = 2'd2;
 
@@ -229,7 +236,7 @@ module kvcpu_narb #(
   assign sts_model_tokens_o    = bank_tokens[32 +: 32];
 
   logic [EW-1:0] req_entry;
-  assign req_entry = {seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
+  assign req_entry = {req_merge_i, seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
                       req_model_i, req_session_i};
 
   function automatic logic [QPtrW-1:0] ptr_inc(input logic [QPtrW-1:0] p);
@@ -275,6 +282,24 @@ module kvcpu_narb #(
   assign cap_held   = kairo && !cap_ok && (el_res[NCls-1:1] != '0);
   assign low_el     = el[CPw] || el[CEv] || el[CNo];
   assign pace_held  = paced && !wturn && low_el;
+
+  // Coalescing (docs/narb.md "Coalescing"): class c (not DECODE) may send its head and the
+  // entry behind it as one command when coalescing is on for c, both were presented with
+  // req_merge_i, they carry the same opcode, the second starts where the head ends, and
+  // together they are at most cfg_merge_max_blocks_i blocks.
+  logic [EW-1:0]    nxt [NCls];
+  logic [NCls-1:0]  mrg, mrg_en;
+  assign mrg_en = {cfg_merge_classes_i, 1'b0};
+  always_comb begin
+    for (int c = 0; c < NCls; c++) begin
+      nxt[c] = q_mem[c*QDepth + 32'(ptr_inc(q_head_q[c]))];
+      mrg[c] = mrg_en[c] &&
+               (q_cnt_q[c] >= QCntW'(2)) && head[c][MrgB] && nxt[c][MrgB] &&
+               (head[c][31:24] == nxt[c][31:24]) &&
+               (nxt[c][95:32] == head[c][95:32] + 64'(head[c][111:96])) &&
+               ((17'(head[c][111:96]) + 17'(nxt[c][111:96])) <= 17'(cfg_merge_max_blocks_i));
+    end
+  end
 
   always_comb begin
     for (int c = 0; c < NCls; c++) begin
@@ -439,6 +464,16 @@ module kvcpu_narb #(
     end
   end
   assign dec_fire = !disp_valid_q && (gnt != '0);
+  logic gnt_mrg;  // the decision sends the granted head and the entry behind it
+  assign gnt_mrg = (gnt & mrg) != '0;
+  // The command: the head's fields, with both requests' blocks when coalesced.
+  logic [127:0] disp_req_d;
+  always_comb begin
+    disp_req_d = head[gnt_cls][127:0];
+    if (gnt_mrg) begin
+      disp_req_d[111:96] = head[gnt_cls][111:96] + nxt[gnt_cls][111:96];
+    end
+  end
 
   // Kairo counter events of this decision.
   logic hi_waiting, ev_escape, ev_wturn, ev_pace_hold, ev_cap_hold, ev_pf_hit, ev_dec_skip, ev_pf_skip, ev_pw_dem, ev_ev_dem;
@@ -655,6 +690,9 @@ module kvcpu_narb #(
   logic [SlotW-1:0] disp_slot_q;
   logic [2:0]       disp_cls_q;
   logic [127:0]     disp_req_q;
+  logic             disp_mrg_q;
+  logic [15:0]      disp_tag2_q;
+  logic [CntW-1:0]  cnt_mrg_q;
   logic [CntW-1:0]  cnt_disp_q [NCls];
   logic [CntW-1:0]  cnt_pf_hit_q, cnt_pf_skip_q, cnt_dec_skip_q, cnt_escape_q;
   logic [CntW-1:0]  cnt_pw_dem_q, cnt_ev_dem_q, cnt_cpl_err_q;
@@ -679,6 +717,9 @@ module kvcpu_narb #(
       disp_slot_q  <= '0;
       disp_cls_q   <= '0;
       disp_req_q   <= '0;
+      disp_mrg_q   <= 1'b0;
+      disp_tag2_q  <= '0;
+      cnt_mrg_q    <= '0;
       rr_last_q    <= 3'd4;
       wrr_cur_q    <= 3'd1;
       wrr_used_q   <= '0;
@@ -708,13 +749,10 @@ module kvcpu_narb #(
           q_tail_q[c] <= ptr_inc(q_tail_q[c]);
         end
         if (dec_fire && gnt[c]) begin
-          q_head_q[c] <= ptr_inc(q_head_q[c]);
+          q_head_q[c] <= gnt_mrg ? ptr_inc(ptr_inc(q_head_q[c])) : ptr_inc(q_head_q[c]);
         end
-        if ((req_fire && req_qcls == 3'(c)) && !(dec_fire && gnt[c])) begin
-          q_cnt_q[c] <= q_cnt_q[c] + 1'b1;
-        end else if (!(req_fire && req_qcls == 3'(c)) && (dec_fire && gnt[c])) begin
-          q_cnt_q[c] <= q_cnt_q[c] - 1'b1;
-        end
+        q_cnt_q[c] <= q_cnt_q[c] + QCntW'(req_fire && req_qcls == 3'(c))
+                      - ((dec_fire && gnt[c]) ? (gnt_mrg ? QCntW'(2) : QCntW'(1)) : QCntW'(0));
       end
       if (req_fire) begin
         seq_q <= seq_q + 1'b1;
@@ -747,7 +785,9 @@ module kvcpu_narb #(
         disp_valid_q <= 1'b1;
         disp_slot_q  <= free_slot;
         disp_cls_q   <= gnt_cls;
-        disp_req_q   <= head[gnt_cls][127:0];
+        disp_req_q   <= disp_req_d;
+        disp_mrg_q   <= gnt_mrg;
+        disp_tag2_q  <= nxt[gnt_cls][127:112];
       end else if (disp_ready_i) begin
         disp_valid_q <= 1'b0;
       end
@@ -759,6 +799,7 @@ module kvcpu_narb #(
         dec_used_q <= dec_used_d;
         pf_used_q  <= pf_used_d;
         cnt_disp_q[gnt_cls] <= cnt_disp_q[gnt_cls] + 1'b1;
+        if (gnt_mrg)      cnt_mrg_q       <= cnt_mrg_q + 1'b1;
         if (ev_pf_hit)   cnt_pf_hit_q   <= cnt_pf_hit_q + 1'b1;
         if (ev_pf_skip)  cnt_pf_skip_q  <= cnt_pf_skip_q + 1'b1;
         if (ev_dec_skip) cnt_dec_skip_q <= cnt_dec_skip_q + 1'b1;
@@ -802,7 +843,9 @@ module kvcpu_narb #(
   assign disp_lba_o     = disp_req_q[95:32];
   assign disp_nblocks_o = disp_req_q[111:96];
   assign disp_tag_o     = disp_req_q[127:112];
-  assign disp_ntags_o   = 8'd1;
+  assign disp_ntags_o   = disp_mrg_q ? 8'd2 : 8'd1;
+  assign disp_tag2_o    = disp_tag2_q;
+  assign cnt_coalesced_o = cnt_mrg_q;
 
   assign cnt_disp_decode_o            = cnt_disp_q[CDec];
   assign cnt_disp_prefetch_o          = cnt_disp_q[CPf];
@@ -843,7 +886,12 @@ module kvcpu_narb #(
   `KV_ASSERT(OutCount_A, out_cnt_q == (SlotW+1)'($countones(busy_q)))
   `KV_ASSERT(NdCount_A, nd_cnt_q == (SlotW+1)'($countones(busy_q & ~slot_dec_q)))
   `KV_ASSERT(DispHold_A, disp_valid_o && !disp_ready_i |=> disp_valid_o && $stable(disp_slot_o) &&
-                         $stable(disp_class_o) && $stable(disp_req_q))
+                         $stable(disp_class_o) && $stable(disp_req_q) && $stable(disp_mrg_q) &&
+                         $stable(disp_tag2_o))
+  // (the granted queue's count as a signal: Verilator 5.006 cannot index an array in a property)
+  logic [QCntW-1:0] gnt_qcnt;
+  assign gnt_qcnt = q_cnt_q[gnt_cls];
+  `KV_ASSERT(MergeTwo_A, !(dec_fire && gnt_mrg) || (!gnt[CDec] && gnt_qcnt >= QCntW'(2)))
   `KV_ASSERT(SlotFree_A, dec_fire |-> !busy_q[free_slot])
   `KV_ASSERT(SessDemote_A, !(req_fire && req_qcls == 3'd0) || !sess_on || !req_tok_zero)
   `KV_ASSERT(ModelDemote_A, !(req_fire && req_qcls == 3'd0) || !model_on || !req_mtok_zero)
@@ -862,6 +910,11 @@ module kvcpu_narb #(
       assert($onehot0(gnt));
       assert((gnt & ~el) == '0);
       assert(!dec_fire || !busy_q[free_slot]);
+      // Coalescing: never DECODE, never more than the class queue holds.
+      assert(!(dec_fire && gnt_mrg) || (!gnt[CDec] && q_cnt_q[gnt_cls] >= QCntW'(2)));
+      for (int c = 0; c < NCls; c++) begin
+        assert(q_cnt_q[c] <= QCntW'(QDepth));
+      end
       assert(nd_cnt_q <= nd_limit);
       // KAIRO decode protection: no non-decode grant at or over the cap while decode is
       // active; no PREFILL / NORMAL / EVICT grant between write turns but by a deadline.

@@ -2,8 +2,8 @@
 package kvcpu_reg_pkg;
 
   localparam int unsigned ADDR_WIDTH = 16;
-  localparam int unsigned NUM_REGS = 297;  // mapped offsets (array instances count one each)
-  localparam logic [31:0] VERSION = 32'h00050000;
+  localparam int unsigned NUM_REGS = 299;  // mapped offsets (array instances count one each)
+  localparam logic [31:0] VERSION = 32'h00060000;
 
   // Register offsets within BAR0 (an array: instance 0; instance i at ADDR + i*STRIDE)
   localparam logic [15:0] ADDR_ID = 16'h0;
@@ -60,6 +60,8 @@ package kvcpu_reg_pkg;
   localparam logic [15:0] ADDR_NARB_DISPATCHES = 16'h160;
   localparam logic [15:0] STRIDE_NARB_DISPATCHES = 16'h4;
   localparam int unsigned COUNT_NARB_DISPATCHES = 5;
+  localparam logic [15:0] ADDR_NARB_COALESCE = 16'h174;
+  localparam logic [15:0] ADDR_NARB_COALESCED = 16'h178;
   localparam logic [15:0] ADDR_NARB_PREFETCH_DEADLINE_HITS = 16'h180;
   localparam logic [15:0] ADDR_NARB_PREFETCH_BUDGET_SKIPS = 16'h184;
   localparam logic [15:0] ADDR_NARB_DECODE_BUDGET_SKIPS = 16'h188;
@@ -172,7 +174,7 @@ package kvcpu_reg_pkg;
   // Constants, reset values and implemented-bit masks
   localparam logic [31:0] ID_VALUE = 32'h0A101DE5;
   localparam logic [31:0] ID_MASK = 32'hFFFFFFFF;
-  localparam logic [31:0] VERSION_VALUE = 32'h00050000;
+  localparam logic [31:0] VERSION_VALUE = 32'h00060000;
   localparam logic [31:0] VERSION_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] CAPABILITIES_MASK = 32'h0000003F;
   localparam logic [31:0] GIT_HASH_MASK = 32'hFFFFFFFF;
@@ -243,6 +245,9 @@ package kvcpu_reg_pkg;
   localparam logic [31:0] NARB_MODEL_REFILL_US_RESET = 32'h000003E8;
   localparam logic [31:0] NARB_MODEL_REFILL_US_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_DISPATCHES_MASK = 32'hFFFFFFFF;
+  localparam logic [31:0] NARB_COALESCE_RESET = 32'h00020000;
+  localparam logic [31:0] NARB_COALESCE_MASK = 32'hFFFF000F;
+  localparam logic [31:0] NARB_COALESCED_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_PREFETCH_DEADLINE_HITS_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_PREFETCH_BUDGET_SKIPS_MASK = 32'hFFFFFFFF;
   localparam logic [31:0] NARB_DECODE_BUDGET_SKIPS_MASK = 32'hFFFFFFFF;
@@ -416,6 +421,10 @@ package kvcpu_reg_pkg;
   localparam int unsigned NARB_STATUS_PREFETCH_BUDGET_WIDTH = 8;
   localparam int unsigned NARB_MODEL_BURST_VALUE_LSB = 0;
   localparam int unsigned NARB_MODEL_BURST_VALUE_WIDTH = 8;
+  localparam int unsigned NARB_COALESCE_CLASSES_LSB = 0;
+  localparam int unsigned NARB_COALESCE_CLASSES_WIDTH = 4;
+  localparam int unsigned NARB_COALESCE_MAX_BLOCKS_LSB = 16;
+  localparam int unsigned NARB_COALESCE_MAX_BLOCKS_WIDTH = 16;
   localparam int unsigned NARB_SESS_TOKENS_B0_LSB = 0;
   localparam int unsigned NARB_SESS_TOKENS_B0_WIDTH = 8;
   localparam int unsigned NARB_SESS_TOKENS_B1_LSB = 8;

@@ -79,6 +79,8 @@ module kvcpu_reg_top (
   output logic [31:0]           narb_model_refill_us_q_o,
   // NARB_DISPATCHES[0..4]: instance i at [i*32 +: 32]
   input  logic [159:0]          narb_dispatches_i,
+  output logic [31:0]           narb_coalesce_q_o,
+  input  logic [31:0]           narb_coalesced_i,
   input  logic [31:0]           narb_prefetch_deadline_hits_i,
   input  logic [31:0]           narb_prefetch_budget_skips_i,
   input  logic [31:0]           narb_decode_budget_skips_i,
@@ -205,6 +207,7 @@ module kvcpu_reg_top (
   logic w_sel_narb_ctrl_max_decode_budget;
   logic w_sel_narb_model_burst;
   logic w_sel_narb_model_refill_us;
+  logic w_sel_narb_coalesce;
   logic w_sel_narb_nd_cap;
   logic w_sel_narb_write_gap_us;
   logic w_sel_narb_sess_burst;
@@ -264,6 +267,7 @@ module kvcpu_reg_top (
     w_sel_narb_ctrl_max_decode_budget = 1'b0;
     w_sel_narb_model_burst = 1'b0;
     w_sel_narb_model_refill_us = 1'b0;
+    w_sel_narb_coalesce = 1'b0;
     w_sel_narb_nd_cap = 1'b0;
     w_sel_narb_write_gap_us = 1'b0;
     w_sel_narb_sess_burst = 1'b0;
@@ -360,6 +364,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'hC: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h10: w_ro = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_COALESCE: w_sel_narb_coalesce = 1'b1;
+        kvcpu_reg_pkg::ADDR_NARB_COALESCED: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_HITS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET_SKIPS: w_ro = 1'b1;
         kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET_SKIPS: w_ro = 1'b1;
@@ -779,6 +785,13 @@ module kvcpu_reg_top (
   end
   assign narb_model_refill_us_q_o = narb_model_refill_us_q;
 
+  logic [31:0] narb_coalesce_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) narb_coalesce_q <= kvcpu_reg_pkg::NARB_COALESCE_RESET;
+    else if (w_ok && w_sel_narb_coalesce) narb_coalesce_q <= wdata_i & kvcpu_reg_pkg::NARB_COALESCE_MASK;
+  end
+  assign narb_coalesce_q_o = narb_coalesce_q;
+
   logic [31:0] narb_nd_cap_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) narb_nd_cap_q <= kvcpu_reg_pkg::NARB_ND_CAP_RESET;
@@ -1037,6 +1050,8 @@ module kvcpu_reg_top (
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h8: r_data = narb_dispatches_i[95:64] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'hC: r_data = narb_dispatches_i[127:96] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DISPATCHES + 16'h10: r_data = narb_dispatches_i[159:128] & kvcpu_reg_pkg::NARB_DISPATCHES_MASK;
+        kvcpu_reg_pkg::ADDR_NARB_COALESCE: r_data = narb_coalesce_q;
+        kvcpu_reg_pkg::ADDR_NARB_COALESCED: r_data = narb_coalesced_i & kvcpu_reg_pkg::NARB_COALESCED_MASK;
         kvcpu_reg_pkg::ADDR_NARB_PREFETCH_DEADLINE_HITS: r_data = narb_prefetch_deadline_hits_i & kvcpu_reg_pkg::NARB_PREFETCH_DEADLINE_HITS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_PREFETCH_BUDGET_SKIPS: r_data = narb_prefetch_budget_skips_i & kvcpu_reg_pkg::NARB_PREFETCH_BUDGET_SKIPS_MASK;
         kvcpu_reg_pkg::ADDR_NARB_DECODE_BUDGET_SKIPS: r_data = narb_decode_budget_skips_i & kvcpu_reg_pkg::NARB_DECODE_BUDGET_SKIPS_MASK;

@@ -173,6 +173,7 @@ module kvcpu_core #(
   logic [31:0]      narb_write_turns, narb_pace_holds, narb_cap_holds, narb_sess_demotions;
   logic [31:0]      narb_sess_tokens, narb_nd_cap, narb_write_gap, narb_sess_burst, narb_sess_refill;
   logic [31:0]      narb_model_demotions, narb_model_tokens, narb_model_burst, narb_model_refill;
+  logic [31:0]      narb_coalesce, narb_coalesced;
   logic [5*32-1:0]  narb_dispatches;
   logic [10*32-1:0] narb_hist;
   logic [32*32-1:0] narb_hist_fine;
@@ -281,6 +282,8 @@ module kvcpu_core #(
     .narb_model_tokens_i             (narb_model_tokens),
     .narb_model_burst_q_o            (narb_model_burst),
     .narb_model_refill_us_q_o        (narb_model_refill),
+    .narb_coalesce_q_o               (narb_coalesce),
+    .narb_coalesced_i                (narb_coalesced),
     .narb_nd_cap_q_o                 (narb_nd_cap),
     .narb_write_gap_us_q_o           (narb_write_gap),
     .narb_sess_burst_q_o             (narb_sess_burst),
@@ -835,7 +838,8 @@ module kvcpu_core #(
   logic             arb_req_valid, arb_req_ready, arb_disp_valid, arb_disp_ready, arb_cpl_valid;
   logic [2:0]       arb_req_class, arb_disp_class;
   logic [15:0]      arb_req_session, arb_req_nblocks, arb_req_tag, arb_disp_session;
-  logic [15:0]      arb_disp_nblocks, arb_disp_tag, arb_cpl_status;
+  logic [15:0]      arb_disp_nblocks, arb_disp_tag, arb_disp_tag2, arb_cpl_status;
+  logic             arb_req_merge;
   logic [7:0]       arb_req_model, arb_req_opcode, arb_disp_model, arb_disp_opcode, arb_disp_ntags;
   logic [63:0]      arb_req_lba, arb_disp_lba;
   logic [SlotW-1:0] arb_disp_slot, arb_cpl_slot;
@@ -913,6 +917,7 @@ module kvcpu_core #(
     .req_opcode_i                 (arb_req_opcode),
     .req_lba_i                    (arb_req_lba),
     .req_nblocks_i                (arb_req_nblocks),
+    .req_merge_i                  (arb_req_merge),
     .req_tag_i                    (arb_req_tag),
     .disp_valid_o                 (arb_disp_valid),
     .disp_ready_i                 (arb_disp_ready),
@@ -925,6 +930,7 @@ module kvcpu_core #(
     .disp_nblocks_o               (arb_disp_nblocks),
     .disp_tag_o                   (arb_disp_tag),
     .disp_ntags_o                 (arb_disp_ntags),
+    .disp_tag2_o                  (arb_disp_tag2),
     .cpl_valid_i                  (arb_cpl_valid),
     .cpl_slot_i                   (arb_cpl_slot),
     .cpl_status_i                 (arb_cpl_status),
@@ -947,6 +953,8 @@ module kvcpu_core #(
     .cfg_sess_refill_us_i         (narb_sess_refill),
     .cfg_model_burst_i            (narb_model_burst[7:0]),
     .cfg_model_refill_us_i        (narb_model_refill),
+    .cfg_merge_classes_i          (narb_coalesce[3:0]),
+    .cfg_merge_max_blocks_i       (narb_coalesce[31:16]),
     .cnt_disp_decode_o            (narb_dispatches[0 +: 32]),
     .cnt_disp_prefetch_o          (narb_dispatches[32 +: 32]),
     .cnt_disp_prefill_o           (narb_dispatches[64 +: 32]),
@@ -959,6 +967,7 @@ module kvcpu_core #(
     .cnt_prefill_demotions_o      (narb_pw_demotions),
     .cnt_evict_demotions_o        (narb_ev_demotions),
     .cnt_cpl_errors_o             (narb_cpl_errors),
+    .cnt_coalesced_o              (narb_coalesced),
     .cnt_hist_o                   (narb_hist),
     .cnt_hist_fine_o              (narb_hist_fine),
     .sts_outstanding_o            (narb_outstanding),
@@ -994,7 +1003,9 @@ module kvcpu_core #(
                        narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
                        narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
                        narb_ctrl_max_decode_budget[31:8], narb_nd_cap[31:SlotW+1],
-                       narb_sess_burst[31:8], narb_model_burst[31:8]};
+                       narb_sess_burst[31:8], narb_model_burst[31:8], narb_coalesce[15:4],
+                       arb_disp_tag2};
+  assign arb_req_merge = 1'b0;  // TEMP until kvcpu_io has the merge ports
 
   kvcpu_axi_arb u_arb (
     .clk_i,

@@ -250,9 +250,22 @@ std::optional<NarbDispatch> NarbModel::Decide(uint64_t now_us) {
     last_low_us_ = now_us & time_mask_;
   }
   NarbDispatch d;
-  const Entry e = q_[grant].front();
-  q_[grant].pop_front();
+  std::deque<Entry>& q = q_[grant];
+  const Entry e = q.front();
+  q.pop_front();
   d.req = e.req;
+  d.nblocks = e.req.nblocks;
+  if (grant != kNarbDecode && ((cfg_.merge_classes >> (grant - 1)) & 1) != 0 && !q.empty()) {
+    const NarbRequest& n = q.front().req;
+    if (e.req.mergeable && n.mergeable && n.opcode == e.req.opcode &&
+        n.lba == e.req.lba + e.req.nblocks &&
+        uint32_t{e.req.nblocks} + n.nblocks <= (cfg_.merge_max_blocks & 0xFFFF)) {
+      d.second = n;
+      d.nblocks += n.nblocks;
+      q.pop_front();
+      ++cnt_.coalesced;
+    }
+  }
   d.cls = static_cast<uint8_t>(grant);
   d.enq_us = e.enq_us;
   d.rule = rule;

@@ -99,6 +99,12 @@ struct NarbConfig {
   // otherwise it takes a token from each bucket that is on.
   uint32_t model_burst = 0;  // 8 bits
   uint64_t model_refill_us = 1000;
+  // Coalescing (every mode): bit c-1 turns it on for class c = 1..4 (DECODE never). The head
+  // of such a class and the entry behind it leave as one command when both are mergeable,
+  // carry the same opcode, the second starts at head.lba + head.nblocks, and together they
+  // are at most merge_max_blocks blocks.
+  uint32_t merge_classes = 0;      // 4 bits
+  uint32_t merge_max_blocks = 2;   // 16 bits
 };
 
 struct NarbRequest {
@@ -109,10 +115,13 @@ struct NarbRequest {
   uint64_t lba = 0;
   uint16_t nblocks = 0;
   uint16_t tag = 0;
+  bool mergeable = false;  // req_merge_i: may share a command with an adjacent request
 };
 
 struct NarbDispatch {
-  NarbRequest req;
+  NarbRequest req;                     // the head request (its own nblocks)
+  std::optional<NarbRequest> second;   // coalesced: the request behind it, in the same command
+  uint32_t nblocks = 0;                // the command's blocks (both requests' when coalesced)
   uint8_t cls = 0;  // 0..4
   uint32_t slot = 0;
   uint64_t enq_us = 0;  // when the request was accepted
@@ -129,6 +138,7 @@ struct NarbCounters {
   uint64_t write_turns = 0, pace_holds = 0, cap_holds = 0;
   uint64_t sess_demotions = 0;   // demoted with the session bucket empty
   uint64_t model_demotions = 0;  // demoted with the model bucket empty (both: both count)
+  uint64_t coalesced = 0;        // requests sent in another request's command
 };
 
 class NarbModel {
@@ -168,6 +178,10 @@ class NarbModel {
   bool slot_busy(uint32_t s) const { return s < nslots_ && slots_[s].busy; }
   unsigned outstanding_nondecode() const { return nd_; }
   unsigned queue_count(unsigned cls) const { return static_cast<unsigned>(q_[cls].size()); }
+  // The i-th request queued in class cls (0: the head), or nullptr.
+  const NarbRequest* queued(unsigned cls, unsigned i) const {
+    return i < q_[cls].size() ? &q_[cls][i].req : nullptr;
+  }
   uint32_t dec_used() const { return dec_used_; }
   uint32_t pf_used() const { return pf_used_; }
   // Whether class c was eligible at the last Decide (for the testbench's coverage).

@@ -68,6 +68,10 @@ struct Phase {
   bool flood = false;
   bool fair = false;  // session fairness: session 0 floods decode, session 1 is quiet
   bool fair_model = false;  // with fair: the same by model (model 0 floods, model 1 quiet)
+  // Coalescing: how often a request continues its class's LBA stream (percent), and whether
+  // requests are short (1..4 blocks, so that pairs fit merge_max_blocks) and mergeable.
+  unsigned p_adjacent = 0, p_mergeable = 0;
+  bool short_reqs = false;
 };
 
 struct Inflight {
@@ -118,6 +122,10 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
     // Model fairness likewise (both on in some phases: a request needs a token of each).
     p.cfg.model_burst = Rand(r, 2) ? 0 : (Rand(r, 3) ? 1 + Rand(r, 4) : Rand(r, 256));
     p.cfg.model_refill_us = Rand(r, 200);
+    // Coalescing: off, on in random classes, or in all four; any size limit.
+    p.cfg.merge_classes = Rand(r, 3) ? Rand(r, 16) : 0xF;
+    const uint32_t limits[] = {0, 1, 2, 3, 4, 8, 0xFFFF};
+    p.cfg.merge_max_blocks = Rand(r, 4) ? limits[Rand(r, 7)] : Rand(r, 0x10000);
     p.dt_max = Rand(r, 8);
     p.lat_min = Rand(r, 10);
     p.lat_max = p.lat_min + Rand(r, 200);
@@ -128,6 +136,11 @@ Phase MakePhase(std::mt19937_64& r, unsigned idx) {
   }
   for (auto& w : p.mix) {
     w = Rand(r, 3) ? 1 + Rand(r, 10) : 0;
+  }
+  if (Rand(r, 3) != 0) {
+    p.p_adjacent = Rand(r, 101);
+    p.p_mergeable = Rand(r, 4) ? 50 + Rand(r, 51) : Rand(r, 101);
+    p.short_reqs = Rand(r, 4) != 0;
   }
   if (Rand(r, 6) == 0) {  // one class alone
     p.mix = {};
@@ -232,6 +245,8 @@ int Run(int argc, char** argv) {
     dut.cfg_sess_refill_us_i = static_cast<uint32_t>(c.sess_refill_us);
     dut.cfg_model_burst_i = c.model_burst;
     dut.cfg_model_refill_us_i = static_cast<uint32_t>(c.model_refill_us);
+    dut.cfg_merge_classes_i = c.merge_classes & 0xF;
+    dut.cfg_merge_max_blocks_i = static_cast<uint16_t>(c.merge_max_blocks);
   };
   m::NarbConfig init;
   init.tag_reserve = kSlots / 8;
@@ -247,6 +262,7 @@ int Run(int argc, char** argv) {
   bool req_pending = false;
   m::NarbRequest req;
   uint16_t next_tag = 0;
+  std::array<uint64_t, 5> stream_lba{};  // where each class's LBA stream goes on
   // Starvation-bound bookkeeping: per class, the enqueue times of queued requests and when
   // the head reached the head.
   std::array<std::deque<uint64_t>, 5> tbq;
@@ -322,8 +338,13 @@ int Run(int argc, char** argv) {
           }
         }
         req.opcode = static_cast<uint8_t>(c == 2 || c == 3 ? (Rand(rng, 4) ? 0x01 : 0x09) : 0x02);
-        req.lba = rng();
-        req.nblocks = static_cast<uint16_t>(rng());
+        req.nblocks = static_cast<uint16_t>(ph.short_reqs ? 1 + Rand(rng, Rand(rng, 2) ? 1 : 4) : rng());
+        // continue the class's stream (sometimes across 2^64), or start a new one
+        const unsigned sc = m::NarbModel::ClassOf(req.cls);
+        req.lba = Rand(rng, 100) < ph.p_adjacent ? stream_lba[sc]
+                                                 : (Rand(rng, 16) ? rng() : ~uint64_t{0} - Rand(rng, 4));
+        stream_lba[sc] = req.lba + req.nblocks;
+        req.mergeable = Rand(rng, 100) < ph.p_mergeable;
         req.tag = next_tag++;
         req_pending = true;
       }
@@ -335,6 +356,7 @@ int Run(int argc, char** argv) {
       dut.req_lba_i = req.lba;
       dut.req_nblocks_i = req.nblocks;
       dut.req_tag_i = req.tag;
+      dut.req_merge_i = req.mergeable;
       dut.disp_ready_i = draining || Rand(rng, 100) < ph.p_ready;
       // Completion: a due in-flight command (random order), or rarely a slot not in flight.
       bool cpl = false, cpl_bad = false;
@@ -383,9 +405,12 @@ int Run(int argc, char** argv) {
           if (dut.disp_opcode_o != out->req.opcode)
             fail("disp_opcode_o", dut.disp_opcode_o, out->req.opcode);
           if (dut.disp_lba_o != out->req.lba) fail("disp_lba_o", dut.disp_lba_o, out->req.lba);
-          if (dut.disp_nblocks_o != out->req.nblocks)
-            fail("disp_nblocks_o", dut.disp_nblocks_o, out->req.nblocks);
-          if (dut.disp_ntags_o != 1) fail("disp_ntags_o", dut.disp_ntags_o, 1);
+          if (dut.disp_nblocks_o != out->nblocks)
+            fail("disp_nblocks_o", dut.disp_nblocks_o, out->nblocks);
+          const unsigned ntags = out->second ? 2 : 1;
+          if (dut.disp_ntags_o != ntags) fail("disp_ntags_o", dut.disp_ntags_o, ntags);
+          if (out->second && dut.disp_tag2_o != out->second->tag)
+            fail("disp_tag2_o", dut.disp_tag2_o, out->second->tag);
         }
       } else if (dvalid) {
         fail("disp_valid_o (nothing was due)", 1, 0);
@@ -418,6 +443,8 @@ int Run(int argc, char** argv) {
         fail("cnt_evict_demotions_o", dut.cnt_evict_demotions_o, k.evict_demotions);
       if (dut.cnt_cpl_errors_o != (k.cpl_errors & kCntMask))
         fail("cnt_cpl_errors_o", dut.cnt_cpl_errors_o, k.cpl_errors);
+      if (dut.cnt_coalesced_o != (k.coalesced & kCntMask))
+        fail("cnt_coalesced_o", dut.cnt_coalesced_o, k.coalesced);
       for (unsigned b = 0; b < m::kNarbHistBuckets; ++b) {
         const uint64_t h = dut.cnt_hist_o[b];  // CntW = 32: one word per bucket
         if (h != (k.hist[b] & kCntMask)) fail("cnt_hist_o[bucket]", h, k.hist[b]);
@@ -520,6 +547,11 @@ int Run(int argc, char** argv) {
         const unsigned reserve = std::min<unsigned>(ph.cfg.tag_reserve, kSlots - 1);
         std::array<bool, 5> nonempty{};
         for (unsigned c = 0; c < 5; ++c) nonempty[c] = model.queue_count(c) > 0;
+        // the two requests at the head of each class, for the coalescing bins
+        std::array<std::optional<std::pair<m::NarbRequest, m::NarbRequest>>, 5> pair;
+        for (unsigned c = 0; c < 5; ++c) {
+          if (model.queue_count(c) >= 2) pair[c] = {*model.queued(c, 0), *model.queued(c, 1)};
+        }
         out = model.Decide(now);
         if (out) {
           ++decisions;
@@ -542,9 +574,33 @@ int Run(int argc, char** argv) {
               (nonempty[1] || nonempty[2] || nonempty[3] || nonempty[4])) {
             ++cov["reservation holds back a non-decode class"];
           }
+          if (out->second) {
+            ++cov[std::string("coalesced ") + kClsName[c]];
+            ++cov[std::string("coalesced in ") + kModeName[mode]];
+            if (out->req.lba + out->req.nblocks < out->req.lba) ++cov["coalesced across LBA 2^64"];
+          } else if (pair[c]) {
+            // an adjacent pair left apart: say why (the model decided; the DUT agreed)
+            const auto& [h, n] = *pair[c];
+            if (n.lba == h.lba + h.nblocks && h.opcode == n.opcode && h.mergeable && n.mergeable) {
+              if (c == 0) {
+                ++cov["adjacent pair apart: DECODE"];
+              } else if (((ph.cfg.merge_classes >> (c - 1)) & 1) == 0) {
+                ++cov["adjacent pair apart: class off"];
+              } else if (uint32_t{h.nblocks} + n.nblocks > ph.cfg.merge_max_blocks) {
+                ++cov["adjacent pair apart: over the size limit"];
+              }
+            } else if (n.lba == h.lba + h.nblocks && c != 0 &&
+                       ((ph.cfg.merge_classes >> (c - 1)) & 1) != 0) {
+              ++cov[h.opcode != n.opcode ? "adjacent pair apart: opcodes differ"
+                                         : "adjacent pair apart: not mergeable"];
+            }
+          }
           // Waits and the starvation bound.
           const uint64_t enq = tbq[c].front();
           tbq[c].pop_front();
+          if (out->second) {
+            tbq[c].pop_front();  // (it waited behind the head; the head's wait is the bound)
+          }
           if (enq != out->enq_us) fail("tb queue order", enq, out->enq_us);
           if (ph.fair) {
             if (quiet_tag && out->req.tag == *quiet_tag) {
@@ -683,7 +739,12 @@ int Run(int argc, char** argv) {
         "model fairness: quiet model dispatched as DECODE", "model fairness: flooding model demoted",
         "counter model_demotions", "demoted: session and model buckets empty",
         "demoted: session bucket empty, model bucket not", "demoted: model bucket empty, session bucket not",
-        "DECODE takes a session and a model token"}) {
+        "DECODE takes a session and a model token", "coalesced PREFETCH", "coalesced PREFILL",
+        "coalesced EVICT", "coalesced NORMAL", "coalesced in FIFO", "coalesced in RR",
+        "coalesced in WRR", "coalesced in KAIRO", "coalesced across LBA 2^64",
+        "adjacent pair apart: DECODE", "adjacent pair apart: class off",
+        "adjacent pair apart: over the size limit", "adjacent pair apart: opcodes differ",
+        "adjacent pair apart: not mergeable"}) {
     req_bins.push_back(b);
   }
   for (unsigned b = 0; b < m::kNarbHistBuckets; ++b)

@@ -33,7 +33,7 @@ struct RegInfo {
 inline constexpr unsigned kBar = 0;
 inline constexpr unsigned kAddrWidth = 16;
 inline constexpr uint32_t kBarSize = 65536u;
-inline constexpr uint32_t kMapVersion = 0x00050000u;
+inline constexpr uint32_t kMapVersion = 0x00060000u;
 inline constexpr uint32_t kMapVersionMajor = 0u;
 
 // Offsets (an array: k<Name> is instance 0, k<Name>At(i) instance i)
@@ -93,6 +93,8 @@ inline constexpr uint32_t kNarbDispatches = 0x160u;
 inline constexpr uint32_t kNarbDispatchesStride = 0x004u;
 inline constexpr unsigned kNarbDispatchesInstances = 5u;
 constexpr uint32_t kNarbDispatchesAt(unsigned i) { return kNarbDispatches + i * kNarbDispatchesStride; }
+inline constexpr uint32_t kNarbCoalesce = 0x174u;
+inline constexpr uint32_t kNarbCoalesced = 0x178u;
 inline constexpr uint32_t kNarbPrefetchDeadlineHits = 0x180u;
 inline constexpr uint32_t kNarbPrefetchBudgetSkips = 0x184u;
 inline constexpr uint32_t kNarbDecodeBudgetSkips = 0x188u;
@@ -225,7 +227,7 @@ inline constexpr uint32_t kMsixPba = 0x3000u;
 
 // Constants and reset values
 inline constexpr uint32_t kIdValue = 0x0A101DE5u;
-inline constexpr uint32_t kVersionValue = 0x00050000u;
+inline constexpr uint32_t kVersionValue = 0x00060000u;
 inline constexpr uint32_t kScratchReset = 0x00000000u;
 inline constexpr uint32_t kControlReset = 0x00000000u;
 inline constexpr uint32_t kErrStatusReset = 0x00000000u;
@@ -247,6 +249,7 @@ inline constexpr uint32_t kNarbCtrlMinSamplesReset = 0x00000040u;
 inline constexpr uint32_t kNarbCtrlMaxDecodeBudgetReset = 0x00000040u;
 inline constexpr uint32_t kNarbModelBurstReset = 0x00000000u;
 inline constexpr uint32_t kNarbModelRefillUsReset = 0x000003E8u;
+inline constexpr uint32_t kNarbCoalesceReset = 0x00020000u;
 inline constexpr uint32_t kNarbNdCapReset = 0x00000002u;
 inline constexpr uint32_t kNarbWriteGapUsReset = 0x00000320u;
 inline constexpr uint32_t kNarbSessBurstReset = 0x00000000u;
@@ -313,6 +316,8 @@ inline constexpr Field kNarbStatusP99Bucket{"P99_BUCKET", 12, 4};
 inline constexpr Field kNarbStatusDecodeBudget{"DECODE_BUDGET", 16, 8};
 inline constexpr Field kNarbStatusPrefetchBudget{"PREFETCH_BUDGET", 24, 8};
 inline constexpr Field kNarbModelBurstValue{"VALUE", 0, 8};
+inline constexpr Field kNarbCoalesceClasses{"CLASSES", 0, 4};
+inline constexpr Field kNarbCoalesceMaxBlocks{"MAX_BLOCKS", 16, 16};
 inline constexpr Field kNarbSessTokensB0{"B0", 0, 8};
 inline constexpr Field kNarbSessTokensB1{"B1", 8, 8};
 inline constexpr Field kNarbSessTokensB2{"B2", 16, 8};
@@ -364,6 +369,7 @@ inline constexpr Field kNarbCtrlMinSamplesFields[] = {kNarbCtrlMinSamplesValue};
 inline constexpr Field kNarbCtrlMaxDecodeBudgetFields[] = {kNarbCtrlMaxDecodeBudgetValue};
 inline constexpr Field kNarbStatusFields[] = {kNarbStatusOutstanding, kNarbStatusP99Bucket, kNarbStatusDecodeBudget, kNarbStatusPrefetchBudget};
 inline constexpr Field kNarbModelBurstFields[] = {kNarbModelBurstValue};
+inline constexpr Field kNarbCoalesceFields[] = {kNarbCoalesceClasses, kNarbCoalesceMaxBlocks};
 inline constexpr Field kNarbSessTokensFields[] = {kNarbSessTokensB0, kNarbSessTokensB1, kNarbSessTokensB2, kNarbSessTokensB3};
 inline constexpr Field kNarbModelTokensFields[] = {kNarbModelTokensB0, kNarbModelTokensB1, kNarbModelTokensB2, kNarbModelTokensB3};
 inline constexpr Field kNarbNdCapFields[] = {kNarbNdCapValue};
@@ -390,7 +396,7 @@ inline constexpr Field kMsixPbaFields[] = {kMsixPbaPending};
 inline constexpr RegInfo kRegisters[] = {
     {"ID", 0x000u, Access::kRo, 0xFFFFFFFFu, true, 0x0A101DE5u, kIdFields, 2,
      "PCI identity as config space lays it out: vendor id in [15:0], device id in [31:16]."},
-    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00050000u, kVersionFields, 3,
+    {"VERSION", 0x004u, Access::kRo, 0xFFFFFFFFu, true, 0x00060000u, kVersionFields, 3,
      "Register-map version (major.minor.patch). A driver refuses a different major."},
     {"CAPABILITIES", 0x008u, Access::kRo, 0x0000003Fu, false, 0x00000000u, kCapabilitiesFields, 6,
      "Which blocks this build of the core contains."},
@@ -504,6 +510,10 @@ inline constexpr RegInfo kRegisters[] = {
      "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
     {"NARB_DISPATCHES[4]", 0x170u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "Dispatches since reset of class [i]: 0 DECODE, 1 PREFETCH, 2 PREFILL, 3 EVICT, 4 NORMAL."},
+    {"NARB_COALESCE", 0x174u, Access::kRw, 0xFFFF000Fu, true, 0x00020000u, kNarbCoalesceFields, 2,
+     "Adjacent-LBA coalescing (every mode): the queue head of an enabled class and the request behind it leave as one NVMe command when both may merge (4 KiB IO_READ / IO_WRITE without placement), carry the same opcode, the second starts where the head ends, and together they are at most MAX_BLOCKS blocks (docs/narb.md \"Coalescing\"). DECODE reads are never merged."},
+    {"NARB_COALESCED", 0x178u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
+     "Requests sent in the NVMe command of the request ahead of them (coalesced); NARB_DISPATCHES counts NVMe commands."},
     {"NARB_PREFETCH_DEADLINE_HITS", 0x180u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
      "PREFETCH dispatches made urgent by their deadline."},
     {"NARB_PREFETCH_BUDGET_SKIPS", 0x184u, Access::kRo, 0xFFFFFFFFu, false, 0x00000000u, nullptr, 0,
