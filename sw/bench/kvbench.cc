@@ -15,6 +15,7 @@
 //           [--models N] [--decode-qd N] [--prefetch-qd N] [--prefill-qd N] [--evict-qd N]
 //           [--block-kib N] [--slots N] [--reserve N] [--nd-cap N] [--write-gap-us N]
 //           [--noisy-qd N] [--sess-burst N] [--sess-refill-us N] [--model-burst N] [--model-refill-us N] [--queue-depth N] [--plot PNG]
+//           [--coalesce LIST] [--coalesce-ab] [--prefill-streams N]
 //
 // Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <algorithm>
@@ -55,6 +56,7 @@ constexpr const char kUsage[] =
     "               [--prefill-qd N] [--evict-qd N] [--block-kib N] [--slots N]\n"
     "               [--reserve N] [--nd-cap N] [--write-gap-us N] [--noisy-qd N]\n"
     "               [--sess-burst N] [--sess-refill-us N] [--model-burst N] [--model-refill-us N] [--queue-depth N] [--plot PNG]\n"
+    "               [--coalesce LIST] [--coalesce-ab] [--prefill-streams N]\n"
     "\n"
     "The Kairo workload against the NVMe arbiter's policy and the calibrated SSD model\n"
     "(970 PRO), in simulated time. See docs/performance.md.\n"
@@ -88,11 +90,18 @@ constexpr const char kUsage[] =
     "  --model-burst N   kairo model fairness: decode tokens per model bucket (0 = off)\n"
     "  --model-refill-us N  one token per model bucket every N us (default 1000)\n"
     "  --queue-depth N   arbiter queue entries per class (default 4)\n"
-    "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n";
+    "  --plot PNG        decode-latency CDF of every run (needs gnuplot)\n"
+    "  --coalesce LIST   adjacent-LBA coalescing in these classes: prefetch, prefill, evict,\n"
+    "                    normal, comma-separated, or all / none (default none); two 4 KiB\n"
+    "                    requests (--block-kib 4) become one 8 KiB NVMe command\n"
+    "  --coalesce-ab     run each mode without and with coalescing (the --coalesce classes,\n"
+    "                    all by default) on the same seed and print the ratios\n"
+    "  --prefill-streams N  prefill workers write N sequential streams, worker i stream i % N\n"
+    "                    (default 0: a stream of its own per worker)\n";
 
 struct Args {
   std::vector<m::NarbMode> modes{m::NarbMode::kKairo};
-  bool compare = false, device = false, ms_given = false, block_given = false;
+  bool compare = false, device = false, ms_given = false, block_given = false, coalesce_ab = false;
   bool slots_given = false, qd_given = false;
   uint64_t ms = 1000, seed = 1;
   unsigned sessions = 4, models = 2, decode_qd = 1, prefetch_qd = 8, prefill_qd = 8, evict_qd = 4;
@@ -104,8 +113,28 @@ struct Args {
   uint64_t sess_refill_us = m::NarbConfig{}.sess_refill_us;
   uint32_t model_burst = m::NarbConfig{}.model_burst;
   uint64_t model_refill_us = m::NarbConfig{}.model_refill_us;
+  uint32_t coalesce = 0;  // NARB_COALESCE.CLASSES: bit c-1 for class c
+  unsigned prefill_streams = 0;
   std::string plot;
 };
+
+// "all", "none" or a comma list of prefetch, prefill, evict, normal: the class bits.
+std::optional<uint32_t> ParseClasses(std::string_view v) {
+  if (v == "all") return 0xFu;
+  if (v == "none") return 0u;
+  static constexpr std::string_view kNames[] = {"prefetch", "prefill", "evict", "normal"};
+  uint32_t bits = 0;
+  size_t at = 0;
+  while (at <= v.size()) {
+    const size_t comma = std::min(v.find(',', at), v.size());
+    const std::string_view name = v.substr(at, comma - at);
+    const auto it = std::find(std::begin(kNames), std::end(kNames), name);
+    if (it == std::end(kNames)) return std::nullopt;
+    bits |= 1u << (it - std::begin(kNames));
+    at = comma + 1;
+  }
+  return bits;
+}
 
 const char* ModeName(m::NarbMode md) {
   switch (md) {
@@ -144,6 +173,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
     }
     if (arg == "--device") {
       a->device = true;
+      continue;
+    }
+    if (arg == "--coalesce-ab") {
+      a->coalesce_ab = true;
       continue;
     }
     if (i + 1 >= argc) return std::string(arg) + (arg.starts_with("--") ? " needs a value" : ": unknown argument");
@@ -214,6 +247,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
     } else if (arg == "--queue-depth") {
       e = num(2, 64, &a->queue_depth);
       a->qd_given = true;
+    } else if (arg == "--coalesce") {
+      const auto bits = ParseClasses(v);
+      if (!bits) return "--coalesce: expected all, none or a comma list of prefetch, prefill, evict, normal, got '" + std::string(v) + "'";
+      a->coalesce = *bits;
+    } else if (arg == "--prefill-streams") {
+      e = num(0, 256, &a->prefill_streams);
     } else if (arg == "--plot") {
       if (v.empty()) return "--plot needs a file name";
       a->plot = v;
@@ -229,6 +268,8 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
     if (a->block_kib > 8) return "--block-kib: at most 8 with --device (one I/O command: PRP1 + PRP2)";
   }
   if (a->reserve >= a->slots) return "--reserve must be below --slots";
+  if (a->coalesce_ab && a->compare) return "--coalesce-ab runs one mode (--mode), not --compare";
+  if (a->coalesce_ab && a->coalesce == 0) a->coalesce = 0xF;
   return std::nullopt;
 }
 
@@ -239,6 +280,7 @@ struct Worker {
   uint16_t session;
   uint8_t model;
   uint64_t next_seq = 0;  // prefill: next sequential block
+  std::optional<m::NarbRequest> retry;  // made, not yet accepted: offered again
 };
 
 struct Pending {
@@ -246,6 +288,7 @@ struct Pending {
   uint64_t created_ns;  // the worker made it (it may wait for queue room)
   uint64_t bytes;
   uint64_t dispatched_ns;
+  std::optional<std::pair<size_t, uint64_t>> second;  // coalesced: (worker, created_ns)
 };
 
 struct Result {
@@ -280,17 +323,18 @@ double Pct(const std::vector<uint64_t>& sorted, double p) {
 // random in their own region (in blocks of block_kib / 4 LBAs of 4 KiB).
 class Workload {
  public:
-  Workload(const Args& a, bool decode_only) : rng_(a.seed), nblocks_(a.block_kib / 4) {
+  Workload(const Args& a, bool decode_only)
+      : rng_(a.seed), nblocks_(a.block_kib / 4), streams_(a.prefill_streams), stream_seq_(a.prefill_streams) {
     for (unsigned s = 0; s < a.sessions; ++s) {
       for (unsigned q = 0; q < a.decode_qd + (s == 0 ? a.noisy_qd : 0); ++q) {
-        workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models)});
+        workers.push_back({m::kNarbDecode, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0, std::nullopt});
       }
     }
     if (!decode_only) {
       auto add = [&](uint8_t cls, unsigned n) {
         for (unsigned i = 0; i < n; ++i) {
           const unsigned s = i % a.sessions;
-          workers.push_back({cls, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0});
+          workers.push_back({cls, static_cast<uint16_t>(s), static_cast<uint8_t>(s % a.models), 0, std::nullopt});
         }
       };
       add(m::kNarbPrefetch, a.prefetch_qd);
@@ -301,16 +345,25 @@ class Workload {
   m::NarbRequest make(size_t w) {
     constexpr uint64_t kRegion = (1ull << 30) / 4096;
     Worker& wk = workers[w];
+    if (wk.retry) {
+      const m::NarbRequest q = *wk.retry;
+      wk.retry.reset();
+      return q;
+    }
     m::NarbRequest q;
     q.cls = wk.cls;
     q.session = wk.session;
     q.model = wk.model;
     q.nblocks = static_cast<uint16_t>(nblocks_);
     q.tag = static_cast<uint16_t>(w);
+    q.mergeable = nblocks_ == 1;  // the device's rule: one 4 KiB block (PRP1 + PRP2 for two)
     const uint64_t slots_in_region = kRegion / nblocks_;
     if (wk.cls == m::kNarbPrefill) {
       q.opcode = 0x01;
-      q.lba = kRegion * 40 + kRegion * (w % 16) + (wk.next_seq++ % slots_in_region) * nblocks_;
+      // its own stream, or stream w % N shared with the other prefill workers
+      const uint64_t s = streams_ ? w % streams_ : w;
+      uint64_t& seq = streams_ ? stream_seq_[s] : wk.next_seq;
+      q.lba = kRegion * 40 + kRegion * (s % 16) + (seq++ % slots_in_region) * nblocks_;
     } else if (wk.cls == m::kNarbEvict) {
       q.opcode = 0x01;
       q.lba = kRegion * 60 + (rng_() % slots_in_region) * nblocks_;
@@ -325,6 +378,8 @@ class Workload {
  private:
   std::mt19937_64 rng_;
   uint32_t nblocks_;
+  unsigned streams_;
+  std::vector<uint64_t> stream_seq_;
 };
 
 // One completed request of `session` (decode latencies of sessions other than 0, the
@@ -358,6 +413,8 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
   arb.config().sess_refill_us = a.sess_refill_us;
   arb.config().model_burst = a.model_burst;
   arb.config().model_refill_us = a.model_refill_us;
+  arb.config().merge_classes = a.coalesce;
+  arb.config().merge_max_blocks = 2;
   const uint64_t bytes = uint64_t{a.block_kib} * 1024;
   Workload wl(a, decode_only);
   std::vector<Worker>& workers = wl.workers;
@@ -365,7 +422,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
 
   std::deque<std::pair<size_t, uint64_t>> waiting;  // (worker, created) not yet accepted
   std::map<uint16_t, Pending> by_cid;               // dispatched, by slot (= NVMe CID)
-  std::vector<uint8_t> zeros(bytes, 0);
+  std::vector<uint8_t> zeros(2 * bytes, 0);  // (a coalesced write: two blocks)
   for (size_t w = 0; w < workers.size(); ++w) waiting.emplace_back(w, 0);
   std::map<size_t, std::pair<m::NarbRequest, uint64_t>> accepted_req;  // by tag (worker)
 
@@ -382,7 +439,7 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         arb.Enqueue(q, now_us);
         accepted_req[w] = {q, created};
       } else {
-        if (workers[w].cls == m::kNarbPrefill) --workers[w].next_seq;  // retry the same block
+        workers[w].retry = q;  // offered again, the same request
         waiting.emplace_back(w, created);
       }
     }
@@ -394,19 +451,23 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
       nv::RwArgs rw;
       rw.cid = static_cast<uint16_t>(d->slot);
       rw.slba = d->req.lba;
-      rw.nblocks = d->req.nblocks;
+      rw.nblocks = static_cast<uint16_t>(d->nblocks);
       rw.prp1 = 0x1000;
       const bool write = d->req.opcode == 0x01;
       const uint64_t die_free = ssd->DieFreeAt(d->req.lba);
       const nv::BuildResult b = write ? nv::BuildWrite(rw) : nv::BuildRead(rw);
-      const nv::SubmitResult sr = ssd->Submit(b.sqe, write ? std::span<const uint8_t>(zeros) : std::span<const uint8_t>(), now);
+      const std::span<const uint8_t> data(zeros.data(), write ? uint64_t{d->nblocks} * 4096 : 0);
+      const nv::SubmitResult sr = ssd->Submit(b.sqe, data, now);
+      std::optional<std::pair<size_t, uint64_t>> second;
+      if (d->second) second = std::make_pair(size_t{d->second->tag}, accepted_req[d->second->tag].second);
       if (sr.outcome != nv::SubmitOutcome::kAccepted) {
         ++r.errors;
         arb.Complete(d->slot, 1, now_us);
         waiting.emplace_back(w, now);
+        if (second) waiting.emplace_back(second->first, now);
         continue;
       }
-      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes, now};
+      by_cid[rw.cid] = Pending{w, accepted_req[w].second, bytes, now, second};
       if (d->cls == m::kNarbDecode) {
         // where decode reads wait: how many writes the drive holds as this read arrives
         unsigned wr = 0;
@@ -441,6 +502,11 @@ Result Run(const Args& a, m::NarbMode mode, bool decode_only) {
         r.decode_dev_ns.push_back(c.time_ns - p.dispatched_ns);
       }
       waiting.emplace_back(p.worker, c.time_ns);
+      if (p.second) {  // the request that rode in the same command (never DECODE)
+        const auto [w2, created2] = *p.second;
+        Record(&r, workers[w2].cls, workers[w2].session, p.bytes, c.time_ns - created2);
+        waiting.emplace_back(w2, c.time_ns);
+      }
     }
   }
   r.sim_ns = now;
@@ -472,7 +538,8 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   }
   for (auto [off, v] : {std::pair<uint32_t, uint64_t>{regs::kNarbNdCap, a.nd_cap}, {regs::kNarbWriteGapUs, a.write_gap_us},
                         {regs::kNarbSessBurst, a.sess_burst}, {regs::kNarbSessRefillUs, a.sess_refill_us},
-                        {regs::kNarbModelBurst, a.model_burst}, {regs::kNarbModelRefillUs, a.model_refill_us}}) {
+                        {regs::kNarbModelBurst, a.model_burst}, {regs::kNarbModelRefillUs, a.model_refill_us},
+                        {regs::kNarbCoalesce, a.coalesce | (uint64_t{2} << 16)}}) {
     if (auto st = dev.write(off, static_cast<uint32_t>(v)); !st.ok()) return st.to_string();
   }
   auto rd = [&](uint32_t off) -> uint64_t {
@@ -482,7 +549,7 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   const uint64_t esc0 = rd(regs::kNarbStarvationEscapes), skip0 = rd(regs::kNarbDecodeBudgetSkips);
   const uint64_t turns0 = rd(regs::kNarbWriteTurns), pace0 = rd(regs::kNarbPaceHolds);
   const uint64_t cap0 = rd(regs::kNarbCapHolds), dem0 = rd(regs::kNarbSessDemotions);
-  const uint64_t mdem0 = rd(regs::kNarbModelDemotions);
+  const uint64_t mdem0 = rd(regs::kNarbModelDemotions), coal0 = rd(regs::kNarbCoalesced);
   std::array<uint64_t, m::kNarbFineBuckets> fine0{};
   for (unsigned b = 0; b < m::kNarbFineBuckets; ++b) fine0[b] = rd(regs::kNarbHistFineAt(b));
   Workload wl(a, decode_only);
@@ -575,6 +642,7 @@ std::optional<std::string> RunDevice(const Args& a, kvcpu::Device& dev, m::NarbM
   r.counters.cap_holds = static_cast<uint32_t>(rd(regs::kNarbCapHolds) - cap0);
   r.sess_demotions = static_cast<uint32_t>(rd(regs::kNarbSessDemotions) - dem0);
   r.model_demotions = static_cast<uint32_t>(rd(regs::kNarbModelDemotions) - mdem0);
+  r.counters.coalesced = static_cast<uint32_t>(rd(regs::kNarbCoalesced) - coal0);
   for (unsigned b = 0; b < m::kNarbFineBuckets; ++b)
     r.dev_hist_fine[b] = static_cast<uint32_t>(rd(regs::kNarbHistFineAt(b)) - fine0[b]);
   r.has_dev_hist_fine = true;
@@ -620,9 +688,9 @@ void Print(const Result& r) {
               Pct(r.decode_other_ns, 0.50), Pct(r.decode_other_ns, 0.99), r.decode_other_ns.size(),
               r.sess_demotions, r.model_demotions);
   std::printf("decode_ios=%zu errors=%" PRIu64 " starvation_escapes=%" PRIu64 " decode_budget_skips=%" PRIu64
-              " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 "\n\n",
+              " write_turns=%" PRIu64 " pace_holds=%" PRIu64 " cap_holds=%" PRIu64 " coalesced=%" PRIu64 "\n\n",
               d.size(), r.errors, r.counters.starvation_escapes, r.counters.decode_budget_skips,
-              r.counters.write_turns, r.counters.pace_holds, r.counters.cap_holds);
+              r.counters.write_turns, r.counters.pace_holds, r.counters.cap_holds, r.counters.coalesced);
 }
 
 uint64_t Total(const Result& r) {
@@ -689,7 +757,30 @@ int main(int argc, char** argv) {
   }
   std::printf("kairo decode protection: nd-cap %u, write-gap %" PRIu64 " us\n\n", a.nd_cap, a.write_gap_us);
   std::vector<Result> results;
-  for (m::NarbMode md : a.modes) {
+  if (a.coalesce_ab) {
+    // the same mode, seed and workload without and with coalescing
+    const Args with = a;
+    a.coalesce = 0;
+    auto off = one(a.modes.front(), false);
+    a = with;
+    if (!off) return kExitRuntime;
+    Print(*off);
+    auto on = one(a.modes.front(), false);
+    if (!on) return kExitRuntime;
+    on->name += "+coalesce";
+    Print(*on);
+    auto ratio = [](double x, double y) { return y > 0 ? x / y : 0.0; };
+    std::printf("ratios %s / %s (same seed, workload and SSD model):\n", on->name.c_str(), off->name.c_str());
+    std::printf("total MB/s %.3f, prefill MB/s %.3f, prefetch MB/s %.3f, decode p99 %.3f; %" PRIu64
+                " requests coalesced\n",
+                ratio(double(Total(*on)) * off->sim_ns, double(Total(*off)) * on->sim_ns),
+                ratio(double(on->bytes[m::kNarbPrefill]) * off->sim_ns, double(off->bytes[m::kNarbPrefill]) * on->sim_ns),
+                ratio(double(on->bytes[m::kNarbPrefetch]) * off->sim_ns, double(off->bytes[m::kNarbPrefetch]) * on->sim_ns),
+                ratio(Pct(on->decode_ns, 0.99), Pct(off->decode_ns, 0.99)), on->counters.coalesced);
+    results.push_back(std::move(*off));
+    results.push_back(std::move(*on));
+  }
+  for (m::NarbMode md : a.coalesce_ab ? std::vector<m::NarbMode>{} : a.modes) {
     auto r = one(md, false);
     if (!r) return kExitRuntime;
     results.push_back(std::move(*r));
