@@ -283,24 +283,6 @@ module kvcpu_narb #(
   assign low_el     = el[CPw] || el[CEv] || el[CNo];
   assign pace_held  = paced && !wturn && low_el;
 
-  // Coalescing (docs/narb.md "Coalescing"): class c (not DECODE) may send its head and the
-  // entry behind it as one command when coalescing is on for c, both were presented with
-  // req_merge_i, they carry the same opcode, the second starts where the head ends, and
-  // together they are at most cfg_merge_max_blocks_i blocks.
-  logic [EW-1:0]    nxt [NCls];
-  logic [NCls-1:0]  mrg, mrg_en;
-  assign mrg_en = {cfg_merge_classes_i, 1'b0};
-  always_comb begin
-    for (int c = 0; c < NCls; c++) begin
-      nxt[c] = q_mem[c*QDepth + 32'(ptr_inc(q_head_q[c]))];
-      mrg[c] = mrg_en[c] &&
-               (q_cnt_q[c] >= QCntW'(2)) && head[c][MrgB] && nxt[c][MrgB] &&
-               (head[c][31:24] == nxt[c][31:24]) &&
-               (nxt[c][95:32] == head[c][95:32] + 64'(head[c][111:96])) &&
-               ((17'(head[c][111:96]) + 17'(nxt[c][111:96])) <= 17'(cfg_merge_max_blocks_i));
-    end
-  end
-
   always_comb begin
     for (int c = 0; c < NCls; c++) begin
       head[c]     = q_mem[c*QDepth + 32'(q_head_q[c])];
@@ -464,14 +446,27 @@ module kvcpu_narb #(
     end
   end
   assign dec_fire = !disp_valid_q && (gnt != '0);
-  logic gnt_mrg;  // the decision sends the granted head and the entry behind it
-  assign gnt_mrg = (gnt & mrg) != '0;
+  // Coalescing (docs/narb.md "Coalescing"): the granted class c (not DECODE) sends its head
+  // and the entry behind it as one command when coalescing is on for c, both were presented
+  // with req_merge_i, they carry the same opcode, the second starts where the head ends, and
+  // together they are at most cfg_merge_max_blocks_i blocks. Judged for the granted class
+  // only: one comparator set instead of one per class.
+  logic [NCls-1:0]  mrg_en;
+  logic [EW-1:0]    g_head, g_nxt;
+  logic             gnt_mrg;
+  assign mrg_en  = {cfg_merge_classes_i, 1'b0};
+  assign g_head  = head[gnt_cls];
+  assign g_nxt   = q_mem[32'(gnt_cls)*QDepth + 32'(ptr_inc(q_head_q[gnt_cls]))];
+  assign gnt_mrg = (gnt != '0) && mrg_en[gnt_cls] && (q_cnt_q[gnt_cls] >= QCntW'(2)) &&
+                   g_head[MrgB] && g_nxt[MrgB] && (g_head[31:24] == g_nxt[31:24]) &&
+                   (g_nxt[95:32] == g_head[95:32] + 64'(g_head[111:96])) &&
+                   ((17'(g_head[111:96]) + 17'(g_nxt[111:96])) <= 17'(cfg_merge_max_blocks_i));
   // The command: the head's fields, with both requests' blocks when coalesced.
   logic [127:0] disp_req_d;
   always_comb begin
-    disp_req_d = head[gnt_cls][127:0];
+    disp_req_d = g_head[127:0];
     if (gnt_mrg) begin
-      disp_req_d[111:96] = head[gnt_cls][111:96] + nxt[gnt_cls][111:96];
+      disp_req_d[111:96] = g_head[111:96] + g_nxt[111:96];
     end
   end
 
@@ -787,7 +782,7 @@ module kvcpu_narb #(
         disp_cls_q   <= gnt_cls;
         disp_req_q   <= disp_req_d;
         disp_mrg_q   <= gnt_mrg;
-        disp_tag2_q  <= nxt[gnt_cls][127:112];
+        disp_tag2_q  <= g_nxt[127:112];
       end else if (disp_ready_i) begin
         disp_valid_q <= 1'b0;
       end

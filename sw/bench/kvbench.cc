@@ -270,6 +270,9 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* a, bool* help)
   if (a->reserve >= a->slots) return "--reserve must be below --slots";
   if (a->coalesce_ab && a->compare) return "--coalesce-ab runs one mode (--mode), not --compare";
   if (a->coalesce_ab && a->coalesce == 0) a->coalesce = 0xF;
+  if (a->coalesce != 0 && a->block_kib != 4) {
+    return "--coalesce needs --block-kib 4 (two 4 KiB requests make one 8 KiB NVMe command)";
+  }
   return std::nullopt;
 }
 

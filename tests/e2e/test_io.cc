@@ -288,6 +288,93 @@ TEST_F(Io, ModelFairnessDemotesDecodeReadsOfAnEmptyModelBucket) {
   EXPECT_EQ(reg(regs::kNarbModelTokens), 0u) << "off: the buckets are emptied";
 }
 
+// Adjacent-LBA coalescing through the core (docs/narb.md "Coalescing"): 32 one-page writes
+// to consecutive LBAs submitted at once fill the 14 non-decode slots; the rest wait in the
+// PREFILL queue, where adjacent pairs leave as one 8 KiB NVMe command (PRP1 and PRP2 the two
+// requests' own buffers). Every command still completes once with its own CQE, and every
+// page reads back; the reads go to pages in reverse order, so a PRP2 taken as PRP1 + 4 KiB
+// would put data in the wrong page.
+TEST_F(Io, AdjacentRequestsAreCoalescedAndEachCompletesWithItsOwnData) {
+  EXPECT_EQ(reg(regs::kNarbCoalesce), 0x0002'0000u) << "off by default, at most 2 blocks";
+  ASSERT_TRUE(dev_->write(regs::kNarbCoalesce, 0x0002'000Fu).ok());
+  auto sbuf = dev_->alloc_dma(32 * 4096), dbuf = dev_->alloc_dma(32 * 4096);
+  ASSERT_TRUE(sbuf.ok() && dbuf.ok());
+  std::mt19937_64 rng(23);
+  for (size_t i = 0; i < (*sbuf)->size(); ++i) (*sbuf)->data()[i] = static_cast<uint8_t>(rng());
+  const uint32_t pf0 = reg(regs::kNarbDispatchesAt(2)), pr0 = reg(regs::kNarbDispatchesAt(1));
+  uint32_t coal = reg(regs::kNarbCoalesced);
+  auto run = [&](Opcode op, IoClass cls, DmaBuffer& buf, bool reverse) {
+    std::vector<Command> cmds;
+    for (uint32_t i = 0; i < 32; ++i) {
+      IoArgs a;
+      a.buffer_iova = buf.iova() + 4096ull * (reverse ? 31 - i : i);
+      a.slba = 2000 + i;
+      a.bytes = 4096;
+      cmds.push_back(Command::io(op, a).io_class(cls).flow(i));
+    }
+    std::vector<int> seen(32, 0);
+    for (const Completion& c : all(cmds)) {
+      ASSERT_LT(c.flow_id, 32u);
+      ++seen[c.flow_id];
+      EXPECT_EQ(c.status, st::kSuccess) << st::name(c.status);
+      EXPECT_EQ(c.result, 4096u);
+    }
+    for (int n : seen) EXPECT_EQ(n, 1) << "a command completed twice or never";
+    const uint32_t now = reg(regs::kNarbCoalesced), merged = now - coal;
+    coal = now;
+    return merged;
+  };
+  const uint32_t wmerged = run(Opcode::kIoWrite, IoClass::kPrefillWrite, **sbuf, false);
+  EXPECT_GE(wmerged, 1u) << "18 writes waited behind 14 in flight";
+  EXPECT_EQ(reg(regs::kNarbDispatchesAt(2)) - pf0 + wmerged, 32u) << "commands + coalesced = requests";
+  std::memset((*dbuf)->data(), 0xEE, (*dbuf)->size());
+  const uint32_t rmerged = run(Opcode::kIoRead, IoClass::kPrefetchRead, **dbuf, true);
+  EXPECT_GE(rmerged, 1u);
+  EXPECT_EQ(reg(regs::kNarbDispatchesAt(1)) - pr0 + rmerged, 32u);
+  for (uint32_t i = 0; i < 32; ++i) {
+    EXPECT_EQ(std::memcmp((*dbuf)->data() + 4096ull * (31 - i), (*sbuf)->data() + 4096ull * i, 4096), 0)
+        << "LBA " << 2000 + i;
+  }
+  // off again: nothing more is coalesced
+  ASSERT_TRUE(dev_->write(regs::kNarbCoalesce, 0x0002'0000u).ok());
+  EXPECT_EQ(run(Opcode::kIoRead, IoClass::kPrefetchRead, **dbuf, true), 0u);
+  EXPECT_EQ(reg(regs::kIoInUse), 0u);
+}
+
+// A coalesced pair is one NVMe command, so it completes with one status: the pair whose
+// second block is past the namespace fails with LBA Out of Range in both requests' CQEs
+// (docs/narb.md "Coalescing"). 14 prefetch reads hold the non-decode slots so that the pair
+// meets in the PREFILL queue.
+TEST_F(Io, ACoalescedPairSharesItsCommandsStatus) {
+  ASSERT_TRUE(dev_->write(regs::kNarbCoalesce, 0x0002'0002u).ok());  // PREFILL only
+  const nvme::SsdConfig cfg = nvme::SsdConfig::Samsung970Pro();
+  std::vector<Command> cmds;
+  for (uint32_t i = 0; i < 14; ++i) {
+    IoArgs a;
+    a.buffer_iova = dst_->iova() + 4096ull * i;
+    a.slba = 5000 + 7 * i;
+    a.bytes = 4096;
+    cmds.push_back(Command::io(Opcode::kIoRead, a).io_class(IoClass::kPrefetchRead).flow(100 + i));
+  }
+  for (uint32_t i = 0; i < 2; ++i) {
+    IoArgs a;
+    a.buffer_iova = src_->iova() + 4096ull * i;
+    a.slba = cfg.capacity_lbas - 1 + i;
+    a.bytes = 4096;
+    cmds.push_back(Command::io(Opcode::kIoWrite, a).io_class(IoClass::kPrefillWrite).flow(i));
+  }
+  const uint32_t coal0 = reg(regs::kNarbCoalesced);
+  for (const Completion& c : all(cmds)) {
+    if (c.flow_id >= 100) {
+      EXPECT_EQ(c.status, st::kSuccess) << st::name(c.status);
+      continue;
+    }
+    EXPECT_EQ(c.status, st::kNvmeError) << "flow " << c.flow_id << ": " << st::name(c.status);
+    EXPECT_EQ(c.result, nvme_field(nvme::kLbaOutOfRange));
+  }
+  EXPECT_EQ(reg(regs::kNarbCoalesced) - coal0, 1u);
+}
+
 class IoFaults : public Io {
  protected:
   void SetUp() override {}
