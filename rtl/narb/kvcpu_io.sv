@@ -6,6 +6,9 @@
 //   again. Up to NumCtx I/O commands are in the device at once; a push with no free context
 //   is refused (the executor completes it with IO_BUSY).
 // - A dispatch of the arbiter becomes one 64-byte NVMe command: CID = {generation, context}.
+//   A merged dispatch (arb_disp_ntags_i == 2) names two queued 4 KiB READs or WRITEs that the
+//   arbiter found adjacent: one 8 KiB command with PRP1/PRP2 = their buffers, the CID of the
+//   first (the lead); the second is its follower and completes with it.
 // - A CQE whose CID names an issued context of the same generation completes it (SUCCESS /
 //   NVME_ERROR) and frees the arbiter's slot; any other CQE is stale and dropped. A context
 //   issued IoTimeoutCycles ago (checked one context per cycle) completes with IO_TIMEOUT; its
@@ -53,6 +56,7 @@ module kvcpu_io #(
   output logic [63:0]             arb_req_lba_o,
   output logic [15:0]             arb_req_nblocks_o,
   output logic [15:0]             arb_req_tag_o,
+  output logic                    arb_req_merge_o,   // may be merged: READ/WRITE of 4 KiB, no placement
   input  logic                    arb_disp_valid_i,
   output logic                    arb_disp_ready_o,
   input  logic [SlotW-1:0]        arb_disp_slot_i,
@@ -60,6 +64,8 @@ module kvcpu_io #(
   input  logic [63:0]             arb_disp_lba_i,
   input  logic [15:0]             arb_disp_nblocks_i,
   input  logic [15:0]             arb_disp_tag_i,
+  input  logic [7:0]              arb_disp_ntags_i,  // 1, or 2: tag and tag2 in one NVMe command
+  input  logic [15:0]             arb_disp_tag2_i,
   output logic                    arb_cpl_valid_o,
   output logic [SlotW-1:0]        arb_cpl_slot_o,
   output logic [15:0]             arb_cpl_status_o,
@@ -73,7 +79,7 @@ module kvcpu_io #(
   // counters (wrap) and status
   output logic [31:0]             cnt_refused_o,    // pushes with no free context
   output logic [31:0]             cnt_stale_o,      // CQEs dropped
-  output logic [31:0]             cnt_timeouts_o,   // contexts completed with IO_TIMEOUT
+  output logic [31:0]             cnt_timeouts_o,   // contexts (I/O commands) completed with IO_TIMEOUT
   output logic [CtxW:0]           sts_in_use_o,     // contexts not free
   output logic                    busy_o
 );
@@ -130,6 +136,10 @@ module kvcpu_io #(
   logic [63:0]      t_done_q [NumCtx];
   logic [14:0]      status_q [NumCtx];
   logic [31:0]      result_q [NumCtx];
+  // merged dispatches: a lead (has_fol) and its follower (fol) share one NVMe command
+  logic             has_fol_q [NumCtx];     // the context's NVMe command carries link_q's too
+  logic             fol_q [NumCtx];         // the context rides in another one's NVMe command
+  logic [CtxW-1:0]  link_q [NumCtx];        // a lead's follower
 
   // ---- push: the lowest free context
   logic            any_free;
@@ -167,13 +177,21 @@ module kvcpu_io #(
   assign arb_req_lba_o     = push_sqe_i.cmd_specific[63:0];
   assign arb_req_nblocks_o = (push_lbas[19:16] != '0) ? 16'hFFFF : push_lbas[15:0];
   assign arb_req_tag_o     = 16'(free_idx);
+  // a pair of these is one 8 KiB command with PRP1 and PRP2 (no PRP list), one placement
+  assign arb_req_merge_o   = (push_sqe_i.opcode == kvcpu_hif_pkg::OPC_IO_READ ||
+                              push_sqe_i.opcode == kvcpu_hif_pkg::OPC_IO_WRITE) &&
+                             (push_sqe_i.length == 32'h0000_1000) &&
+                             (push_sqe_i.cmd_specific[91:88] == 4'd0);
 
   // ---- dispatch: the NVMe command (NVMe base spec 2.0 "Common Command Format"; NVM command
   // set Read 0x02, Write 0x01, Dataset Management 0x09 with AD)
-  logic [CtxW-1:0] d_ctx;
+  logic [CtxW-1:0] d_ctx, d_ctx2;
+  logic            d_pair;
   logic [511:0]    nsqe;
   logic            disp_fire;
   assign d_ctx     = arb_disp_tag_i[CtxW-1:0];
+  assign d_ctx2    = arb_disp_tag2_i[CtxW-1:0];
+  assign d_pair    = arb_disp_ntags_i[1];          // ntags is 1 or 2 (asserted)
   assign disp_fire = arb_disp_valid_i && nvme_sq_ready_i;
   always_comb begin
     nsqe          = '0;
@@ -184,7 +202,9 @@ module kvcpu_io #(
     if (arb_disp_opcode_i == 8'h09) begin
       nsqe[354] = 1'b1;                          // CDW11.AD; CDW10.NR = 0: one range
     end else begin
-      if (len_q[d_ctx][31:12] == 20'd2) begin
+      if (d_pair) begin
+        nsqe[319:256] = {prp1_q[d_ctx2][63:12], 12'h000};  // PRP2: the follower's page (aligned)
+      end else if (len_q[d_ctx][31:12] == 20'd2) begin
         nsqe[319:256] = prp1_q[d_ctx] + 64'h1000;  // PRP2: the second page
       end
       nsqe[383:320] = arb_disp_lba_i;            // CDW10/11: SLBA
@@ -197,20 +217,50 @@ module kvcpu_io #(
   assign nvme_sq_o        = nsqe;
   assign arb_disp_ready_o = nvme_sq_ready_i;
 
-  // ---- completions from the port
+  // ---- completions from the port: only a lead's CID (a follower's CID never went out)
   logic [CtxW-1:0] c_ctx;
   logic            cq_match;
   logic [14:0]     cq_status;
   assign c_ctx     = nvme_cq_i[96 +: CtxW];
-  assign cq_match  = nvme_cq_valid_i && (st_q[c_ctx] == C_ISSUED) && (nvme_cq_i[111:96+CtxW] == gen_q[c_ctx]);
+  assign cq_match  = nvme_cq_valid_i && (st_q[c_ctx] == C_ISSUED) && !fol_q[c_ctx] &&
+                     (nvme_cq_i[111:96+CtxW] == gen_q[c_ctx]);
   assign cq_status = nvme_cq_i[127:113];
   assign nvme_cq_ready_o = 1'b1;
 
-  // ---- timeout scan: one context per cycle, in cycles without a CQE match
+  // ---- timeout scan: one context per cycle, in cycles without a CQE match (a follower
+  // times out with its lead, never on its own)
   logic [CtxW-1:0] scan_q;
   logic            tmo;
-  assign tmo = !cq_match && (st_q[scan_q] == C_ISSUED) &&
+  assign tmo = !cq_match && (st_q[scan_q] == C_ISSUED) && !fol_q[scan_q] &&
                ((time_i[31:0] - t_issue_q[scan_q]) >= IoTimeoutCycles);
+
+  // the NVMe command completing this cycle: its lead k_ctx and, merged, its follower k_fol
+  logic            k_fire, k_pair;
+  logic [CtxW-1:0] k_ctx, k_fol;
+  logic [14:0]     k_status;
+  logic [31:0]     k_result;
+  assign k_fire = cq_match || tmo;
+  assign k_ctx  = cq_match ? c_ctx : scan_q;
+  assign k_pair = has_fol_q[k_ctx];
+  assign k_fol  = link_q[k_ctx];
+  logic [NumCtx-1:0] k_done;  // the contexts completing: the lead and its follower
+  always_comb begin
+    for (int i = 0; i < NumCtx; i++) begin
+      k_done[i] = k_fire && (k_ctx == CtxW'(i) || (k_pair && k_fol == CtxW'(i)));
+    end
+  end
+  always_comb begin
+    if (!cq_match) begin
+      k_status = kvcpu_hif_pkg::ST_IO_TIMEOUT;
+      k_result = '0;
+    end else if (cq_status == '0) begin
+      k_status = kvcpu_hif_pkg::ST_SUCCESS;
+      k_result = len_q[k_ctx];
+    end else begin
+      k_status = kvcpu_hif_pkg::ST_NVME_ERROR;
+      k_result = {17'b0, cq_status};
+    end
+  end
 
   assign arb_cpl_valid_o  = cq_match || tmo;
   assign arb_cpl_slot_o   = cq_match ? slot_q[c_ctx] : slot_q[scan_q];
@@ -240,8 +290,10 @@ module kvcpu_io #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       for (int i = 0; i < NumCtx; i++) begin
-        st_q[i]  <= C_FREE;
-        gen_q[i] <= '0;
+        st_q[i]      <= C_FREE;
+        gen_q[i]     <= '0;
+        has_fol_q[i] <= 1'b0;
+        fol_q[i]     <= 1'b0;
       end
       scan_q         <= '0;
       sel_valid_q    <= 1'b0;
@@ -255,22 +307,28 @@ module kvcpu_io #(
         st_q[free_idx] <= C_QUEUED;
       end
       if (disp_fire) begin
-        st_q[d_ctx] <= C_ISSUED;
+        st_q[d_ctx]      <= C_ISSUED;
+        has_fol_q[d_ctx] <= d_pair;
+        if (d_pair) begin
+          st_q[d_ctx2]  <= C_ISSUED;
+          fol_q[d_ctx2] <= 1'b1;
+        end
       end
-      if (cq_match) begin
-        st_q[c_ctx]  <= C_DONE;
-        gen_q[c_ctx] <= gen_q[c_ctx] + 1'b1;
-      end else if (tmo) begin
-        st_q[scan_q]  <= C_DONE;
-        gen_q[scan_q] <= gen_q[scan_q] + 1'b1;
+      for (int i = 0; i < NumCtx; i++) begin
+        if (k_done[i]) begin
+          st_q[i]  <= C_DONE;
+          gen_q[i] <= gen_q[i] + 1'b1;
+        end
       end
       if (!cq_match) begin
         scan_q <= scan_q + 1'b1;
       end
       if (acpl_fire) begin
-        st_q[sel_q] <= C_FREE;
-        rr_q        <= sel_q;
-        sel_valid_q <= 1'b0;
+        st_q[sel_q]      <= C_FREE;
+        has_fol_q[sel_q] <= 1'b0;  // a free context drags no old partner along
+        fol_q[sel_q]     <= 1'b0;
+        rr_q             <= sel_q;
+        sel_valid_q      <= 1'b0;
       end else if (!sel_valid_q && any_done) begin
         sel_valid_q <= 1'b1;
         sel_q       <= done_idx;
@@ -282,7 +340,7 @@ module kvcpu_io #(
         cnt_stale_q <= cnt_stale_q + 32'd1;
       end
       if (tmo) begin
-        cnt_timeouts_q <= cnt_timeouts_q + 32'd1;
+        cnt_timeouts_q <= cnt_timeouts_q + (k_pair ? 32'd2 : 32'd1);
       end
     end
   end
@@ -305,20 +363,16 @@ module kvcpu_io #(
     if (disp_fire) begin
       slot_q[d_ctx]    <= arb_disp_slot_i;
       t_issue_q[d_ctx] <= time_i[31:0];
+      link_q[d_ctx]    <= d_ctx2;  // meaningful while has_fol_q
     end
-    if (cq_match) begin
-      t_done_q[c_ctx] <= time_i;
-      if (cq_status == '0) begin
-        status_q[c_ctx] <= kvcpu_hif_pkg::ST_SUCCESS;
-        result_q[c_ctx] <= len_q[c_ctx];
-      end else begin
-        status_q[c_ctx] <= kvcpu_hif_pkg::ST_NVME_ERROR;
-        result_q[c_ctx] <= {17'b0, cq_status};
+    for (int i = 0; i < NumCtx; i++) begin
+      if (k_done[i]) begin
+        // the same for both of a pair: merged contexts are 4 KiB each, so a follower's
+        // success result (its length) is its lead's too
+        t_done_q[i] <= time_i;
+        status_q[i] <= k_status;
+        result_q[i] <= k_result;
       end
-    end else if (tmo) begin
-      t_done_q[scan_q] <= time_i;
-      status_q[scan_q] <= kvcpu_hif_pkg::ST_IO_TIMEOUT;
-      result_q[scan_q] <= '0;
     end
   end
 
@@ -351,7 +405,8 @@ module kvcpu_io #(
   // Unused: the CQE's result, SQ head/id and phase; push fields the NVMe command does not
   // carry (checked by the executor).
   logic unused;
-  assign unused = ^{nvme_cq_i[95:0], arb_disp_tag_i[15:CtxW], nvme_cq_i[112], push_sqe_i.addr1, push_sqe_i.flags,
+  assign unused = ^{nvme_cq_i[95:0], arb_disp_tag_i[15:CtxW], arb_disp_tag2_i[15:CtxW], arb_disp_ntags_i[7:2],
+                    arb_disp_ntags_i[0], nvme_cq_i[112], push_sqe_i.addr1, push_sqe_i.flags,
                     push_sqe_i.rsvd, push_sqe_i.cmd_specific[255:112],
                     push_sqe_i.cmd_specific[87:64]};
 
@@ -365,6 +420,51 @@ module kvcpu_io #(
   `KV_ASSERT(DispQueued_A, arb_disp_valid_i |-> disp_queued)
   `KV_ASSERT(SqHold_A, nvme_sq_valid_o && !nvme_sq_ready_i |=> nvme_sq_valid_o && $stable(nvme_sq_o))
   `KV_ASSERT(DispTag_A, arb_disp_valid_i |-> arb_disp_tag_i[15:CtxW] == '0)
+  // merged dispatches: two distinct queued mergeable contexts of one NVMe opcode, 2 blocks
+  logic disp_queued2, disp_mergeable;
+  assign disp_queued2   = (st_q[d_ctx2] == C_QUEUED);
+  assign disp_mergeable = (opc_q[d_ctx] == opc_q[d_ctx2]) && (opc_q[d_ctx] != kvcpu_hif_pkg::OPC_IO_DISCARD) &&
+                          (len_q[d_ctx] == 32'h1000) && (len_q[d_ctx2] == 32'h1000) &&
+                          (prp1_q[d_ctx2][11:0] == '0) &&
+                          (dtype_q[d_ctx] == '0) && (dtype_q[d_ctx2] == '0);
+  `KV_ASSERT(DispNtags_A, arb_disp_valid_i |-> arb_disp_ntags_i == 8'd1 || arb_disp_ntags_i == 8'd2)
+  `KV_ASSERT(DispPair_A, arb_disp_valid_i && d_pair |->
+             arb_disp_tag2_i[15:CtxW] == '0 && d_ctx2 != d_ctx && disp_queued2 && disp_mergeable &&
+             arb_disp_nblocks_i == 16'd2 && arb_disp_opcode_i != 8'h09)
+  // a follower is never the lead of a completion (CQE match or timeout)
+  logic k_is_fol;
+  assign k_is_fol = fol_q[k_ctx];
+  `KV_ASSERT(CplLead_A, k_fire |-> !k_is_fol)
+  // pairs: while a lead is at the SSD, its follower is too, and every follower at the SSD
+  // belongs to exactly one lead at the SSD; free contexts carry no link
+  logic            pairs_ok;
+  logic [CtxW:0]   pair_leads;
+  always_comb begin
+    pairs_ok   = 1'b1;
+    pair_leads = '0;
+    for (int i = 0; i < NumCtx; i++) begin
+      pair_leads = '0;
+      for (int j = 0; j < NumCtx; j++) begin
+        if (st_q[j] == C_ISSUED && has_fol_q[j] && link_q[j] == CtxW'(i)) begin
+          pair_leads = pair_leads + 1'b1;
+        end
+      end
+      if (st_q[i] == C_ISSUED && has_fol_q[i] &&
+          (st_q[link_q[i]] != C_ISSUED || !fol_q[link_q[i]] || has_fol_q[link_q[i]])) begin
+        pairs_ok = 1'b0;
+      end
+      if (st_q[i] == C_ISSUED && fol_q[i] && pair_leads != (CtxW+1)'(1)) begin
+        pairs_ok = 1'b0;
+      end
+      if (st_q[i] == C_FREE && (fol_q[i] || has_fol_q[i])) begin
+        pairs_ok = 1'b0;
+      end
+      if (fol_q[i] && has_fol_q[i]) begin
+        pairs_ok = 1'b0;
+      end
+    end
+  end
+  `KV_ASSERT(Pairs_A, pairs_ok)
   `KV_ASSERT_KNOWN(AcplValidKnown_A, acpl_valid_o)
   `KV_ASSERT_KNOWN(SqValidKnown_A, nvme_sq_valid_o)
   `KV_ASSERT_KNOWN(ArbReqValidKnown_A, arb_req_valid_o)

@@ -3,16 +3,21 @@
 //   - an executor that pushes random checked I/O commands (READ/WRITE/DISCARD, every class,
 //     placement hints, one or two pages) with random provenance times;
 //   - an arbiter that queues the requests and dispatches them in random order on random
-//     free slots (harsher than kvcpu_narb, which tb_narb checks on its own);
+//     free slots (harsher than kvcpu_narb, which tb_narb checks on its own), and sometimes
+//     merges two queued mergeable requests of one NVMe opcode into one dispatch (ntags 2;
+//     the unit does not check adjacency, the arbiter does);
 //   - an SSD that answers each NVMe command after a random delay, out of order, with
 //     SUCCESS, an error status or never, and sends stale CQEs (unknown CIDs, late answers).
 // Checked against the spec, per command: push_ok_o iff a context is free (and the arbiter
-// has room); the arbiter request's fields; one NVMe command per dispatch, byte-exact with
-// sw/nvme's builders for the command and the CID the unit chose (context in the low bits,
-// unique among those at the SSD); exactly one arbiter completion per dispatch, with its
-// slot; exactly one acpl per pushed command with its queue, routing fields, status and
-// result (SUCCESS/length, NVME_ERROR/status, IO_TIMEOUT/0 no earlier than the timeout and
-// at most NumCtx cycles after), its provenance times and t_done; counters and now_us_o.
+// has room); the arbiter request's fields and arb_req_merge_o; one NVMe command per dispatch,
+// byte-exact with sw/nvme's builders for the command (a merged one: 8 KiB, PRP1/PRP2 = the
+// two buffers) and the CID {generation, context} of its lead (the generation moves on at
+// every completion; unique among those at the SSD); exactly one arbiter completion per
+// dispatch, with its slot; exactly one acpl per pushed command with its queue, routing
+// fields, status and result (SUCCESS/length, NVME_ERROR/status, IO_TIMEOUT/0 no earlier than
+// the timeout and at most NumCtx cycles after; both of a merged pair at once, a follower
+// never alone), its provenance times and t_done; stale CQEs (unknown CIDs, late answers,
+// a follower's CID); counters and now_us_o.
 // Coverage bins must all be hit.
 //
 //   tb_io [+seed=N] [+n=COMMANDS] [+trace[=FILE]]
@@ -52,9 +57,12 @@ struct Cmd {
   // life in the unit
   unsigned ctx = 0;
   bool issued = false;
+  bool follower = false;            // rides in another context's NVMe command
+  std::optional<unsigned> partner;  // a lead's follower
   uint16_t cid = 0;
   unsigned slot = 0;
   uint64_t t_issue = 0;
+  unsigned scan_misses = 0;  // cycles without a CQE match since its timeout was due
   // the SSD's answer: 0 ok, 1 error, 2 never
   unsigned answer = 0;
   uint16_t nvme_status = 0;
@@ -67,7 +75,30 @@ struct Queued {
   uint8_t opcode;
   uint64_t lba;
   uint16_t nblocks;
+  bool merge;  // arb_req_merge_o
 };
+
+struct Disp {
+  Queued a;
+  std::optional<Queued> b;  // merged: one NVMe command for both
+};
+
+std::string hex_prps(const std::array<uint8_t, 64>& b) {
+  uint64_t p1 = 0, p2 = 0;
+  for (unsigned i = 0; i < 8; ++i) {
+    p1 |= uint64_t{b[24 + i]} << (8 * i);
+    p2 |= uint64_t{b[32 + i]} << (8 * i);
+  }
+  char t[48];
+  std::snprintf(t, sizeof t, "%" PRIx64 "/%" PRIx64, p1, p2);
+  return t;
+}
+
+// The spec of arb_req_merge_o: a 4 KiB READ or WRITE without a placement hint.
+bool mergeable(const ExecCmd& c) {
+  return (c.opcode() == tb::kOpIoRead || c.opcode() == tb::kOpIoWrite) && c.length() == 4096 &&
+         (c.b[43] & 0xF) == 0;
+}
 
 class Bench {
  public:
@@ -139,7 +170,7 @@ class Bench {
       c.set_le(16, 8, (r() & ~0xFull) >> 8);
     } else {
       c.set_le(12, 4, (1 + r() % 2) * 4096u);
-      c.set_le(16, 8, (r() & ~0xFFFull) >> 8);
+      c.set_le(16, 8, (r() >> 8) & ~0xFFFull);  // 4 KiB aligned, as the executor checks
       if (c.opcode() == tb::kOpIoWrite && r() % 2) {
         c.b[43] = static_cast<uint8_t>(1 + r() % 2);
         c.set_le(44, 2, r());
@@ -174,17 +205,31 @@ class Bench {
       const size_t k = static_cast<size_t>(r() % arbq_.size());
       unsigned s;
       do s = static_cast<unsigned>(r() % kSlots); while (busy_slots_.count(s));
-      disp_ = arbq_[k];
+      disp_ = Disp{arbq_[k], std::nullopt};
       disp_slot_ = s;
       arbq_.erase(arbq_.begin() + static_cast<long>(k));
       if (k != 0) ++bins_["arb: dispatch out of order"];
+      if (disp_->a.merge && std::bernoulli_distribution(0.5)(r)) {
+        // a partner: another queued mergeable request of the same NVMe opcode
+        std::vector<size_t> cand;
+        for (size_t i = 0; i < arbq_.size(); ++i) {
+          if (arbq_[i].merge && arbq_[i].opcode == disp_->a.opcode) cand.push_back(i);
+        }
+        if (!cand.empty()) {
+          const size_t j = cand[r() % cand.size()];
+          disp_->b = arbq_[j];
+          arbq_.erase(arbq_.begin() + static_cast<long>(j));
+        }
+      }
     }
     d.arb_disp_valid_i = disp_.has_value();
     d.arb_disp_slot_i = disp_ ? disp_slot_ : static_cast<unsigned>(r() % kSlots);
-    d.arb_disp_opcode_i = disp_ ? disp_->opcode : static_cast<uint8_t>(r());
-    d.arb_disp_lba_i = disp_ ? disp_->lba : r();
-    d.arb_disp_nblocks_i = disp_ ? disp_->nblocks : static_cast<uint16_t>(r());
-    d.arb_disp_tag_i = disp_ ? disp_->tag : static_cast<uint16_t>(r() % kCtx);
+    d.arb_disp_opcode_i = disp_ ? disp_->a.opcode : static_cast<uint8_t>(r());
+    d.arb_disp_lba_i = disp_ ? disp_->a.lba : r();
+    d.arb_disp_nblocks_i = disp_ ? (disp_->b ? 2 : disp_->a.nblocks) : static_cast<uint16_t>(r());
+    d.arb_disp_tag_i = disp_ ? disp_->a.tag : static_cast<uint16_t>(r() % kCtx);
+    d.arb_disp_ntags_i = disp_ ? (disp_->b ? 2 : 1) : static_cast<uint8_t>(r());
+    d.arb_disp_tag2_i = disp_ && disp_->b ? disp_->b->tag : static_cast<uint16_t>(r());
     // ---- SSD
     d.nvme_sq_ready_i = std::bernoulli_distribution(0.8)(r);
     std::optional<uint16_t> cq_cid;
@@ -203,9 +248,19 @@ class Bench {
       } else if (std::bernoulli_distribution(0.002)(r)) {
         // a stale CQE: a late answer of a timed-out command, or a CID never issued
         stale = true;
-        while (!late_.empty() && cid_ctx_.count(late_.front())) late_.pop_front();  // CID reused
-        if (!late_.empty() && (r() & 1)) {
-          cq_cid = late_.front();
+        while (!late_.empty() && cid_ctx_.count(late_.front().first)) late_.pop_front();  // CID reused
+        std::vector<unsigned> fols;
+        for (const auto& [k, m] : ctx_) {
+          if (m.follower && m.issued && !m.done) fols.push_back(k);
+        }
+        if (!fols.empty() && r() % 3 == 0) {
+          // the CID the follower would have had: {its generation, its context}
+          const unsigned k = fols[r() % fols.size()];
+          cq_cid = static_cast<uint16_t>((gen_[k] << kCtxW) | k);
+          ++bins_["ssd: CQE naming a follower"];
+        } else if (!late_.empty() && (r() & 1)) {
+          cq_cid = late_.front().first;
+          if (late_.front().second) ++bins_["ssd: late answer of a timed-out pair"];
           late_.pop_front();
           ++bins_["ssd: late answer after a timeout"];
         } else {
@@ -244,6 +299,10 @@ class Bench {
     expect(d.push_ok_o == (free && d.arb_req_ready_i), "push_ok_o " + std::to_string(d.push_ok_o) + " with " +
                                                         std::to_string(ctx_.size()) + " contexts in use");
     expect(d.arb_req_valid_o == (push && free), "arb_req_valid_o");
+    expect(d.arb_req_merge_o == mergeable(pc), "arb_req_merge_o " + std::to_string(d.arb_req_merge_o) + " for " +
+                                                   tb::opcode_name(pc.opcode()) + " of " +
+                                                   std::to_string(pc.length()) + " bytes, DTYPE " +
+                                                   std::to_string(pc.b[43]));
     if (push && free) {
       const ExecCmd& c = pc;
       const uint32_t lbas = c.length() >> 12;
@@ -262,7 +321,9 @@ class Bench {
         for (unsigned i = 0; i < 3; ++i) m.prov[i] = prov[i];
         m.ctx = tag;
         ctx_[tag] = m;
-        arbq_.push_back(Queued{tag, nop, c.arg(), static_cast<uint16_t>(lbas > 0xFFFF ? 0xFFFF : lbas)});
+        arbq_.push_back(
+            Queued{tag, nop, c.arg(), static_cast<uint16_t>(lbas > 0xFFFF ? 0xFFFF : lbas), mergeable(c)});
+        if (mergeable(c)) ++bins_["push: mergeable"];
         pushed = true;
         pushed_ctx = tag;
         ++bins_[std::string("push: ") + tb::opcode_name(c.opcode())];
@@ -280,15 +341,37 @@ class Bench {
       std::array<uint8_t, 64> b{};
       kvcpu::sim::get_bytes(d.nvme_sq_o, b);
       const uint16_t cid = static_cast<uint16_t>(b[2] | (b[3] << 8));
-      Cmd& m = ctx_.at(disp_->tag);
-      expect((cid & (kCtx - 1)) == m.ctx, "CID " + std::to_string(cid) + " does not name its context");
+      Cmd& m = ctx_.at(disp_->a.tag);
+      const uint16_t want_cid = static_cast<uint16_t>((gen_[m.ctx] << kCtxW) | m.ctx);
+      expect(cid == want_cid, "CID " + std::to_string(cid) + ", want {generation, context} " +
+                                  std::to_string(want_cid));
       expect(!cid_ctx_.count(cid), "CID " + std::to_string(cid) + " already at the SSD");
-      const auto want = ExecRefModel::nvme_sqe(m.c, cid);
+      Cmd* f = disp_->b ? &ctx_.at(disp_->b->tag) : nullptr;
+      std::array<uint8_t, 64> want{};
+      if (f) {
+        // one 8 KiB command: the lead's CID and SLBA, PRP1/PRP2 = the two buffers
+        kvcpu::nvme::RwArgs a;
+        a.cid = cid;
+        a.slba = disp_->a.lba;
+        a.nblocks = 2;
+        a.prp1 = m.c.addr0();
+        a.prp2 = f->c.addr0();
+        const auto br = m.c.opcode() == tb::kOpIoRead ? kvcpu::nvme::BuildRead(a) : kvcpu::nvme::BuildWrite(a);
+        expect(br.ok(), "sw/nvme refuses the merged command");
+        want = kvcpu::nvme::ToBytes(br.sqe);
+        ++bins_[m.c.opcode() == tb::kOpIoRead ? "merge: READ pair" : "merge: WRITE pair"];
+      } else {
+        want = ExecRefModel::nvme_sqe(m.c, cid);
+      }
+      if (was_follower_[m.ctx]) ++bins_["ctx: a follower, later a lead"];
+      was_follower_[m.ctx] = false;
+      if (f) was_follower_[f->ctx] = true;
       if (b != want) {
         expect(false, "NVMe command " +
                           kvcpu::nvme::Describe(kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(b))) +
                           ", want " +
-                          kvcpu::nvme::Describe(kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(want))));
+                          kvcpu::nvme::Describe(kvcpu::nvme::SqeFromBytes(std::span<const uint8_t, 64>(want))) +
+                          " (or its PRPs: " + hex_prps(b) + ", want " + hex_prps(want) + ")");
       }
       m.issued = true;
       m.cid = cid;
@@ -300,6 +383,16 @@ class Bench {
       m.answer = pick < 80 ? 0 : pick < 95 ? 1 : 2;
       m.nvme_status = m.answer == 1 ? static_cast<uint16_t>(1 + r() % 0x7FFF) : 0;
       if (m.answer != 2) ssd_due_[cid] = cyc + 1 + r() % lat_max_;
+      m.partner.reset();
+      if (f) {
+        // the follower shares the lead's NVMe command, and so its answer
+        m.partner = f->ctx;
+        f->issued = true;
+        f->follower = true;
+        f->t_issue = cyc;
+        f->answer = m.answer;
+        f->nvme_status = m.nvme_status;
+      }
       if (m.c.length() == 8192 && m.c.opcode() != tb::kOpIoDiscard) ++bins_["nvme: two pages"];
       disp_.reset();
     } else if (disp_ && !d.nvme_sq_ready_i) {
@@ -307,7 +400,8 @@ class Bench {
     }
     // completions from the SSD, timeouts: one arbiter completion each
     std::optional<unsigned> want_cpl;  // context completing this cycle
-    if (cq_cid && !stale) {
+    const bool cq_match = cq_cid && !stale;
+    if (cq_match) {
       want_cpl = cid_ctx_.at(*cq_cid);
       ssd_due_.erase(*cq_cid);
     }
@@ -316,16 +410,20 @@ class Bench {
       // must be a timeout: the context at the SSD whose timeout has passed
       bool found = false;
       for (auto& [k, m] : ctx_) {
-        if (m.issued && !m.done && m.slot == d.arb_cpl_slot_o) {
+        if (m.issued && !m.done && !m.follower && m.slot == d.arb_cpl_slot_o) {
           found = true;
           const uint64_t waited = cyc - m.t_issue;
-          expect(m.answer == 2 && waited >= kTimeout && waited <= kTimeout + kCtx + 1,
-                 "timeout of context " + std::to_string(k) + " after " + std::to_string(waited) + " cycles");
+          // the scan looks at one context in each cycle without a CQE match: a due timeout
+          // comes within NumCtx such cycles
+          expect(m.answer == 2 && waited >= kTimeout && m.scan_misses < kCtx,
+                 "timeout of context " + std::to_string(k) + " after " + std::to_string(waited) + " cycles, " +
+                     std::to_string(m.scan_misses) + " scan cycles after it was due");
           expect(d.arb_cpl_status_o != 0, "timeout reported to the arbiter as a success");
           want_cpl = k;
-          ++timeouts_;
+          timeouts_ += m.partner ? 2 : 1;  // IO_TIMEOUTS counts I/O commands
           ++bins_["timeout"];
-          late_.push_back(m.cid);
+          if (m.partner) ++bins_["merge: pair timed out"];
+          late_.emplace_back(m.cid, m.partner.has_value());
         }
       }
       expect(found, "arbiter completion for no context at the SSD");
@@ -334,20 +432,33 @@ class Bench {
       Cmd& m = ctx_.at(*want_cpl);
       expect(d.arb_cpl_valid_o && d.arb_cpl_slot_o == m.slot, "no arbiter completion (or another slot) for context " +
                                                                    std::to_string(m.ctx));
+      expect(!m.follower, "a follower completes as a lead");
       if (m.answer != 2) {
         expect(d.arb_cpl_status_o == m.nvme_status, "arbiter completion status");
         ++bins_[m.answer == 0 ? "nvme: success" : "nvme: error status"];
+        if (m.partner && m.answer == 1) ++bins_["merge: pair NVMe error"];
       }
       m.done = true;
       m.t_done = cyc;
+      ++gen_[m.ctx];
+      if (m.partner) {
+        Cmd& f = ctx_.at(*m.partner);
+        f.done = true;
+        f.t_done = cyc;
+        ++gen_[f.ctx];
+      }
       busy_slots_.erase(m.slot);
       cid_ctx_.erase(m.cid);
     } else {
       expect(!d.arb_cpl_valid_o, "arbiter completion without a CQE or a timeout");
     }
-    for (const auto& [k, m] : ctx_) {
-      if (m.issued && !m.done && m.answer == 2 && cyc - m.t_issue > kTimeout + kCtx + 1) {
-        expect(false, "context " + std::to_string(k) + " never timed out");
+    for (auto& [k, m] : ctx_) {
+      if (m.issued && !m.done && m.answer == 2 && !m.follower && cyc - m.t_issue >= kTimeout && !cq_match) {
+        // a cycle in which the scan looked at some context, not a timeout of this one
+        if (++m.scan_misses >= kCtx) {
+          expect(false, "context " + std::to_string(k) + " never timed out (" + std::to_string(cyc - m.t_issue) +
+                            " cycles)");
+        }
       }
     }
     // acpl: a completed context, all it carries
@@ -404,12 +515,14 @@ class Bench {
   Sim<Model> sim_;
   std::map<unsigned, Cmd> ctx_;          // contexts in use, by index
   std::deque<Queued> arbq_;              // requests in the stand-in arbiter
-  std::optional<Queued> disp_;
+  std::optional<Disp> disp_;
   unsigned disp_slot_ = 0;
   std::set<unsigned> busy_slots_;
   std::map<uint16_t, unsigned> cid_ctx_;     // CIDs at the SSD
   std::map<uint16_t, uint64_t> ssd_due_;     // CID -> cycle its CQE may come
-  std::deque<uint16_t> late_;                // CIDs of timed-out commands
+  std::deque<std::pair<uint16_t, bool>> late_;  // CIDs of timed-out commands, merged or not
+  std::array<uint16_t, kCtx> gen_{};         // each context's generation (CID high bits)
+  std::array<bool, kCtx> was_follower_{};
   std::deque<unsigned> acpl_order_;          // contexts in push order
   double p_push_ = 0, p_acpl_ = 0;
   uint64_t lat_max_ = 200, reset_cycle_ = 0;
@@ -433,7 +546,10 @@ int main(int argc, char** argv) {
                                    "nvme: two pages", "nvme: submission held", "nvme: success", "nvme: error status",
                                    "timeout", "ssd: late answer after a timeout", "ssd: unknown CID",
                                    "ssd: several due, one picked", "acpl: out of submission order",
-                                   "acpl: backpressure"});
+                                   "acpl: backpressure", "push: mergeable", "merge: READ pair",
+                                   "merge: WRITE pair", "merge: pair NVMe error", "merge: pair timed out",
+                                   "ssd: CQE naming a follower", "ssd: late answer of a timed-out pair",
+                                   "ctx: a follower, later a lead"});
   const bool ok = b.failures() == 0 && cov && !b.sim().assertion_failed();
   std::printf("[tb_io] %" PRIu64 " commands, %" PRIu64 " cycles, seed %" PRIu64 ": %s\n", b.done(), b.sim().cycle(),
               b.sim().seed(), ok ? "PASS" : "FAIL");
