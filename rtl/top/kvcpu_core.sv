@@ -876,6 +876,7 @@ module kvcpu_core #(
     .arb_req_class_o    (arb_req_class),
     .arb_req_session_o  (arb_req_session),
     .arb_req_model_o    (arb_req_model),
+    .arb_req_merge_o    (arb_req_merge),
     .arb_req_opcode_o   (arb_req_opcode),
     .arb_req_lba_o      (arb_req_lba),
     .arb_req_nblocks_o  (arb_req_nblocks),
@@ -887,6 +888,8 @@ module kvcpu_core #(
     .arb_disp_lba_i     (arb_disp_lba),
     .arb_disp_nblocks_i (arb_disp_nblocks),
     .arb_disp_tag_i     (arb_disp_tag),
+    .arb_disp_ntags_i   (arb_disp_ntags),
+    .arb_disp_tag2_i    (arb_disp_tag2),
     .arb_cpl_valid_o    (arb_cpl_valid),
     .arb_cpl_slot_o     (arb_cpl_slot),
     .arb_cpl_status_o   (arb_cpl_status),
@@ -997,15 +1000,14 @@ module kvcpu_core #(
   // The executor has one op in flight and knows which it is; the I/O unit keeps what it
   // needs of a dispatch (its tag), the rest is for observers.
   logic unused_io;
-  assign unused_io = ^{arb_disp_class, arb_disp_session, arb_disp_model, arb_disp_ntags,
+  assign unused_io = ^{arb_disp_class, arb_disp_session, arb_disp_model,
                        narb_outstanding_nd, narb_q_count, narb_dec_used, narb_pf_used,
                        narb_mode[31:2], narb_decode_budget[31:8], narb_prefetch_budget[31:8],
                        narb_tag_reserve[31:SlotW+1], narb_wrr_weights[31:16],
                        narb_ctrl_mode[31:2], narb_ctrl_min_samples[31:16],
                        narb_ctrl_max_decode_budget[31:8], narb_nd_cap[31:SlotW+1],
                        narb_sess_burst[31:8], narb_model_burst[31:8], narb_coalesce[15:4],
-                       arb_disp_tag2};
-  assign arb_req_merge = 1'b0;  // TEMP until kvcpu_io has the merge ports
+                       arb_disp_ntags[7:2]};
 
   kvcpu_axi_arb u_arb (
     .clk_i,

@@ -271,7 +271,7 @@ int Run(int argc, char** argv) {
   uint64_t decisions = 0, handovers = 0, bound_checks = 0;
   // Session fairness: the quiet session's request in the arbiter (its tag), when it was last
   // accepted, and what its decode reads and the flood's got.
-  std::optional<uint16_t> quiet_tag;
+  int32_t quiet_tag = -1;  // the quiet request's tag while it is in the arbiter, else -1
   bool quiet_presented = false;
   uint64_t quiet_last = 0, quiet_done = 0, quiet_max_wait = 0, flood_max_wait = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -328,7 +328,7 @@ int Run(int argc, char** argv) {
         if (ph.fair) {
           req.cls = 0;
           // the quiet session (model) 1, or the flood: bucket 0 (sessions / models 0 and 4)
-          const bool quiet = !quiet_tag && now - quiet_last >= quiet_gap;
+          const bool quiet = quiet_tag < 0 && now - quiet_last >= quiet_gap;
           const uint8_t key = quiet ? 1 : static_cast<uint8_t>(4 * Rand(rng, 2));
           quiet_presented = quiet;
           if (ph.fair_model) {
@@ -603,7 +603,7 @@ int Run(int argc, char** argv) {
           }
           if (enq != out->enq_us) fail("tb queue order", enq, out->enq_us);
           if (ph.fair) {
-            if (quiet_tag && out->req.tag == *quiet_tag) {
+            if (quiet_tag == out->req.tag) {
               if (c != 0) fail("fairness: the quiet session's (model's) decode read was demoted", c, 0);
               quiet_max_wait = std::max(quiet_max_wait, now - enq);
               // Its latency bound: the decode reads ahead of it in the DECODE queue, not
@@ -617,7 +617,7 @@ int Run(int argc, char** argv) {
               ++quiet_done;
               ++cov[ph.fair_model ? "model fairness: quiet model dispatched as DECODE"
                                   : "fairness: quiet session dispatched as DECODE"];
-              quiet_tag.reset();
+              quiet_tag = -1;
             } else {
               flood_max_wait = std::max(flood_max_wait, now - enq);
               if (c == 4) {

@@ -303,7 +303,7 @@ TEST_F(Io, AdjacentRequestsAreCoalescedAndEachCompletesWithItsOwnData) {
   for (size_t i = 0; i < (*sbuf)->size(); ++i) (*sbuf)->data()[i] = static_cast<uint8_t>(rng());
   const uint32_t pf0 = reg(regs::kNarbDispatchesAt(2)), pr0 = reg(regs::kNarbDispatchesAt(1));
   uint32_t coal = reg(regs::kNarbCoalesced);
-  auto run = [&](Opcode op, IoClass cls, DmaBuffer& buf, bool reverse) {
+  auto run = [&](Opcode op, IoClass cls, DmaBuffer& buf, bool reverse) -> uint32_t {
     std::vector<Command> cmds;
     for (uint32_t i = 0; i < 32; ++i) {
       IoArgs a;
@@ -314,7 +314,8 @@ TEST_F(Io, AdjacentRequestsAreCoalescedAndEachCompletesWithItsOwnData) {
     }
     std::vector<int> seen(32, 0);
     for (const Completion& c : all(cmds)) {
-      ASSERT_LT(c.flow_id, 32u);
+      EXPECT_LT(c.flow_id, 32u);
+      if (c.flow_id >= 32) continue;
       ++seen[c.flow_id];
       EXPECT_EQ(c.status, st::kSuccess) << st::name(c.status);
       EXPECT_EQ(c.result, 4096u);
