@@ -113,8 +113,8 @@ module kvcpu_narb #(
   localparam int unsigned SeqW  = $clog2(NCls * QDepth) + 1;
   localparam int unsigned EnqLo = 128;
   localparam int unsigned SeqLo = EnqLo + TimeW;
-  localparam int unsigned MrgB  = SeqLo + SeqW;  // the request's req_merge_i
-  localparam int unsigned EW    = MrgB + 1;      // one queue entry
+  localparam int unsigned AdjB  = SeqLo + SeqW;  // continues the entry ahead of it (coalescing)
+  localparam int unsigned EW    = AdjB + 1;      // one queue entry
   localparam int unsigned CDec = 0, CPf = 1, CPw = 2, CEv = 3, CNo = 4;
   localparam logic [1:0] ModeFifo = 2'd0, ModeRr = 2'd1, ModeWrr = 2'd2;
 
@@ -235,8 +235,34 @@ module kvcpu_narb #(
   assign sts_sess_tokens_o     = bank_tokens[0 +: 32];
   assign sts_model_tokens_o    = bank_tokens[32 +: 32];
 
+  // Coalescing, half one (docs/narb.md "Coalescing"): a request *continues* the entry ahead
+  // of it in its queue when both were presented with req_merge_i, they carry the same opcode
+  // and it starts where that one ends. Judged at acceptance against the request accepted last
+  // into the same queue (which is the entry ahead of it for as long as that one is queued)
+  // and kept as one bit of the entry, so the decision reads one bit of the second entry
+  // instead of its opcode and LBA.
+  logic [63:0] last_end_q [NCls];
+  logic [7:0]  last_opc_q [NCls];
+  logic        last_mrg_q [NCls];
+  logic        req_adj;
+  assign req_adj = req_merge_i && last_mrg_q[req_qcls] && (last_opc_q[req_qcls] == req_opcode_i) &&
+                   (last_end_q[req_qcls] == req_lba_i);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int c = 0; c < NCls; c++) begin
+        last_end_q[c] <= '0;
+        last_opc_q[c] <= '0;
+        last_mrg_q[c] <= 1'b0;
+      end
+    end else if (req_fire) begin
+      last_end_q[req_qcls] <= req_lba_i + 64'(req_nblocks_i);
+      last_opc_q[req_qcls] <= req_opcode_i;
+      last_mrg_q[req_qcls] <= req_merge_i;
+    end
+  end
+
   logic [EW-1:0] req_entry;
-  assign req_entry = {req_merge_i, seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
+  assign req_entry = {req_adj, seq_q, now_us_i, req_tag_i, req_nblocks_i, req_lba_i, req_opcode_i,
                       req_model_i, req_session_i};
 
   function automatic logic [QPtrW-1:0] ptr_inc(input logic [QPtrW-1:0] p);
@@ -446,21 +472,19 @@ module kvcpu_narb #(
     end
   end
   assign dec_fire = !disp_valid_q && (gnt != '0);
-  // Coalescing (docs/narb.md "Coalescing"): the granted class c (not DECODE) sends its head
-  // and the entry behind it as one command when coalescing is on for c, both were presented
-  // with req_merge_i, they carry the same opcode, the second starts where the head ends, and
-  // together they are at most cfg_merge_max_blocks_i blocks. Judged for the granted class
-  // only: one comparator set instead of one per class.
+  // Coalescing, half two: the granted class c (not DECODE) sends its head and the entry
+  // behind it as one command when coalescing is on for c, the second continues the head
+  // (its adjacency bit) and together they are at most cfg_merge_max_blocks_i blocks. Judged
+  // for the granted class only: one read of a second entry, one adder.
   logic [NCls-1:0]  mrg_en;
-  logic [EW-1:0]    g_head, g_nxt;
+  logic [127:0]     g_head;
+  logic [EW-1:0]    g_nxt;
   logic             gnt_mrg;
   assign mrg_en  = {cfg_merge_classes_i, 1'b0};
-  assign g_head  = head[gnt_cls];
+  assign g_head  = head[gnt_cls][127:0];
   assign g_nxt   = q_mem[32'(gnt_cls)*QDepth + 32'(ptr_inc(q_head_q[gnt_cls]))];
   assign gnt_mrg = (gnt != '0) && mrg_en[gnt_cls] && (q_cnt_q[gnt_cls] >= QCntW'(2)) &&
-                   g_head[MrgB] && g_nxt[MrgB] && (g_head[31:24] == g_nxt[31:24]) &&
-                   (g_nxt[95:32] == g_head[95:32] + 64'(g_head[111:96])) &&
-                   ((17'(g_head[111:96]) + 17'(g_nxt[111:96])) <= 17'(cfg_merge_max_blocks_i));
+                   g_nxt[AdjB] && ((17'(g_head[111:96]) + 17'(g_nxt[111:96])) <= 17'(cfg_merge_max_blocks_i));
   // The command: the head's fields, with both requests' blocks when coalesced.
   logic [127:0] disp_req_d;
   always_comb begin
