@@ -40,12 +40,16 @@ class Io : public CosimDeviceTest {
   void SetUp() override { start_io(); }
 
   Completion one(const Command& c) { return CosimDeviceTest::one(*q_, c); }
-  Completion io(Opcode op, uint64_t iova, uint64_t slba, uint32_t bytes) {
+  // An I/O command of `bytes` at `slba` on the buffer at `iova`, of class `cls`.
+  static Command io_cmd(Opcode op, uint64_t iova, uint64_t slba, uint32_t bytes, IoClass cls, uint32_t flow = 0) {
     IoArgs a;
     a.buffer_iova = iova;
     a.slba = slba;
     a.bytes = bytes;
-    return one(Command::io(op, a).io_class(op == Opcode::kIoWrite ? IoClass::kPrefillWrite : IoClass::kDecodeRead));
+    return Command::io(op, a).io_class(cls).flow(flow);
+  }
+  Completion io(Opcode op, uint64_t iova, uint64_t slba, uint32_t bytes) {
+    return one(io_cmd(op, iova, slba, bytes, op == Opcode::kIoWrite ? IoClass::kPrefillWrite : IoClass::kDecodeRead));
   }
 
   // Submits every command, then waits for as many completions (any order).
@@ -156,11 +160,8 @@ TEST_F(Io, ManyInFlightCompleteOnceEachWithTheirData) {
   // 16 one-page writes (prefill and evict classes), then 16 reads of them (decode, prefetch)
   std::vector<Command> cmds;
   for (uint32_t i = 0; i < 16; ++i) {
-    IoArgs a;
-    a.buffer_iova = src_->iova() + 4096ull * i;
-    a.slba = 500 + 3 * i;
-    a.bytes = 4096;
-    cmds.push_back(Command::io(Opcode::kIoWrite, a).io_class(i % 2 ? IoClass::kEvict : IoClass::kPrefillWrite).flow(i));
+    cmds.push_back(io_cmd(Opcode::kIoWrite, src_->iova() + 4096ull * i, 500 + 3 * i, 4096,
+                          i % 2 ? IoClass::kEvict : IoClass::kPrefillWrite, i));
   }
   auto got = all(cmds);
   std::vector<int> seen(32, 0);
@@ -172,11 +173,8 @@ TEST_F(Io, ManyInFlightCompleteOnceEachWithTheirData) {
   }
   cmds.clear();
   for (uint32_t i = 0; i < 16; ++i) {
-    IoArgs a;
-    a.buffer_iova = dst_->iova() + 4096ull * i;
-    a.slba = 500 + 3 * i;
-    a.bytes = 4096;
-    cmds.push_back(Command::io(Opcode::kIoRead, a).io_class(i % 2 ? IoClass::kPrefetchRead : IoClass::kDecodeRead).flow(16 + i));
+    cmds.push_back(io_cmd(Opcode::kIoRead, dst_->iova() + 4096ull * i, 500 + 3 * i, 4096,
+                          i % 2 ? IoClass::kPrefetchRead : IoClass::kDecodeRead, 16 + i));
   }
   got = all(cmds);
   for (const Completion& c : got) {
@@ -306,11 +304,7 @@ TEST_F(Io, AdjacentRequestsAreCoalescedAndEachCompletesWithItsOwnData) {
   auto run = [&](Opcode op, IoClass cls, DmaBuffer& buf, bool reverse) -> uint32_t {
     std::vector<Command> cmds;
     for (uint32_t i = 0; i < 32; ++i) {
-      IoArgs a;
-      a.buffer_iova = buf.iova() + 4096ull * (reverse ? 31 - i : i);
-      a.slba = 2000 + i;
-      a.bytes = 4096;
-      cmds.push_back(Command::io(op, a).io_class(cls).flow(i));
+      cmds.push_back(io_cmd(op, buf.iova() + 4096ull * (reverse ? 31 - i : i), 2000 + i, 4096, cls, i));
     }
     std::vector<int> seen(32, 0);
     for (const Completion& c : all(cmds)) {
@@ -351,18 +345,11 @@ TEST_F(Io, ACoalescedPairSharesItsCommandsStatus) {
   const nvme::SsdConfig cfg = nvme::SsdConfig::Samsung970Pro();
   std::vector<Command> cmds;
   for (uint32_t i = 0; i < 14; ++i) {
-    IoArgs a;
-    a.buffer_iova = dst_->iova() + 4096ull * i;
-    a.slba = 5000 + 7 * i;
-    a.bytes = 4096;
-    cmds.push_back(Command::io(Opcode::kIoRead, a).io_class(IoClass::kPrefetchRead).flow(100 + i));
+    cmds.push_back(io_cmd(Opcode::kIoRead, dst_->iova() + 4096ull * i, 5000 + 7 * i, 4096, IoClass::kPrefetchRead, 100 + i));
   }
   for (uint32_t i = 0; i < 2; ++i) {
-    IoArgs a;
-    a.buffer_iova = src_->iova() + 4096ull * i;
-    a.slba = cfg.capacity_lbas - 1 + i;
-    a.bytes = 4096;
-    cmds.push_back(Command::io(Opcode::kIoWrite, a).io_class(IoClass::kPrefillWrite).flow(i));
+    cmds.push_back(io_cmd(Opcode::kIoWrite, src_->iova() + 4096ull * i, cfg.capacity_lbas - 1 + i, 4096,
+                          IoClass::kPrefillWrite, i));
   }
   const uint32_t coal0 = reg(regs::kNarbCoalesced);
   for (const Completion& c : all(cmds)) {
