@@ -719,10 +719,11 @@ int main(int argc, char** argv) {
   // (counters are read as differences, the SSD model keeps what earlier runs wrote).
   std::optional<kvcpu::CosimProcess> srv;
   std::optional<kvcpu::Device> dev;
-  auto one = [&](m::NarbMode md, bool decode_only) -> std::optional<Result> {
-    if (!a.device) return Run(a, md, decode_only);
+  // One run of mode md with the options of args (a, or a variant of it).
+  auto one = [&](const Args& args, m::NarbMode md, bool decode_only) -> std::optional<Result> {
+    if (!args.device) return Run(args, md, decode_only);
     Result r;
-    if (auto e = RunDevice(a, *dev, md, decode_only, &r)) {
+    if (auto e = RunDevice(args, *dev, md, decode_only, &r)) {
       std::fprintf(stderr, "kvbench: %s: %s\n", decode_only ? "decode-only" : ModeName(md), e->c_str());
       return std::nullopt;
     }
@@ -762,35 +763,37 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   if (a.coalesce_ab) {
     // the same mode, seed and workload without and with coalescing
-    const Args with = a;
-    a.coalesce = 0;
-    auto off = one(a.modes.front(), false);
-    a = with;
+    Args without = a;
+    without.coalesce = 0;
+    auto off = one(without, a.modes.front(), false);
     if (!off) return kExitRuntime;
     Print(*off);
-    auto on = one(a.modes.front(), false);
+    auto on = one(a, a.modes.front(), false);
     if (!on) return kExitRuntime;
     on->name += "+coalesce";
     Print(*on);
     auto ratio = [](double x, double y) { return y > 0 ? x / y : 0.0; };
+    // bytes per simulated ns of `on` over those of `off` (the runs' lengths may differ)
+    auto rate = [&](uint64_t b_on, uint64_t b_off) {
+      return ratio(double(b_on) * double(off->sim_ns), double(b_off) * double(on->sim_ns));
+    };
     std::printf("ratios %s / %s (same seed, workload and SSD model):\n", on->name.c_str(), off->name.c_str());
     std::printf("total MB/s %.3f, prefill MB/s %.3f, prefetch MB/s %.3f, decode p99 %.3f; %" PRIu64
                 " requests coalesced\n",
-                ratio(double(Total(*on)) * off->sim_ns, double(Total(*off)) * on->sim_ns),
-                ratio(double(on->bytes[m::kNarbPrefill]) * off->sim_ns, double(off->bytes[m::kNarbPrefill]) * on->sim_ns),
-                ratio(double(on->bytes[m::kNarbPrefetch]) * off->sim_ns, double(off->bytes[m::kNarbPrefetch]) * on->sim_ns),
+                rate(Total(*on), Total(*off)), rate(on->bytes[m::kNarbPrefill], off->bytes[m::kNarbPrefill]),
+                rate(on->bytes[m::kNarbPrefetch], off->bytes[m::kNarbPrefetch]),
                 ratio(Pct(on->decode_ns, 0.99), Pct(off->decode_ns, 0.99)), on->counters.coalesced);
     results.push_back(std::move(*off));
     results.push_back(std::move(*on));
   }
   for (m::NarbMode md : a.coalesce_ab ? std::vector<m::NarbMode>{} : a.modes) {
-    auto r = one(md, false);
+    auto r = one(a, md, false);
     if (!r) return kExitRuntime;
     results.push_back(std::move(*r));
     Print(results.back());
   }
   if (a.compare) {
-    auto r = one(m::NarbMode::kKairo, true);
+    auto r = one(a, m::NarbMode::kKairo, true);
     if (!r) return kExitRuntime;
     results.push_back(std::move(*r));
     Print(results.back());
